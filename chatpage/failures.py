@@ -1,0 +1,81 @@
+"""What the page says when a reply fails: a kind recorded on the message, words from i18n.
+
+Only the kind and its figures are stored (status code, wait time), never an exception's text
+or the server's body, so a stored conversation can be shown in any language later.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from liaobots_core import (
+    AuthError,
+    ConfigurationError,
+    ConnectionFailedError,
+    HumanCheckError,
+    InsufficientBalanceError,
+    LiaobotsError,
+    MissingAuthCodeError,
+    ProtocolError,
+    RateLimitError,
+    StreamTimeoutError,
+    UpstreamError,
+)
+
+from .conversation import ErrorInfo
+from .i18n import t
+
+Level = Literal["error", "warning"]
+
+
+def describe(exc: LiaobotsError) -> ErrorInfo:
+    """Reduce a client error to what the page needs to explain it."""
+    if isinstance(exc, MissingAuthCodeError):
+        return ErrorInfo("missing_code")
+    if isinstance(exc, HumanCheckError):
+        return ErrorInfo("human_check")
+    if isinstance(exc, AuthError):
+        return ErrorInfo("auth", status_code=exc.status_code)
+    if isinstance(exc, InsufficientBalanceError):
+        return ErrorInfo("balance", status_code=402)
+    if isinstance(exc, RateLimitError):
+        return ErrorInfo("rate_limit", status_code=429, retry_after=exc.retry_after)
+    if isinstance(exc, UpstreamError):
+        kind = "upstream" if exc.status_code >= 500 else "refused"
+        return ErrorInfo(kind, status_code=exc.status_code)
+    if isinstance(exc, StreamTimeoutError):
+        return ErrorInfo("timeout", retry_after=exc.timeout)
+    if isinstance(exc, ConnectionFailedError):
+        return ErrorInfo("connection_cut" if exc.during_reply else "connection")
+    if isinstance(exc, ProtocolError):
+        return ErrorInfo("protocol")
+    if isinstance(exc, ConfigurationError):
+        return ErrorInfo("config")
+    return ErrorInfo("unknown")
+
+
+def explain(info: ErrorInfo, lang: str) -> tuple[Level, str]:
+    """The level (`st.error` or `st.warning`) and the words for a failure."""
+    kind = info.kind
+    if kind == "rate_limit":
+        if info.retry_after is not None:
+            seconds = max(1, round(info.retry_after))
+            return "warning", t(lang, "error_rate_limit_wait", seconds=seconds)
+        return "warning", t(lang, "error_rate_limit")
+    if kind == "auth":
+        return "error", t(lang, "error_auth", status=info.status_code or 401)
+    if kind in ("upstream", "refused"):
+        return "error", t(lang, f"error_{kind}", status=info.status_code)
+    if kind == "timeout":
+        return "warning", t(lang, "error_timeout", seconds=round(info.retry_after or 0))
+    if kind == "config":
+        return "error", t(lang, "error_config", detail="")
+    simple = {
+        "missing_code": "error_missing_code",
+        "human_check": "error_human_check",
+        "balance": "error_balance",
+        "connection": "error_connection",
+        "connection_cut": "error_connection_cut",
+        "protocol": "error_protocol",
+    }
+    return "error", t(lang, simple.get(kind, "error_unknown"))

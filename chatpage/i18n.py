@@ -1,0 +1,201 @@
+"""Every word the page shows, in English and Russian, in one place.
+
+`t(lang, key, **values)` formats a string; a missing Russian string falls back to English so
+a new feature never shows a raw key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+LANGUAGES: Mapping[str, str] = {"en": "English", "ru": "Русский"}
+DEFAULT_LANGUAGE = "en"
+
+STRINGS: Mapping[str, Mapping[str, str]] = {
+    "en": {
+        "page_title": "Liaobots Chat",
+        "input_placeholder": "Message {model}…",
+        "sidebar_connection": "Connection",
+        "auth_code": "Auth code",
+        "auth_code_help": "Your Liaobots auth code. It stays on the server and is never shown again.",
+        "auth_code_from_server": "Using the auth code configured on the server.",
+        "auth_code_override": "Paste a code to use your own instead.",
+        "auth_code_missing": "Paste your Liaobots auth code to start, or try the offline demo.",
+        "use_demo": "Offline demo (no model, no network)",
+        "demo_banner": (
+            "**Offline demo.** Replies come from a local emulator, not from a model; "
+            "they only show how the page behaves."
+        ),
+        "status_connected": "Connected · balance {balance}",
+        "status_connected_no_balance": "Connected",
+        "status_checking_failed": "Not connected: {error}",
+        "status_demo": "Demo backend running locally",
+        "model": "Model",
+        "models_from_catalog": "The service's model list is unavailable; showing the built-in list.",
+        "system_prompt": "System prompt",
+        "system_prompt_help": "Instructions the model follows for the whole conversation.",
+        "new_chat": "New chat",
+        "language": "Language",
+        "download_md": "Download Markdown",
+        "download_json": "Download JSON",
+        "empty_state": "Ask anything. Replies stream in as they are written.",
+        "waiting": "Waiting for the reply…",
+        "waiting_seconds": "Waiting for the reply… {seconds} s",
+        "stop": "Stop",
+        "continue": "Continue",
+        "regenerate": "Regenerate",
+        "retry": "Retry",
+        "edit": "Edit",
+        "save_and_send": "Save and send",
+        "cancel": "Cancel",
+        "edit_label": "Edit your message",
+        "stopped_note": "Stopped. The text so far is kept.",
+        "trimmed_note": (
+            "{count} older messages were left out of the request to fit the model's limit."
+        ),
+        "over_budget_note": "This message alone is longer than the model accepts; it may be refused.",
+        "empty_message": "The message is empty. Type something to send.",
+        "message_too_long": "The message is too long ({length} characters; the limit is {limit}).",
+        "error_missing_code": (
+            "No auth code is set. Paste your Liaobots auth code in the sidebar, "
+            "or switch on the offline demo."
+        ),
+        "error_auth": (
+            "The auth code was rejected ({status}). Paste a new code in the sidebar "
+            "or set LIAOBOTS_AUTH_CODE."
+        ),
+        "error_human_check": (
+            "The service sent a web page instead of a reply: it wants a human check or the "
+            "session has expired. Open the service in a browser once, or paste a fresh code."
+        ),
+        "error_balance": "The auth code has no balance left (402). Top it up or paste another code.",
+        "error_rate_limit_wait": "The service is rate limiting requests (429). Wait {seconds} s and retry.",
+        "error_rate_limit": "The service is rate limiting requests (429). Wait a moment and retry.",
+        "error_upstream": (
+            "The Liaobots service is failing ({status}). Try again in a minute; "
+            "if it persists, the service may be down."
+        ),
+        "error_refused": (
+            "The Liaobots service refused the request ({status}). "
+            "Check the base URL and the model, then retry."
+        ),
+        "error_timeout": "The service went silent for {seconds} s. What arrived is kept; retry or continue.",
+        "error_connection": (
+            "Could not reach the service. Check the network and the base URL, then retry."
+        ),
+        "error_connection_cut": (
+            "The connection broke in the middle of the reply. What arrived is kept; "
+            "retry or continue."
+        ),
+        "error_protocol": (
+            "The service sent a reply the page cannot read. Check the base URL points at a "
+            "Liaobots API."
+        ),
+        "error_config": "The settings are not usable: {detail}",
+        "error_unknown": "Something went wrong while getting the reply. What arrived is kept; retry.",
+        "export_title": "Conversation",
+        "role_user": "You",
+        "role_assistant": "Assistant",
+        "status_stopped_label": "stopped",
+        "status_failed_label": "failed",
+    },
+    "ru": {
+        "page_title": "Чат Liaobots",
+        "input_placeholder": "Сообщение для {model}…",
+        "sidebar_connection": "Подключение",
+        "auth_code": "Код доступа",
+        "auth_code_help": "Ваш код доступа Liaobots. Он остаётся на сервере и больше не показывается.",
+        "auth_code_from_server": "Используется код доступа, заданный на сервере.",
+        "auth_code_override": "Вставьте код, чтобы использовать свой.",
+        "auth_code_missing": "Вставьте код доступа Liaobots или попробуйте офлайн-демо.",
+        "use_demo": "Офлайн-демо (без модели и сети)",
+        "demo_banner": (
+            "**Офлайн-демо.** Ответы приходят от локального эмулятора, а не от модели; "
+            "они лишь показывают, как работает страница."
+        ),
+        "status_connected": "Подключено · баланс {balance}",
+        "status_connected_no_balance": "Подключено",
+        "status_checking_failed": "Нет подключения: {error}",
+        "status_demo": "Демо-сервер работает локально",
+        "model": "Модель",
+        "models_from_catalog": "Список моделей сервиса недоступен; показан встроенный список.",
+        "system_prompt": "Системный промпт",
+        "system_prompt_help": "Указания, которым модель следует весь разговор.",
+        "new_chat": "Новый чат",
+        "language": "Язык",
+        "download_md": "Скачать Markdown",
+        "download_json": "Скачать JSON",
+        "empty_state": "Спросите что угодно. Ответ появляется по мере написания.",
+        "waiting": "Ждём ответ…",
+        "waiting_seconds": "Ждём ответ… {seconds} с",
+        "stop": "Стоп",
+        "continue": "Продолжить",
+        "regenerate": "Заново",
+        "retry": "Повторить",
+        "edit": "Изменить",
+        "save_and_send": "Сохранить и отправить",
+        "cancel": "Отмена",
+        "edit_label": "Измените сообщение",
+        "stopped_note": "Остановлено. Полученный текст сохранён.",
+        "trimmed_note": (
+            "Старые сообщения ({count}) не вошли в запрос, чтобы уложиться в лимит модели."
+        ),
+        "over_budget_note": "Это сообщение длиннее, чем принимает модель; его могут отклонить.",
+        "empty_message": "Сообщение пустое. Напишите что-нибудь.",
+        "message_too_long": "Сообщение слишком длинное ({length} символов; предел {limit}).",
+        "error_missing_code": (
+            "Код доступа не задан. Вставьте код Liaobots на боковой панели "
+            "или включите офлайн-демо."
+        ),
+        "error_auth": (
+            "Код доступа отклонён ({status}). Вставьте новый код на боковой панели "
+            "или задайте LIAOBOTS_AUTH_CODE."
+        ),
+        "error_human_check": (
+            "Сервис прислал веб-страницу вместо ответа: нужна проверка «я не робот» или сессия "
+            "истекла. Откройте сервис в браузере или вставьте новый код."
+        ),
+        "error_balance": "На коде доступа закончился баланс (402). Пополните его или вставьте другой код.",
+        "error_rate_limit_wait": "Сервис ограничивает частоту запросов (429). Подождите {seconds} с и повторите.",
+        "error_rate_limit": "Сервис ограничивает частоту запросов (429). Подождите немного и повторите.",
+        "error_upstream": (
+            "Сервис Liaobots сбоит ({status}). Повторите через минуту; "
+            "если не пройдёт, сервис может быть недоступен."
+        ),
+        "error_refused": (
+            "Сервис Liaobots отклонил запрос ({status}). Проверьте адрес сервиса и модель."
+        ),
+        "error_timeout": "Сервис молчит уже {seconds} с. Полученный текст сохранён; повторите или продолжите.",
+        "error_connection": "Не удалось связаться с сервисом. Проверьте сеть и адрес сервиса.",
+        "error_connection_cut": (
+            "Соединение оборвалось посреди ответа. Полученный текст сохранён; "
+            "повторите или продолжите."
+        ),
+        "error_protocol": (
+            "Сервис прислал ответ, который страница не может прочитать. Проверьте, что адрес "
+            "указывает на API Liaobots."
+        ),
+        "error_config": "Настройки не подходят: {detail}",
+        "error_unknown": "Что-то пошло не так при получении ответа. Полученное сохранено; повторите.",
+        "export_title": "Разговор",
+        "role_user": "Вы",
+        "role_assistant": "Ассистент",
+        "status_stopped_label": "остановлено",
+        "status_failed_label": "ошибка",
+    },
+}
+
+
+def pick_language(locale: str | None) -> str:
+    """The page language for a browser locale such as 'ru-RU'; English otherwise."""
+    if locale:
+        primary = locale.replace("_", "-").split("-")[0].lower()
+        if primary in STRINGS:
+            return primary
+    return DEFAULT_LANGUAGE
+
+
+def t(lang: str, key: str, **values: object) -> str:
+    table = STRINGS.get(lang, STRINGS[DEFAULT_LANGUAGE])
+    template = table.get(key) or STRINGS[DEFAULT_LANGUAGE][key]
+    return template.format(**values) if values else template

@@ -1,0 +1,70 @@
+"""`python -m liaobots_core "question"`: stream one reply to the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+
+from .client import AUTH_CODE_ENV, LiaobotsClient
+from .errors import LiaobotsError
+from .models import DEFAULT_MODEL_ID
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m liaobots_core",
+        description="Ask the Liaobots chat API one question and stream the answer.",
+        epilog=f"The auth code is read from {AUTH_CODE_ENV}, or asked for without echo.",
+    )
+    parser.add_argument(
+        "question", nargs="?", default="", help="what to ask; '-' reads it from standard input"
+    )
+    parser.add_argument("--model", default=DEFAULT_MODEL_ID, help="model id (default: %(default)s)")
+    parser.add_argument("--system", default=None, help="system prompt")
+    parser.add_argument("--base-url", default=None, help="service address (LIAOBOTS_BASE_URL)")
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="longest silence in seconds (%(default)s)"
+    )
+    parser.add_argument("--list-models", action="store_true", help="print the model ids and exit")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    question = sys.stdin.read() if args.question == "-" else args.question
+    if not question.strip() and not args.list_models:
+        print("error: the question is empty: give it as the first argument.", file=sys.stderr)
+        return 2
+    code = os.environ.get(AUTH_CODE_ENV) or _ask_for_code()
+    try:
+        with LiaobotsClient(auth_code=code, base_url=args.base_url, timeout=args.timeout) as client:
+            if args.list_models:
+                for model in client.list_models():
+                    print(f"{model.id}\t{model.name}")
+                return 0
+            messages = [{"role": "user", "content": question}]
+            with client.stream_chat(messages, args.model, args.system) as reply:
+                for text in reply:
+                    sys.stdout.write(text)
+                    sys.stdout.flush()
+    except LiaobotsError as exc:
+        sys.stdout.flush()
+        print(f"\nerror: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    sys.stdout.write("\n")
+    return 0
+
+
+def _ask_for_code() -> str | None:
+    if not sys.stdin.isatty():
+        return None
+    try:
+        return getpass.getpass("Liaobots auth code: ") or None
+    except (EOFError, KeyboardInterrupt):
+        return None

@@ -1,0 +1,486 @@
+"""The Liaobots HTTP client: one pooled session, explicit timeouts, honest errors.
+
+`stream_chat` returns a `ChatStream`, an iterator that yields text the moment bytes arrive:
+it reads with `read1` (whatever the socket has, never waiting to fill a buffer), so a
+close-delimited reply is not held back the way `iter_content` holds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import random
+import socket
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from time import time
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import urllib3.exceptions
+
+from .errors import (
+    AuthError,
+    ConfigurationError,
+    ConnectionFailedError,
+    HumanCheckError,
+    InsufficientBalanceError,
+    LiaobotsError,
+    MissingAuthCodeError,
+    ProtocolError,
+    RateLimitError,
+    StreamTimeoutError,
+    UnknownModelError,
+    UpstreamError,
+)
+from .framing import HtmlSniffer, ReplyDecoder, decoder_for, is_event_stream, is_html
+from .history import FittedHistory, fit_history, normalize_messages
+from .models import BUILTIN_MODELS, DEFAULT_MODEL_ID, Model, find_model
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://liaobots.com"
+AUTH_CODE_ENV = "LIAOBOTS_AUTH_CODE"
+BASE_URL_ENV = "LIAOBOTS_BASE_URL"
+READ_SIZE = 64 * 1024
+RETRY_STATUSES = frozenset({502, 503, 504})
+USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0 Safari/537.36"
+)
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """What `/api/user` says of an auth code (the code itself is never kept here)."""
+
+    balance: float | None
+    details: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+class LiaobotsClient:
+    """A client for one Liaobots service and one auth code.
+
+    `timeout` is the longest silence allowed while waiting for bytes; `connect_timeout` is
+    how long to wait for the TCP/TLS connection. `max_retries` applies only before a reply
+    starts, so no text is ever sent twice.
+    """
+
+    def __init__(
+        self,
+        auth_code: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+        *,
+        connect_timeout: float = 10.0,
+        retry_backoff: float = 0.5,
+        max_retry_after: float = 5.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        if auth_code is None:
+            auth_code = os.environ.get(AUTH_CODE_ENV)
+        self._auth_code = (auth_code or "").strip() or None
+        self.base_url = _clean_base_url(
+            base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+        )
+        if timeout <= 0 or connect_timeout <= 0:
+            raise ConfigurationError("Timeouts must be positive numbers of seconds.")
+        if max_retries < 0:
+            raise ConfigurationError("max_retries cannot be negative.")
+        self.timeout = float(timeout)
+        self.connect_timeout = float(connect_timeout)
+        self.max_retries = int(max_retries)
+        self.retry_backoff = float(retry_backoff)
+        self.max_retry_after = float(max_retry_after)
+        self._owns_session = session is None
+        self._session = session or requests.Session()
+        self._server_models: tuple[Model, ...] | None = None
+
+    @property
+    def has_auth_code(self) -> bool:
+        return self._auth_code is not None
+
+    def __repr__(self) -> str:
+        code = "set" if self._auth_code else "missing"
+        return f"<LiaobotsClient base_url={self.base_url!r} auth_code={code}>"
+
+    def __enter__(self) -> LiaobotsClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release pooled connections (only when this client created the session)."""
+        if self._owns_session:
+            self._session.close()
+
+    # -- chat -------------------------------------------------------------------------------
+
+    def stream_chat(
+        self,
+        messages: Iterable[Mapping[str, Any]],
+        model: str | Model = DEFAULT_MODEL_ID,
+        system_prompt: str | None = None,
+        **extra: Any,
+    ) -> ChatStream:
+        """Start a reply; iterate the result for its text as it arrives.
+
+        Older turns are left out when the conversation exceeds the model's `maxLength`;
+        `stream.history` says what was dropped. Extra keyword arguments (such as
+        `temperature`) are added to the request body.
+        """
+        chosen = model if isinstance(model, Model) else self.resolve_model(model)
+        conversation = normalize_messages(messages, system_prompt)
+        history = fit_history(conversation.messages, chosen.max_length, conversation.system_prompt)
+        body = {
+            "conversationId": str(uuid.uuid4()),
+            "model": chosen.to_wire(),
+            "messages": history.messages,
+            "key": "",
+            "prompt": conversation.system_prompt,
+            **extra,
+        }
+        return ChatStream(self, body, chosen, history)
+
+    def complete(
+        self,
+        messages: Iterable[Mapping[str, Any]],
+        model: str | Model = DEFAULT_MODEL_ID,
+        system_prompt: str | None = None,
+        **extra: Any,
+    ) -> str:
+        """The whole reply as one string."""
+        with self.stream_chat(messages, model, system_prompt, **extra) as stream:
+            return "".join(stream)
+
+    # -- models and account -----------------------------------------------------------------
+
+    def list_models(self) -> list[Model]:
+        """The server's model list when it answers, else the built-in catalog."""
+        try:
+            response = self._post("/api/models", {}, stream=False, require_code=False)
+            try:
+                entries = response.json()
+            finally:
+                response.close()
+            if isinstance(entries, dict):  # some periods wrapped the list
+                entries = entries.get("models") or entries.get("data") or []
+            models = tuple(Model.from_wire(e) for e in entries if isinstance(e, Mapping))
+        except (LiaobotsError, ValueError) as exc:
+            log.info("model list unavailable, using the built-in catalog: %s", exc)
+            return list(BUILTIN_MODELS)
+        if not models:
+            return list(BUILTIN_MODELS)
+        self._server_models = models
+        return list(models)
+
+    def resolve_model(self, model_id: str) -> Model:
+        """Find a model by id in the lists known so far, else in the server's list."""
+        try:
+            return find_model(model_id, self._server_models or BUILTIN_MODELS)
+        except UnknownModelError:
+            if self._server_models is not None:
+                raise
+        return find_model(model_id, self.list_models())
+
+    def get_user(self) -> UserInfo:
+        """Check the auth code with the service and read its balance."""
+        if not self._auth_code:
+            raise MissingAuthCodeError()
+        response = self._post("/api/user", {"authcode": self._auth_code}, stream=False)
+        try:
+            data = response.json()
+        except ValueError:
+            raise ProtocolError("the account answer is not JSON") from None
+        finally:
+            response.close()
+        if not isinstance(data, Mapping):
+            raise ProtocolError("the account answer is not an object")
+        balance = data.get("balance")
+        details = {k: v for k, v in data.items() if k.lower() not in {"authcode", "key"}}
+        return UserInfo(
+            balance=float(balance) if isinstance(balance, (int, float)) else None,
+            details=details,
+        )
+
+    # -- HTTP -------------------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return self.base_url + path
+
+    def _headers(self) -> dict[str, str]:
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.base_url))
+        headers = {
+            "content-type": "application/json",
+            "accept": "text/event-stream, text/plain, application/json",
+            "origin": origin,
+            "referer": self.base_url + "/",
+            "user-agent": USER_AGENT,
+        }
+        if self._auth_code:
+            headers["x-auth-code"] = self._auth_code
+        return headers
+
+    def _post(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        stream: bool,
+        require_code: bool = True,
+        cancelled: threading.Event | None = None,
+    ) -> requests.Response:
+        """POST with retries before the reply starts; returns a 200 response or raises."""
+        if require_code and not self._auth_code:
+            raise MissingAuthCodeError()
+        # UTF-8 as a browser sends it: \u-escaped Cyrillic would triple the body's size.
+        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        attempt = 0
+        while True:
+            try:
+                response = self._session.post(
+                    self._url(path),
+                    data=payload,
+                    headers=self._headers(),
+                    stream=stream,
+                    timeout=(self.connect_timeout, self.timeout),
+                )
+            except requests.exceptions.ConnectTimeout as exc:
+                error: LiaobotsError = ConnectionFailedError(self.base_url, during_reply=False)
+                cause: BaseException = exc
+            except requests.exceptions.ReadTimeout:
+                raise StreamTimeoutError(self.timeout, during_reply=False) from None
+            except requests.exceptions.ConnectionError as exc:
+                error, cause = ConnectionFailedError(self.base_url, during_reply=False), exc
+            else:
+                if response.status_code == 200:
+                    return response
+                response.close()
+                error, cause = _status_error(response), None
+            wait = self._retry_wait(error, attempt)
+            if wait is None:
+                log.info("POST %s failed: %s", path, type(error).__name__)
+                raise error from cause
+            attempt += 1
+            log.info("POST %s: %s, retry %d in %.1fs", path, type(error).__name__, attempt, wait)
+            if (cancelled or threading.Event()).wait(wait):  # a closed stream stops retrying
+                raise error from cause
+
+    def _retry_wait(self, error: LiaobotsError, attempt: int) -> float | None:
+        """Seconds to wait before trying again, or None when this failure is final."""
+        if attempt >= self.max_retries:
+            return None
+        if isinstance(error, RateLimitError):
+            if error.retry_after is None or error.retry_after > self.max_retry_after:
+                return None
+            return error.retry_after
+        if isinstance(error, ConnectionFailedError) or (
+            isinstance(error, UpstreamError) and error.status_code in RETRY_STATUSES
+        ):
+            return self.retry_backoff * (2**attempt) * random.uniform(0.8, 1.2)
+        return None
+
+
+class ChatStream(Iterator[str]):
+    """One reply in flight: iterate for text, `close()` to cancel at once.
+
+    `text` holds everything yielded so far, so a caller that is interrupted still has the
+    partial reply. `close()` is safe from any thread: it shuts the socket down, which wakes
+    a read blocked in another thread.
+    """
+
+    def __init__(
+        self, client: LiaobotsClient, body: dict[str, Any], model: Model, history: FittedHistory
+    ) -> None:
+        self._client = client
+        self._body = body
+        self.model = model
+        self.history = history
+        self.framing: str | None = None
+        self.finished = False
+        self._parts: list[str] = []
+        self._response: requests.Response | None = None
+        self._cancelled = threading.Event()
+        self._lock = threading.Lock()
+        self._reading = False
+        self._chunks = self._generate()
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    @property
+    def closed(self) -> bool:
+        return self._cancelled.is_set()
+
+    def __repr__(self) -> str:
+        state = "finished" if self.finished else "closed" if self.closed else "open"
+        return f"<ChatStream model={self.model.id!r} {state} chars={sum(map(len, self._parts))}>"
+
+    def __iter__(self) -> ChatStream:
+        return self
+
+    def __next__(self) -> str:
+        return next(self._chunks)
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the reply now and release its connection; idempotent, safe from any thread."""
+        with self._lock:
+            self._cancelled.set()
+            response, reading = self._response, self._reading
+        if response is not None:
+            _shutdown_socket(response)  # wakes a read blocked in another thread
+            if not reading:  # a running read closes the response itself on waking
+                response.close()
+        with contextlib.suppress(ValueError):  # "generator already executing" elsewhere
+            self._chunks.close()
+
+    def _open(self) -> requests.Response:
+        response = self._client._post(
+            "/api/chat", self._body, stream=True, cancelled=self._cancelled
+        )
+        content_type = response.headers.get("content-type")
+        if is_html(content_type):
+            response.close()
+            raise HumanCheckError()
+        self.framing = "sse" if is_event_stream(content_type) else "raw"
+        with self._lock:
+            self._response = response
+            cancelled = self._cancelled.is_set()
+        if cancelled:
+            response.close()
+        return response
+
+    def _read_error(self, exc: Exception, during_reply: bool) -> LiaobotsError:
+        if isinstance(exc, (urllib3.exceptions.ReadTimeoutError, TimeoutError)):
+            return StreamTimeoutError(self._client.timeout, during_reply=during_reply)
+        if isinstance(exc, (urllib3.exceptions.HTTPError, OSError, ValueError)):
+            return ConnectionFailedError(self._client.base_url, during_reply=True)
+        raise exc
+
+    def _generate(self) -> Iterator[str]:
+        if self._cancelled.is_set():
+            return
+        response = self._open()
+        decoder: ReplyDecoder = decoder_for(response.headers.get("content-type"))
+        sniffer = HtmlSniffer()
+        raw = response.raw
+        received = 0
+        started = time()
+        try:
+            while True:
+                with self._lock:
+                    if self._cancelled.is_set():
+                        return
+                    self._reading = True
+                try:
+                    data = raw.read1(READ_SIZE)
+                except Exception as exc:
+                    if self._cancelled.is_set():
+                        return
+                    raise self._read_error(exc, during_reply=received > 0) from exc
+                finally:
+                    with self._lock:
+                        self._reading = False
+                if self._cancelled.is_set():
+                    return
+                if not data:
+                    text = decoder.feed(sniffer.finish()) + decoder.finish()
+                    if text:
+                        self._parts.append(text)
+                        yield text
+                    self.finished = True
+                    log.debug("reply done: %d bytes in %.2fs", received, time() - started)
+                    return
+                received += len(data)
+                text = decoder.feed(sniffer.feed(data))
+                if text:
+                    self._parts.append(text)
+                    yield text
+                if decoder.done:  # SSE [DONE]: nothing more to wait for
+                    self.finished = True
+                    return
+        finally:
+            with self._lock:
+                self._response = None
+            response.close()
+
+
+def _status_error(response: requests.Response) -> LiaobotsError:
+    status = response.status_code
+    if status in (401, 403):
+        return AuthError(status_code=status)
+    if status == 402:
+        return InsufficientBalanceError()
+    if status == 429:
+        return RateLimitError(parse_retry_after(response.headers.get("retry-after")))
+    return UpstreamError(status)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """`Retry-After` as seconds from now: a number of seconds, or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - time()
+    return max(0.0, seconds) if seconds == seconds else None  # NaN is no answer
+
+
+def _shutdown_socket(response: requests.Response) -> None:
+    """Wake a read blocked on this response's socket, in whatever thread it waits."""
+    connection = getattr(response.raw, "connection", None) or getattr(
+        response.raw, "_connection", None
+    )
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        return
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _clean_base_url(base_url: str) -> str:
+    """Validate the base URL and drop a trailing slash; a path prefix is kept."""
+    url = base_url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(
+            f"The base URL {url!r} is not an http(s) address. "
+            "Set LIAOBOTS_BASE_URL to something like https://liaobots.com."
+        )
+    if parts.query or parts.fragment:
+        raise ConfigurationError("The base URL must not carry a query or a fragment.")
+    if parts.username or parts.password:
+        raise ConfigurationError("The base URL must not carry a user name or password.")
+    return url
+
+
+__all__: Sequence[str] = ["ChatStream", "LiaobotsClient", "UserInfo", "parse_retry_after"]

@@ -1,0 +1,69 @@
+"""Run the emulator from a shell: `python -m liaobots_core.emulator --port 8765`.
+
+The defaults pace the reply (16-byte pieces, 20 ms apart) so an offline demo visibly streams.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+from collections.abc import Sequence
+
+from .behavior import Behavior
+from .server import Emulator
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m liaobots_core.emulator",
+        description="Serve the Liaobots chat API locally with deterministic replies.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    parser.add_argument(
+        "--auth-code",
+        default=None,
+        help="the code to require (default: $LIAOBOTS_AUTH_CODE; if unset, any code passes)",
+    )
+    parser.add_argument("--prefix", default="", help="path prefix, e.g. /liaobots")
+    parser.add_argument("--framing", choices=["raw", "sse"], default="raw")
+    parser.add_argument("--transfer", choices=["chunked", "close"], default="chunked")
+    parser.add_argument("--delay", type=float, default=0.02, help="seconds between pieces")
+    parser.add_argument("--chunk-bytes", type=int, default=16, help="bytes per piece")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    auth_code = args.auth_code or os.environ.get("LIAOBOTS_AUTH_CODE") or None
+    try:
+        behavior = Behavior(
+            framing=args.framing,
+            transfer=args.transfer,
+            delay=args.delay,
+            chunk_bytes=args.chunk_bytes,
+        )
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    emulator = Emulator(
+        host=args.host,
+        port=args.port,
+        auth_code=auth_code,
+        path_prefix=args.prefix,
+        default=behavior,
+    )
+    emulator.start()
+    auth = "the configured auth code" if auth_code else "any auth code"
+    print(f"Liaobots emulator at {emulator.base_url} (accepts {auth}; Ctrl-C stops)", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

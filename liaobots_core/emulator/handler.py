@@ -1,0 +1,316 @@
+"""One HTTP request to the emulator: route it, record it, and answer as the `Behavior` says.
+
+The chat reply goes out exactly as planned at the socket level: one `send` per piece, optional
+pauses, and a deliberate reset or stall mid-body, because those are the conditions a streaming
+client must survive.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import struct
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import urlsplit
+
+from .behavior import Behavior
+from .framing import encode_body
+from .pieces import iter_piece_ends
+from .replies import HUMAN_CHECK_PAGE, reply_text
+from .state import EmulatorState, RecordedRequest
+
+try:  # Linux: lets a reset wait until the bytes before it have left the socket.
+    import fcntl
+    import termios
+
+    _TIOCOUTQ: int | None = termios.TIOCOUTQ
+except (ImportError, AttributeError):  # pragma: no cover - other platforms
+    _TIOCOUTQ = None
+
+logger = logging.getLogger(__name__)
+
+DRAIN_TIMEOUT = 5.0
+"""Longest wait for sent bytes to be acknowledged before a deliberate reset discards them."""
+
+
+class _BadRequestBody(Exception):
+    """The request body could not be read (bad length or chunking); the connection must close."""
+
+
+class EmulatorHandler(BaseHTTPRequestHandler):
+    """Serves the Liaobots endpoints under the state's path prefix, HTTP/1.1 keep-alive."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "LiaobotsEmulator/1.0"
+
+    def __init__(self, *args: Any, state: EmulatorState, **kwargs: Any) -> None:
+        self.state = state  # set first: the base __init__ serves the whole connection
+        super().__init__(*args, **kwargs)
+
+    def version_string(self) -> str:
+        """The Server header without the Python version the default appends."""
+        return self.server_version
+
+    # --- dispatch -------------------------------------------------------------------------
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    do_GET = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_POST
+
+    def _serve(self) -> None:
+        try:
+            self._serve_request()
+        except OSError:
+            self.close_connection = True  # the client went away, or stop() closed the socket
+
+    def _serve_request(self) -> None:
+        try:
+            raw = self._read_body()
+        except _BadRequestBody as exc:
+            self.close_connection = True
+            self._send_json(400, {"error": str(exc)})
+            return
+        path = urlsplit(self.path).path
+        relative, endpoint = self.state.route(path)
+        body = _parse_json(raw)
+        self.state.record(
+            RecordedRequest(
+                method=self.command,
+                path=relative,
+                headers={k.lower(): v for k, v in self.headers.items()},
+                body=body,
+                raw_body=raw,
+                full_path=self.path,
+                endpoint=endpoint,
+            )
+        )
+        if endpoint is None:
+            self._send_json(404, {"error": "not found"})
+        elif self.command != "POST":
+            self._send_json(405, {"error": "method not allowed; use POST"}, {"Allow": "POST"})
+        elif endpoint == "/api/chat":
+            self._chat(body)
+        elif endpoint == "/api/models":
+            self._send_json(200, self.state.models)
+        else:
+            self._user(body)
+
+    # --- endpoints ------------------------------------------------------------------------
+
+    def _chat(self, body: Any) -> None:
+        if not self.state.accepts(self.headers.get("x-auth-code")):
+            self._send_json(401, {"error": "invalid auth code"})
+            return
+        problem = _chat_body_problem(body)
+        if problem:
+            self._send_json(400, {"error": problem})
+            return
+        overrides = body.get("emulator")
+        if overrides is not None:
+            try:
+                Behavior.from_mapping(overrides)  # validate before a one-shot is used up
+            except ValueError as exc:
+                self._send_json(400, {"error": f"invalid emulator options: {exc}"})
+                return
+        behavior = self.state.next_behavior()
+        if overrides:
+            behavior = Behavior.from_mapping(overrides, base=behavior)
+        self._answer_chat(behavior, body)
+
+    def _user(self, body: Any) -> None:
+        code = body.get("authcode") if isinstance(body, dict) else None
+        if code is None:
+            code = self.headers.get("x-auth-code")
+        if not self.state.accepts(code):
+            self._send_json(401, {"error": "invalid auth code"})
+            return
+        self._send_json(200, {"authCode": code, "balance": self.state.balance})
+
+    def _answer_chat(self, behavior: Behavior, body: dict[str, Any]) -> None:
+        extra = {"Retry-After": behavior.retry_after} if behavior.retry_after is not None else {}
+        if behavior.status != 200:
+            phrase = _phrase(behavior.status)
+            self._send_json(behavior.status, {"error": phrase}, extra)
+            return
+        if behavior.html:
+            content_type = "text/html" if behavior.content_type_html else "text/plain"
+            self._send_bytes(
+                200, HUMAN_CHECK_PAGE.encode(), f"{content_type}; charset=utf-8", extra
+            )
+            return
+        text = reply_text(
+            behavior.reply,
+            behavior.reply_chars,
+            body["messages"],
+            body.get("model"),
+            body.get("prompt"),
+        )
+        self._stream(encode_body(text, behavior.framing, behavior.sse_done), behavior, extra)
+
+    # --- streaming ------------------------------------------------------------------------
+
+    def _stream(self, data: bytes, b: Behavior, extra: dict[str, str]) -> None:
+        """Send `data` piece by piece, then finish, reset or stall as the behaviour says."""
+        chunked = b.transfer == "chunked"
+        self.send_response(200)
+        if b.framing == "sse":
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+        else:
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.end_headers()
+
+        cuts = [n for n in (b.disconnect_after_bytes, b.stall_after_bytes) if n is not None]
+        cut = min(cuts) if cuts else None
+        resets = b.disconnect_after_bytes is not None and b.disconnect_after_bytes == cut
+        if b.first_byte_delay and self.state.stopping.wait(b.first_byte_delay):
+            self.close_connection = True
+            return
+        view = memoryview(data)
+        sent = 0
+        for end in iter_piece_ends(data, b.chunk_bytes, b.split_multibyte):
+            stop_at = end if cut is None else min(end, cut)
+            if stop_at > sent:
+                if sent and b.delay and self.state.stopping.wait(b.delay):
+                    self.close_connection = True
+                    return
+                piece = view[sent:stop_at]
+                self.wfile.write(b"%x\r\n" % len(piece) + piece + b"\r\n" if chunked else piece)
+                sent = stop_at
+            if cut is not None and sent >= cut:
+                break
+        if cut is None:
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
+        elif resets:
+            self._reset_connection()
+        else:
+            self.state.stopping.wait(b.stall_seconds)
+            self.close_connection = True
+
+    def _reset_connection(self) -> None:
+        """Abort with a TCP reset (SO_LINGER 0), after the bytes already written have left."""
+        self.close_connection = True
+        sock = self.connection
+        _wait_until_sent(sock, self.state)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        # The fd closes (and the RST goes out) only when the last file object on it is closed.
+        self.rfile.close()
+        sock.close()
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked_body()
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return b""
+        try:
+            size = int(length)
+        except ValueError:
+            raise _BadRequestBody("invalid Content-Length") from None
+        if size < 0:
+            raise _BadRequestBody("invalid Content-Length")
+        data = self.rfile.read(size)
+        if len(data) != size:
+            raise _BadRequestBody("request body ended early")
+        return data
+
+    def _read_chunked_body(self) -> bytes:
+        parts = []
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";")[0].strip(), 16)
+            except ValueError:
+                raise _BadRequestBody("invalid chunked request body") from None
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(parts)
+            parts.append(self.rfile.read(size))
+            self.rfile.readline(1024)
+
+    def _send_json(self, status: int, payload: Any, extra: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload, ensure_ascii=False).encode()
+        self._send_bytes(status, data, "application/json; charset=utf-8", extra or {})
+
+    def _send_bytes(
+        self, status: int, data: bytes, content_type: str, extra: dict[str, str]
+    ) -> None:
+        no_body = status in (204, 304)
+        self.send_response(status)
+        if not no_body:
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if not no_body and self.command != "HEAD":
+            self.wfile.write(data)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # Only method, path and status: headers and bodies carry the auth code.
+        logger.debug("%s %s -> %s", self.command, urlsplit(self.path).path, code)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: the default writes request lines to stderr."""
+
+
+def _parse_json(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _chat_body_problem(body: Any) -> str | None:
+    """Why a chat body is unusable, or None when it is fine."""
+    if not isinstance(body, dict):
+        return "request body must be a JSON object"
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "messages must be a non-empty list"
+    for m in messages:
+        if not (isinstance(m, dict) and isinstance(m.get("role"), str)):
+            return "each message needs a string role"
+        if not isinstance(m.get("content"), str):
+            return "each message needs a string content"
+    return None
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase.lower()
+    except ValueError:
+        return "error"
+
+
+def _wait_until_sent(sock: socket.socket, state: EmulatorState) -> None:
+    """Wait until the peer has acknowledged all written bytes (a reset would drop the rest)."""
+    if _TIOCOUTQ is None:
+        return
+    deadline = time.monotonic() + DRAIN_TIMEOUT
+    buf = struct.pack("i", 0)
+    while time.monotonic() < deadline:
+        try:
+            unsent = struct.unpack("i", fcntl.ioctl(sock.fileno(), _TIOCOUTQ, buf))[0]
+        except OSError:
+            return
+        if unsent == 0 or state.stopping.wait(0.001):
+            return

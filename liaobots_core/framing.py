@@ -1,0 +1,203 @@
+"""Turning the bytes of a reply into text, whichever framing the service chose.
+
+Both decoders are incremental: `feed(chunk)` returns every character that is complete so far
+and keeps only what cannot be decided yet (the start of a split UTF-8 character, or an SSE line
+still missing its end). Nothing is held back that could already be shown.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from typing import Any, Protocol
+
+from .errors import HumanCheckError, ProtocolError
+
+_HTML_MARKERS = (b"<!doctype html", b"<html")
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_WHITESPACE = b" \t\r\n\f\v"
+_BOM = codecs.BOM_UTF8
+
+
+class ReplyDecoder(Protocol):
+    done: bool
+
+    def feed(self, chunk: bytes) -> str: ...
+
+    def finish(self) -> str: ...
+
+
+class RawTextDecoder:
+    """The reply's UTF-8 bytes as they were generated, cut anywhere."""
+
+    done = False  # only the end of the response ends a raw reply
+
+    def __init__(self) -> None:
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def feed(self, chunk: bytes) -> str:
+        return self._utf8.decode(chunk)
+
+    def finish(self) -> str:
+        return self._utf8.decode(b"", final=True)
+
+
+class SSEDecoder:
+    """Server-Sent Events carrying `data: {"content": "..."}`, lines split anywhere.
+
+    Follows the WHATWG event-stream rules that matter here: lines end in CR, LF or CRLF; an
+    event is dispatched at a blank line; several `data:` lines join with a newline; comments
+    (`:`) and other fields are ignored; `data: [DONE]` ends the reply.
+    """
+
+    def __init__(self) -> None:
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending: list[str] = []
+        self._data: list[str] = []
+        self._skip_lf = False
+        self.done = False
+
+    def feed(self, chunk: bytes) -> str:
+        return self._consume(self._utf8.decode(chunk))
+
+    def finish(self) -> str:
+        text = self._consume(self._utf8.decode(b"", final=True))
+        if self._pending:  # a last line with no line ending still counts
+            line = "".join(self._pending)
+            self._pending = []
+            text += self._line(line)
+        if self._data and not self.done:  # an event cut off before its blank line
+            text += self._dispatch()
+        return text
+
+    def _consume(self, text: str) -> str:
+        if self._skip_lf and text:
+            self._skip_lf = False
+            if text[0] == "\n":
+                text = text[1:]
+        if not text:
+            return ""
+        out: list[str] = []
+        pos = 0
+        for end in _LINE_END.finditer(text):
+            self._pending.append(text[pos : end.start()])
+            line = "".join(self._pending)
+            self._pending = []
+            out.append(self._line(line))
+            pos = end.end()
+        if pos < len(text):
+            self._pending.append(text[pos:])
+        # A CR at the very end may be the first half of a CRLF split across chunks.
+        self._skip_lf = text.endswith("\r")
+        return "".join(out)
+
+    def _line(self, line: str) -> str:
+        if self.done:
+            return ""
+        if line == "":
+            return self._dispatch()
+        if line.startswith(":"):
+            return ""
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "data":
+            self._data.append(value)
+        return ""
+
+    def _dispatch(self) -> str:
+        if not self._data:
+            return ""
+        data = "\n".join(self._data)
+        self._data = []
+        if data.strip() == "[DONE]":
+            self.done = True
+            return ""
+        return _content_of(data)
+
+
+def _content_of(data: str) -> str:
+    """Text carried by one event: `{"content": ...}`, or an OpenAI-style delta."""
+    try:
+        payload: Any = json.loads(data)
+    except ValueError:
+        raise ProtocolError("an event's data is not JSON") from None
+    if isinstance(payload, dict):
+        content = payload.get("content")
+        if isinstance(content, str):
+            return content
+        choices = payload.get("choices")
+        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+            delta = choices[0].get("delta") or choices[0].get("message") or {}
+            if isinstance(delta, dict):
+                text = delta.get("content")
+                return text if isinstance(text, str) else ""
+        if "content" not in payload:
+            return ""  # a keep-alive or metadata event
+    raise ProtocolError("an event has no text content")
+
+
+class HtmlSniffer:
+    """Stops a human-check web page from being shown as the model's answer.
+
+    Holds back the first bytes only while they could still be the start of `<!DOCTYPE html`
+    or `<html` (after whitespace); anything else passes straight through.
+    """
+
+    def __init__(self) -> None:
+        self._head = b""
+        self.decided = False
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self.decided:
+            return chunk
+        self._head += chunk
+        probe = self._head
+        if _BOM.startswith(probe):
+            return b""  # perhaps the start of a byte-order mark
+        probe = probe.removeprefix(_BOM)
+        probe = probe.lstrip(_WHITESPACE).lower()
+        if not probe:
+            return b""
+        for marker in _HTML_MARKERS:
+            if probe.startswith(marker):
+                raise HumanCheckError()
+            if marker.startswith(probe):
+                return b""  # could still become a page: wait for a few more bytes
+        self.decided = True
+        head, self._head = self._head, b""
+        return head
+
+    def finish(self) -> bytes:
+        self.decided = True
+        head, self._head = self._head, b""
+        return head
+
+
+def is_event_stream(content_type: str | None) -> bool:
+    return bool(content_type) and content_type.split(";")[0].strip().lower() == (
+        "text/event-stream"
+    )
+
+
+def is_html(content_type: str | None) -> bool:
+    return bool(content_type) and content_type.split(";")[0].strip().lower() in (
+        "text/html",
+        "application/xhtml+xml",
+    )
+
+
+def decoder_for(content_type: str | None) -> ReplyDecoder:
+    """Pick the decoder for one response from its content type."""
+    return SSEDecoder() if is_event_stream(content_type) else RawTextDecoder()
+
+
+__all__ = [
+    "HtmlSniffer",
+    "RawTextDecoder",
+    "ReplyDecoder",
+    "SSEDecoder",
+    "decoder_for",
+    "is_event_stream",
+    "is_html",
+]
