@@ -1,0 +1,109 @@
+"""Which Liaobots service the page talks to, and what it knows about it.
+
+A client is made once per (service, code) and shared by every browser session that uses the
+same pair, so connections are pooled. The offline demo is the project's emulator, started
+once per server process on a loopback port with a random code of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from liaobots_core import BUILTIN_MODELS, LiaobotsClient, LiaobotsError, Model
+from liaobots_core.emulator import Behavior, Emulator
+
+from .settings import Settings
+
+# Paced like a model typing: ~60 characters a second.
+DEMO_BEHAVIOR = Behavior(chunk_bytes=12, delay=0.05)
+METADATA_TIMEOUT = 8.0
+
+
+@dataclass(frozen=True)
+class Backend:
+    """The service in use: where it is and which code opens it (kept out of reprs)."""
+
+    base_url: str | None
+    auth_code: str | None = field(repr=False)
+    demo: bool = False
+
+    @property
+    def key(self) -> str:
+        """A stable name for this service and code that reveals neither."""
+        raw = f"{self.base_url}\0{self.auth_code}\0{self.demo}".encode()
+        return hashlib.sha256(raw).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class DemoServer:
+    emulator: Emulator
+    auth_code: str = field(repr=False)
+
+
+@st.cache_resource(show_spinner=False)
+def demo_server() -> DemoServer:
+    """The offline demo's emulator: one per server process, with a code nobody else knows."""
+    code = secrets.token_urlsafe(24)
+    return DemoServer(Emulator(auth_code=code, default=DEMO_BEHAVIOR).start(), code)
+
+
+def choose_backend(settings: Settings, pasted_code: str | None, use_demo: bool) -> Backend:
+    if use_demo:
+        server = demo_server()
+        return Backend(server.emulator.base_url, server.auth_code, demo=True)
+    return Backend(settings.base_url, pasted_code or settings.auth_code)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _client(base_url: str | None, auth_code: str | None) -> LiaobotsClient:
+    return LiaobotsClient(auth_code=auth_code, base_url=base_url, max_retries=2)
+
+
+def client_for(backend: Backend) -> LiaobotsClient:
+    return _client(backend.base_url, backend.auth_code)
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    """What the sidebar shows: models to pick from and the state of the account."""
+
+    models: tuple[Model, ...]
+    models_from_server: bool
+    balance: float | None = None
+    account_error: LiaobotsError | None = None
+
+
+def service_info(backend: Backend) -> ServiceInfo:
+    """Models and account state, asked once per browser session and backend."""
+    cache = st.session_state.setdefault("_service_info", {})
+    if backend.key not in cache:
+        cache[backend.key] = _ask_service(backend)
+    return cache[backend.key]
+
+
+def forget_service_info() -> None:
+    st.session_state.pop("_service_info", None)
+
+
+def _ask_service(backend: Backend) -> ServiceInfo:
+    quick = LiaobotsClient(
+        auth_code=backend.auth_code,
+        base_url=backend.base_url,
+        timeout=METADATA_TIMEOUT,
+        connect_timeout=METADATA_TIMEOUT / 2,
+        max_retries=0,
+    )
+    with quick:
+        models = tuple(quick.list_models())
+        from_server = models != BUILTIN_MODELS
+        if not backend.auth_code:
+            return ServiceInfo(models, from_server)
+        try:
+            user = quick.get_user()
+        except LiaobotsError as exc:
+            return ServiceInfo(models, from_server, account_error=exc)
+        return ServiceInfo(models, from_server, balance=user.balance)

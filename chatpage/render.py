@@ -1,0 +1,99 @@
+"""Writing a reply onto the page as it streams, light on the wire.
+
+The reply goes through `st.write_stream`, but cut by `BlockSplitter`: finished blocks are
+frozen into their own elements (a callable chunk makes `write_stream` close the current
+element), and updates are joined in time, so only the block being written is re-sent, a few
+times a second. When the reply ends it is rendered once more as one element, so what stays on
+the page is exactly the markdown of the whole text.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+
+import streamlit as st
+
+from .blocks import DEFAULT_MAX_PIECE, FREEZE, BlockSplitter
+from .conversation import Message
+from .i18n import t
+from .streaming import TICK, coalesce
+
+UPDATE_INTERVAL = 0.15  # seconds between updates of the block being written: ~7 a second
+_INTERRUPT_PROBE = "__chatpage_interrupt_probe__"
+
+
+def _freeze() -> None:
+    """Handed to `st.write_stream` as a chunk: it closes the element being written."""
+
+
+def allow_interrupt() -> None:
+    """Give Streamlit a chance to deliver a Stop or a new message, without sending anything.
+
+    Streamlit raises its rerun/stop request inside the script thread at its next yield
+    point; reading session state is one, and costs no bytes on the websocket.
+    """
+    _ = _INTERRUPT_PROBE in st.session_state
+
+
+def stream_reply(
+    events: Iterable[str | None],
+    reply: Message,
+    lang: str,
+    *,
+    interval: float = UPDATE_INTERVAL,
+    max_piece: int = DEFAULT_MAX_PIECE,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Show a reply as it arrives and keep every received character in `reply.text`.
+
+    `events` yields text, or TICK when nothing arrived for a moment. If the run is
+    interrupted (Stop, a new message), the exception passes through: `reply.text` already
+    holds everything that arrived.
+    """
+    slot = st.empty()
+    with slot.container():
+        waiting = st.empty()
+        waiting.caption(t(lang, "waiting"))
+        st.write_stream(_display_chunks(events, reply, waiting, lang, interval, max_piece, clock))
+    if reply.text:
+        slot.markdown(reply.text)
+    else:
+        slot.empty()
+
+
+def _display_chunks(
+    events: Iterable[str | None],
+    reply: Message,
+    waiting: st.delta_generator.DeltaGenerator,
+    lang: str,
+    interval: float,
+    max_piece: int,
+    clock: Callable[[], float],
+) -> Iterator[str | Callable[[], None]]:
+    splitter = BlockSplitter(max_piece=max_piece)
+    started = clock()
+    shown_seconds = 0
+    first_text = True
+    for item in coalesce(_kept(events, reply), interval, clock):
+        if item is TICK:
+            allow_interrupt()
+            if first_text:
+                seconds = int(clock() - started)
+                if seconds >= 2 and seconds != shown_seconds:
+                    shown_seconds = seconds
+                    waiting.caption(t(lang, "waiting_seconds", seconds=seconds))
+            continue
+        if first_text:
+            waiting.empty()
+            first_text = False
+        for op in splitter.feed(item):
+            yield _freeze if op is FREEZE else op  # type: ignore[misc]
+
+
+def _kept(events: Iterable[str | None], reply: Message) -> Iterator[str | None]:
+    """Store text in the message the moment it arrives, before it is displayed."""
+    for event in events:
+        if event:
+            reply.text += event
+        yield event

@@ -1,0 +1,193 @@
+"""The page's pieces: sidebar, message bubbles and the buttons under the last reply.
+
+Every text a person or the model wrote is shown with plain `st.markdown`, never with
+`unsafe_allow_html`, so markup in a message or a reply is shown, not run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from liaobots_core import Model
+
+from . import session
+from .backend import Backend, ServiceInfo, choose_backend, forget_service_info, service_info
+from .conversation import Conversation, Message, Status
+from .export import file_stem, to_json, to_markdown
+from .failures import describe, explain
+from .i18n import LANGUAGES, t
+from .reply import show_failure
+from .settings import Settings
+
+SYSTEM_PROMPT_MAX_CHARS = 20_000
+AVATARS = {"user": ":material/person:", "assistant": ":material/smart_toy:"}
+
+
+@dataclass(frozen=True)
+class SidebarChoices:
+    backend: Backend
+    info: ServiceInfo
+    model: Model
+
+
+def sidebar(settings: Settings, conversation: Conversation, lang: str) -> SidebarChoices:
+    with st.sidebar:
+        st.title(t(lang, "page_title"))
+        st.button(
+            t(lang, "new_chat"),
+            icon=":material/edit_square:",
+            on_click=session.start_new_conversation,
+            use_container_width=True,
+        )
+        st.selectbox(
+            t(lang, "language"), options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang"
+        )
+        st.subheader(t(lang, "sidebar_connection"))
+        use_demo = st.toggle(
+            t(lang, "use_demo"),
+            value=settings.offline_demo,
+            key="use_demo",
+            on_change=forget_service_info,
+        )
+        pasted = None
+        if not use_demo:
+            pasted = st.text_input(
+                t(lang, "auth_code"),
+                type="password",
+                key="auth_code_input",
+                help=t(lang, "auth_code_help"),
+                placeholder=t(lang, "auth_code_override") if settings.has_server_code else "",
+                on_change=forget_service_info,
+            ).strip()
+            if settings.has_server_code and not pasted:
+                st.caption(t(lang, "auth_code_from_server"))
+        backend = choose_backend(settings, pasted or None, use_demo)
+        info = service_info(backend)
+        _connection_status(backend, info, lang)
+        model = _model_picker(info, conversation, lang)
+        conversation.system_prompt = st.text_area(
+            t(lang, "system_prompt"),
+            value=conversation.system_prompt,
+            max_chars=SYSTEM_PROMPT_MAX_CHARS,
+            help=t(lang, "system_prompt_help"),
+            key=f"system_prompt_{conversation.id}",
+        )
+        if conversation.messages:
+            _downloads(conversation, lang)
+    return SidebarChoices(backend=backend, info=info, model=model)
+
+
+def _connection_status(backend: Backend, info: ServiceInfo, lang: str) -> None:
+    if backend.demo:
+        st.caption(":material/science: " + t(lang, "status_demo"))
+    elif not backend.auth_code:
+        st.info(t(lang, "auth_code_missing"), icon=":material/key:")
+    elif info.account_error is not None:
+        _, text = explain(describe(info.account_error), lang)
+        st.caption(":material/error: " + t(lang, "status_checking_failed", error=text))
+    elif info.balance is not None:
+        st.caption(":material/check_circle: " + t(lang, "status_connected", balance=info.balance))
+    else:
+        st.caption(":material/check_circle: " + t(lang, "status_connected_no_balance"))
+
+
+def _model_picker(info: ServiceInfo, conversation: Conversation, lang: str) -> Model:
+    models = {m.id: m for m in info.models}
+    ids = list(models)
+    if conversation.model_id not in models:
+        conversation.model_id = ids[0]
+    chosen = st.selectbox(
+        t(lang, "model"),
+        options=ids,
+        index=ids.index(conversation.model_id),
+        format_func=lambda model_id: models[model_id].name,
+        key=f"model_{conversation.id}",
+    )
+    conversation.model_id = chosen
+    if not info.models_from_server:
+        st.caption(t(lang, "models_from_catalog"))
+    return models[chosen]
+
+
+def _downloads(conversation: Conversation, lang: str) -> None:
+    stem = file_stem(conversation)
+    left, right = st.columns(2)
+    left.download_button(
+        t(lang, "download_md"),
+        data=to_markdown(conversation, lang),
+        file_name=f"{stem}.md",
+        mime="text/markdown",
+        icon=":material/download:",
+        use_container_width=True,
+    )
+    right.download_button(
+        t(lang, "download_json"),
+        data=to_json(conversation),
+        file_name=f"{stem}.json",
+        mime="application/json",
+        icon=":material/download:",
+        use_container_width=True,
+    )
+
+
+def history(conversation: Conversation, lang: str, *, busy: bool, hide_last: bool) -> None:
+    """Every message; the last question and answer get their buttons unless a reply runs."""
+    messages = conversation.messages[:-1] if hide_last else conversation.messages
+    last_user = conversation.last_of("user")
+    for message in messages:
+        with st.chat_message(message.role, avatar=AVATARS[message.role]):
+            if message is last_user and session.is_editing() and not busy:
+                _edit_form(message, lang)
+                continue
+            st.markdown(message.text)
+            if message is conversation.last and not busy:
+                actions(message, lang)
+            elif message is last_user and not busy:
+                _edit_button(conversation, lang)
+
+
+def actions(message: Message, lang: str) -> None:
+    """What can be done with the last message, by how it ended."""
+    if message.role == "user":
+        return
+    if message.error is not None:
+        show_failure(message.error, lang)
+    elif message.status is Status.STOPPED:
+        st.caption(":material/stop_circle: " + t(lang, "stopped_note"))
+    columns = st.columns(3 if message.status is not Status.COMPLETE else 1)
+    if message.status is not Status.COMPLETE and message.text:
+        columns[-1].button(
+            t(lang, "continue"),
+            icon=":material/play_arrow:",
+            key="action_continue",
+            on_click=session.continue_reply,
+        )
+    label = "retry" if message.status is Status.FAILED else "regenerate"
+    columns[0].button(
+        t(lang, label),
+        icon=":material/refresh:",
+        key="action_regenerate",
+        on_click=session.regenerate,
+    )
+
+
+def _edit_button(conversation: Conversation, lang: str) -> None:
+    if conversation.last is not None and conversation.last.role == "assistant":
+        st.button(
+            t(lang, "edit"),
+            icon=":material/edit:",
+            key="action_edit",
+            on_click=session.set_editing,
+            args=(True,),
+        )
+
+
+def _edit_form(message: Message, lang: str) -> None:
+    st.text_area(t(lang, "edit_label"), value=message.text, key="edit_text")
+    left, right, _ = st.columns([2, 1, 3])
+    left.button(
+        t(lang, "save_and_send"), type="primary", on_click=session.save_edit, args=("edit_text",)
+    )
+    right.button(t(lang, "cancel"), on_click=session.set_editing, args=(False,))
