@@ -41,7 +41,7 @@ if not conversation.messages:
     st.caption(t(lang, "empty_state"))
 
 continuing = pending == "continue"
-views.history(conversation, lang, busy=pending is not None, hide_last=continuing)
+edit_slot = views.history(conversation, lang, busy=pending is not None, hide_last=continuing)
 
 if pending is not None:
     with st.chat_message("assistant", avatar=views.AVATARS["assistant"]):
@@ -56,3 +56,5 @@ if pending is not None:
             )
         with controls.container():
             views.actions(reply, lang)
+    if edit_slot is not None:
+        views.edit_button(edit_slot, conversation, lang)

@@ -132,20 +132,30 @@ def _downloads(conversation: Conversation, lang: str) -> None:
     )
 
 
-def history(conversation: Conversation, lang: str, *, busy: bool, hide_last: bool) -> None:
-    """Every message; the last question and answer get their buttons unless a reply runs."""
+def history(
+    conversation: Conversation, lang: str, *, busy: bool, hide_last: bool
+) -> st.delta_generator.DeltaGenerator | None:
+    """Every message, with the buttons of the last question and answer.
+
+    While a reply is about to stream (`busy`), the last question's Edit button is left for
+    later: the returned slot is where it goes once the reply has settled.
+    """
     messages = conversation.messages[:-1] if hide_last else conversation.messages
     last_user = conversation.last_of("user")
+    edit_slot = None
     for message in messages:
         with st.chat_message(message.role, avatar=AVATARS[message.role]):
             if message is last_user and session.is_editing() and not busy:
                 _edit_form(message, lang)
                 continue
             st.markdown(message.text)
-            if message is conversation.last and not busy:
+            if message is last_user:
+                edit_slot = st.empty()
+                if not busy:
+                    edit_button(edit_slot, conversation, lang)
+            elif message is conversation.last and not busy:
                 actions(message, lang)
-            elif message is last_user and not busy:
-                _edit_button(conversation, lang)
+    return edit_slot
 
 
 def actions(message: Message, lang: str) -> None:
@@ -173,9 +183,13 @@ def actions(message: Message, lang: str) -> None:
     )
 
 
-def _edit_button(conversation: Conversation, lang: str) -> None:
-    if conversation.last is not None and conversation.last.role == "assistant":
-        st.button(
+def edit_button(
+    slot: st.delta_generator.DeltaGenerator, conversation: Conversation, lang: str
+) -> None:
+    """Offer to edit the last question once its answer has settled."""
+    last = conversation.last
+    if last is not None and last.role == "assistant" and last.settled:
+        slot.button(
             t(lang, "edit"),
             icon=":material/edit:",
             key="action_edit",
