@@ -19,7 +19,12 @@ DEFAULT_MAX_PIECE = 1000
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _TABLE_DELIMITER = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 
-Op = str | object  # a display string to append, or FREEZE
+
+class Reopen(str):
+    """Display-only text: a fence or table header repeated at the start of a new piece."""
+
+
+Op = str | object  # reply text to append, Reopen text to append, or FREEZE
 
 
 @dataclass
@@ -86,7 +91,7 @@ class BlockSplitter:
             self._freeze(ops)
             reopen = [self._fence] if self._fence else list(self._table_head)
             for line_again in reopen:
-                self._append(ops, line_again)
+                self._append(ops, Reopen(line_again))
             self._piece_has_text = bool(reopen)
 
     def _track_table(self, line: str) -> None:
@@ -114,11 +119,26 @@ def _closes(opening: str, line: str) -> bool:
 
 
 def _merge(ops: list[Op]) -> list[Op]:
-    """Join adjacent strings so each becomes one element update."""
+    """Join adjacent pieces of reply text (Reopen text stays apart: it is not reply text)."""
     merged: list[Op] = []
     for op in ops:
-        if isinstance(op, str) and merged and isinstance(merged[-1], str):
+        if op == "":
+            continue
+        if type(op) is str and merged and type(merged[-1]) is str:
             merged[-1] += op
-        elif not (isinstance(op, str) and not op):
+        else:
             merged.append(op)
     return merged
+
+
+def display_updates(ops: list[Op]) -> list[str | object]:
+    """What the page sends: each run of text (reopened or not) as one update, and FREEZEs."""
+    updates: list[str | object] = []
+    for op in ops:
+        if isinstance(op, str) and updates and isinstance(updates[-1], str):
+            updates[-1] = updates[-1] + op
+        elif isinstance(op, str):
+            updates.append(str(op))
+        else:
+            updates.append(op)
+    return updates

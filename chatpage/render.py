@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import streamlit as st
 
-from .blocks import DEFAULT_MAX_PIECE, FREEZE, BlockSplitter
+from .blocks import DEFAULT_MAX_PIECE, FREEZE, BlockSplitter, display_updates
 from .conversation import Message
 from .i18n import t
 from .streaming import TICK, coalesce
@@ -87,8 +87,8 @@ def _display_chunks(
         if first_text:
             waiting.empty()
             first_text = False
-        for op in splitter.feed(item):
-            yield _freeze if op is FREEZE else op  # type: ignore[misc]
+        for update in display_updates(splitter.feed(item)):
+            yield _freeze if update is FREEZE else update  # type: ignore[misc]
 
 
 def _kept(events: Iterable[str | None], reply: Message) -> Iterator[str | None]:

@@ -43,7 +43,9 @@ def produce_reply(
         with ReplyPump(stream) as pump:
             stream_reply(pump.events(), reply, lang)
         reply.status = Status.COMPLETE
-        if stream.history.trimmed:
+        noted: set[str] = st.session_state.setdefault("_trim_noted", set())
+        if stream.history.trimmed and conversation.id not in noted:
+            noted.add(conversation.id)  # said once per conversation, quietly
             st.caption(t(lang, "trimmed_note", count=stream.history.dropped))
         if stream.history.over_budget:
             st.caption(t(lang, "over_budget_note"))

@@ -1,0 +1,156 @@
+"""The conversation model, its exports, its settings and its words."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chatpage.conversation import CONTINUE_PROMPT, Conversation, ErrorInfo, Message, Status
+from chatpage.export import file_stem, to_json, to_markdown
+from chatpage.failures import describe, explain
+from chatpage.i18n import STRINGS, pick_language, t
+from chatpage.settings import load_settings
+from liaobots_core import (
+    AuthError,
+    ConnectionFailedError,
+    HumanCheckError,
+    InsufficientBalanceError,
+    MissingAuthCodeError,
+    ProtocolError,
+    RateLimitError,
+    StreamTimeoutError,
+    UpstreamError,
+)
+
+
+def chat(*pairs: tuple[str, str]) -> Conversation:
+    conversation = Conversation(model_id="gpt-4")
+    for role, text in pairs:
+        conversation.messages.append(Message(role=role, text=text))  # type: ignore[arg-type]
+    return conversation
+
+
+def test_title_defaults_to_the_start_of_the_first_message() -> None:
+    conversation = chat(("user", "  Как   приготовить борщ " + "очень " * 20), ("assistant", "…"))
+    assert conversation.display_title.startswith("Как приготовить борщ очень")
+    assert len(conversation.display_title) <= 60
+    assert conversation.display_title.endswith("…")
+
+
+def test_failed_reply_without_text_is_left_out_and_questions_are_joined() -> None:
+    conversation = chat(("user", "one"))
+    conversation.messages.append(Message("assistant", "", Status.FAILED, error=ErrorInfo("auth")))
+    conversation.add_user("two")
+    assert conversation.wire_messages() == [{"role": "user", "content": "one\n\ntwo"}]
+
+
+def test_stopped_reply_keeps_its_text_in_the_history_sent() -> None:
+    conversation = chat(("user", "q"))
+    conversation.messages.append(Message("assistant", "partial", Status.STOPPED))
+    assert conversation.wire_messages(then_continue=True) == [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": "partial"},
+        {"role": "user", "content": CONTINUE_PROMPT},
+    ]
+
+
+def test_streaming_reply_is_not_sent_and_is_settled_as_stopped() -> None:
+    conversation = chat(("user", "q"))
+    reply = conversation.start_reply("gpt-4")
+    reply.text = "half"
+    assert conversation.wire_messages() == [{"role": "user", "content": "q"}]
+    assert conversation.settle_interrupted() == [reply]
+    assert reply.status is Status.STOPPED
+
+
+def test_editing_the_last_question_forgets_what_followed() -> None:
+    conversation = chat(("user", "a"), ("assistant", "b"), ("user", "c"), ("assistant", "d"))
+    conversation.edit_last_user("c2")
+    assert [m.text for m in conversation.messages] == ["a", "b", "c2"]
+
+
+def test_markdown_export_names_roles_and_marks_cut_replies() -> None:
+    conversation = chat(("user", "Привет"))
+    conversation.messages.append(Message("assistant", "Здрав", Status.STOPPED))
+    text = to_markdown(conversation, "en")
+    assert "## You\n\nПривет" in text
+    assert "## Assistant (stopped)\n\nЗдрав" in text
+
+
+def test_json_export_round_trips_every_message() -> None:
+    conversation = chat(("user", "<script>x</script>"), ("assistant", "ok 👋"))
+    document = json.loads(to_json(conversation))
+    assert document["format"] == "liaobots-chat"
+    restored = [Message.from_dict(m) for m in document["conversation"]["messages"]]
+    assert restored == conversation.messages
+
+
+def test_file_stem_is_safe_for_any_title() -> None:
+    assert file_stem(chat(("user", "../../etc/passwd? <b>"))) == "etc-passwd-b"
+    assert file_stem(chat()) == "conversation"
+
+
+def test_every_string_exists_in_every_language() -> None:
+    keys = set(STRINGS["en"])
+    for lang, table in STRINGS.items():
+        assert set(table) == keys, lang
+
+
+@pytest.mark.parametrize(
+    ("locale", "lang"),
+    [("ru-RU", "ru"), ("ru", "ru"), ("en-GB", "en"), ("de-DE", "en"), (None, "en")],
+)
+def test_language_follows_the_browser_locale(locale: str | None, lang: str) -> None:
+    assert pick_language(locale) == lang
+
+
+def test_missing_translation_falls_back_to_english() -> None:
+    assert t("xx", "stop") == "Stop"
+
+
+@pytest.mark.parametrize(
+    ("error", "level", "words"),
+    [
+        (MissingAuthCodeError(), "error", "No auth code is set"),
+        (AuthError(status_code=401), "error", "rejected (401)"),
+        (HumanCheckError(), "error", "web page"),
+        (InsufficientBalanceError(), "error", "(402)"),
+        (RateLimitError(7), "warning", "Wait 7 s"),
+        (RateLimitError(None), "warning", "Wait a moment"),
+        (UpstreamError(503), "error", "failing (503)"),
+        (UpstreamError(418), "error", "refused the request (418)"),
+        (StreamTimeoutError(60, during_reply=True), "warning", "60 s"),
+        (ConnectionFailedError("http://x", during_reply=True), "error", "broke"),
+        (ConnectionFailedError("http://x", during_reply=False), "error", "Could not reach"),
+        (ProtocolError("bad"), "error", "cannot read"),
+    ],
+)
+def test_every_client_error_has_words_a_person_can_act_on(
+    error: Exception, level: str, words: str
+) -> None:
+    shown_level, text = explain(describe(error), "en")  # type: ignore[arg-type]
+    assert shown_level == level
+    assert words in text
+    assert explain(describe(error), "ru")[1] != text  # type: ignore[arg-type]
+
+
+def test_secrets_win_over_the_environment_and_the_code_stays_out_of_reprs() -> None:
+    settings = load_settings(
+        [
+            {"LIAOBOTS_AUTH_CODE": "from-secrets"},
+            {"LIAOBOTS_AUTH_CODE": "from-env", "LIAOBOTS_OFFLINE_DEMO": "yes"},
+        ]
+    )
+    assert settings.auth_code == "from-secrets"
+    assert settings.offline_demo
+    assert "from-secrets" not in repr(settings)
+
+
+def test_a_secrets_source_that_raises_is_skipped() -> None:
+    class NoSecretsFile:
+        def get(self, name: str) -> None:
+            raise FileNotFoundError("no secrets.toml")
+
+    settings = load_settings([NoSecretsFile(), {"LIAOBOTS_BASE_URL": "http://x"}])
+    assert settings.base_url == "http://x"
