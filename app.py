@@ -9,8 +9,10 @@ import streamlit as st
 from chatpage import session, views
 from chatpage.backend import client_for
 from chatpage.i18n import pick_language, t
+from chatpage.persistence import Journal, open_store
 from chatpage.reply import produce_reply
 from chatpage.settings import load_settings
+from chatpage.store import LOCAL_OWNER
 
 st.set_page_config(page_title="Liaobots Chat", page_icon=":material/forum:", layout="centered")
 
@@ -19,23 +21,27 @@ if "lang" not in st.session_state:
     st.session_state.lang = pick_language(st.context.locale)
 lang: str = st.session_state.lang
 
-conversation = session.conversation()
-choices = views.sidebar(settings, conversation, lang)
+journal = Journal(open_store(settings), owner=LOCAL_OWNER)
+conversation = session.conversation(journal)
 
-if choices.backend.demo:
-    st.info(t(lang, "demo_banner"), icon=":material/science:")
-
-prompt = st.chat_input(
-    t(lang, "input_placeholder", model=choices.model.name), max_chars=settings.max_message_chars
-)
+# Read the message first, so the conversation is stored and listed before the sidebar is drawn.
+prompt = st.chat_input(t(lang, "input_placeholder"), max_chars=settings.max_message_chars)
 pending = session.take_pending()
 if prompt is not None:
     if prompt.strip():
         session.set_editing(False)
         conversation.add_user(prompt)
+        journal.save(conversation)
+        session.remember_in_url(conversation)
         pending = "reply"
     else:
         st.toast(t(lang, "empty_message"), icon=":material/info:")
+
+choices = views.sidebar(settings, conversation, lang, journal)
+if session.take_not_found():
+    st.warning(t(lang, "not_found"), icon=":material/search_off:")
+if choices.backend.demo:
+    st.info(t(lang, "demo_banner"), icon=":material/science:")
 
 if not conversation.messages:
     st.caption(t(lang, "empty_state"))
@@ -53,8 +59,12 @@ if pending is not None:
                 client_for(choices.backend),
                 lang,
                 continuing=conversation.last if continuing else None,
+                journal=journal,
             )
         with controls.container():
             views.actions(reply, lang)
     if edit_slot is not None:
         views.edit_button(edit_slot, conversation, lang)
+    session.remember_in_url(conversation)
+if journal.failed:
+    st.warning(t(lang, "storage_failed"), icon=":material/database:")

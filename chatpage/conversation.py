@@ -21,12 +21,19 @@ class Status(StrEnum):
     COMPLETE = "complete"
     STREAMING = "streaming"
     STOPPED = "stopped"  # the person stopped it, or the page run was interrupted
+    INTERRUPTED = "interrupted"  # the app process ended mid-reply (crash, restart)
     FAILED = "failed"  # an error ended it; `error` says which
 
 
 def new_id() -> str:
     """An unguessable id, safe in a URL."""
     return secrets.token_urlsafe(16)
+
+
+def title_from(text: str) -> str:
+    """A conversation's default title: the start of its first message, on one line."""
+    words = " ".join(text.split())
+    return words if len(words) <= TITLE_CHARS else words[: TITLE_CHARS - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -106,9 +113,7 @@ class Conversation:
         """The given title, else the start of the first message."""
         if self.title:
             return self.title
-        first = next((m.text for m in self.messages if m.role == "user"), "")
-        words = " ".join(first.split())
-        return words if len(words) <= TITLE_CHARS else words[: TITLE_CHARS - 1].rstrip() + "…"
+        return title_from(next((m.text for m in self.messages if m.role == "user"), ""))
 
     @property
     def last(self) -> Message | None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import time
 
-from .conversation import Conversation, Status
+from liaobots_core import DEFAULT_MODEL_ID
+
+from .conversation import Conversation, Message, Status, new_id
 from .i18n import t
+from .limits import IMPORT_MAX_BYTES, IMPORT_MAX_MESSAGES, SYSTEM_PROMPT_MAX_CHARS, TITLE_MAX_CHARS
 
 EXPORT_FORMAT = "liaobots-chat"
 EXPORT_VERSION = 1
@@ -21,7 +24,7 @@ def to_markdown(conversation: Conversation, lang: str) -> str:
     for message in conversation.messages:
         who = t(lang, f"role_{message.role}")
         note = ""
-        if message.status is Status.STOPPED:
+        if message.status in (Status.STOPPED, Status.INTERRUPTED):
             note = f" ({t(lang, 'status_stopped_label')})"
         elif message.status is Status.FAILED:
             note = f" ({t(lang, 'status_failed_label')})"
@@ -53,3 +56,52 @@ def file_stem(conversation: Conversation) -> str:
 
 def _date(timestamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+class ImportRefused(ValueError):
+    """A file that cannot be imported; `key` names the i18n message that explains why."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+
+def from_json(data: bytes, *, max_bytes: int = IMPORT_MAX_BYTES) -> Conversation:
+    """Read an exported conversation; refuse anything malformed or oversized, whole.
+
+    The result gets a new id: an import never overwrites or claims an existing conversation.
+    """
+    if len(data) > max_bytes:
+        raise ImportRefused("import_too_large", limit=max_bytes // 1024)
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ImportRefused("import_not_json") from None
+    if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+        raise ImportRefused("import_wrong_format")
+    body = document.get("conversation")
+    if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        raise ImportRefused("import_wrong_format")
+    raw_messages = body["messages"]
+    if not raw_messages:
+        raise ImportRefused("import_empty")
+    if len(raw_messages) > IMPORT_MAX_MESSAGES:
+        raise ImportRefused("import_too_many", limit=IMPORT_MAX_MESSAGES)
+    try:
+        messages = [Message.from_dict(m) for m in raw_messages if isinstance(m, dict)]
+    except (ValueError, TypeError):
+        raise ImportRefused("import_bad_message") from None
+    if len(messages) != len(raw_messages):
+        raise ImportRefused("import_bad_message")
+    for message in messages:
+        message.id = new_id()
+        if message.status is Status.STREAMING:
+            message.status = Status.INTERRUPTED
+    title, model_id, prompt = body.get("title"), body.get("model_id"), body.get("system_prompt")
+    return Conversation(
+        model_id=model_id if isinstance(model_id, str) and model_id else DEFAULT_MODEL_ID,
+        system_prompt=prompt[:SYSTEM_PROMPT_MAX_CHARS] if isinstance(prompt, str) else "",
+        title=title[:TITLE_MAX_CHARS] if isinstance(title, str) and title.strip() else None,
+        messages=messages,
+    )

@@ -8,6 +8,7 @@ marked stopped. The HTTP response is closed at once on every path.
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 
 import streamlit as st
 
@@ -16,6 +17,7 @@ from liaobots_core import LiaobotsClient, LiaobotsError
 from .conversation import Conversation, ErrorInfo, Message, Status
 from .failures import describe, explain
 from .i18n import t
+from .persistence import Journal
 from .render import stream_reply
 from .streaming import ReplyPump
 
@@ -28,39 +30,54 @@ def produce_reply(
     lang: str,
     *,
     continuing: Message | None = None,
+    journal: Journal | None = None,
 ) -> Message:
-    """Stream a reply (or the rest of a cut one) into the page and the conversation."""
+    """Stream a reply (or the rest of a cut one) into the page and the conversation.
+
+    With a journal, the reply is stored before the first byte is asked for, saved about once
+    a second while it streams, and saved once more however it ends.
+    """
     wire = conversation.wire_messages(then_continue=continuing is not None)
     if continuing is None:
         reply = conversation.start_reply(conversation.model_id)
     else:
         reply = continuing
         reply.status, reply.error = Status.STREAMING, None
-    try:
-        stream = client.stream_chat(
-            wire, model=conversation.model_id, system_prompt=conversation.system_prompt or None
-        )
-        with ReplyPump(stream) as pump:
-            stream_reply(pump.events(), reply, lang)
-        reply.status = Status.COMPLETE
-        noted: set[str] = st.session_state.setdefault("_trim_noted", set())
-        if stream.history.trimmed and conversation.id not in noted:
-            noted.add(conversation.id)  # said once per conversation, quietly
-            st.caption(t(lang, "trimmed_note", count=stream.history.dropped))
-        if stream.history.over_budget:
-            st.caption(t(lang, "over_budget_note"))
-    except LiaobotsError as exc:
-        reply.status, reply.error = Status.FAILED, describe(exc)
-        log.info("reply failed: %s", type(exc).__name__)
-    except Exception:  # a bug of ours: keep the text, say so plainly, log the details
-        log.exception("reply failed unexpectedly")
-        reply.status, reply.error = Status.FAILED, ErrorInfo("unknown")
-    finally:
-        if reply.status is Status.STREAMING:  # Stop, a new message, or the page went away
-            reply.status = Status.STOPPED
+    checkpoints: AbstractContextManager[object] = nullcontext()
+    if journal is not None:
+        journal.save(conversation)
+        checkpoints = journal.checkpoints(conversation, reply)
+    with checkpoints:
+        try:
+            stream = client.stream_chat(
+                wire, model=conversation.model_id, system_prompt=conversation.system_prompt or None
+            )
+            with ReplyPump(stream) as pump:
+                stream_reply(pump.events(), reply, lang)
+            reply.status = Status.COMPLETE
+            _notes(conversation, stream.history.dropped, stream.history.over_budget, lang)
+        except LiaobotsError as exc:
+            reply.status, reply.error = Status.FAILED, describe(exc)
+            log.info("reply failed: %s", type(exc).__name__)
+        except Exception:  # a bug of ours: keep the text, say so plainly, log the details
+            log.exception("reply failed unexpectedly")
+            reply.status, reply.error = Status.FAILED, ErrorInfo("unknown")
+        finally:
+            if reply.status is Status.STREAMING:  # Stop, a new message, or the page went away
+                reply.status = Status.STOPPED
     if reply.error is not None:
         show_failure(reply.error, lang)
     return reply
+
+
+def _notes(conversation: Conversation, dropped: int, over_budget: bool, lang: str) -> None:
+    """Say quietly, once per conversation, that older turns were left out."""
+    noted: set[str] = st.session_state.setdefault("_trim_noted", set())
+    if dropped and conversation.id not in noted:
+        noted.add(conversation.id)
+        st.caption(t(lang, "trimmed_note", count=dropped))
+    if over_budget:
+        st.caption(t(lang, "over_budget_note"))
 
 
 def show_failure(error: ErrorInfo, lang: str) -> None:

@@ -13,21 +13,66 @@ import streamlit as st
 from liaobots_core import DEFAULT_MODEL_ID
 
 from .conversation import Conversation, Status
+from .persistence import Journal
 
 PendingKind = Literal["reply", "continue"]
 
+URL_KEY = "c"
 _CONVERSATION = "conversation"
+_NOT_FOUND = "conversation_not_found"
 _PENDING = "pending_reply"
 _EDITING = "editing_last_message"
 
 
-def conversation() -> Conversation:
-    """The open conversation, created on first use; replies left streaming are settled."""
-    if _CONVERSATION not in st.session_state:
-        st.session_state[_CONVERSATION] = Conversation(model_id=DEFAULT_MODEL_ID)
-    current: Conversation = st.session_state[_CONVERSATION]
+def conversation(journal: Journal | None = None) -> Conversation:
+    """The open conversation: the one named in the URL (`?c=`), else the one in this session.
+
+    A URL naming a conversation that does not exist, or is not this person's, opens a new
+    one and says "not found" the same way in both cases. Replies left streaming by an ended
+    run are settled as stopped.
+    """
+    current: Conversation | None = st.session_state.get(_CONVERSATION)
+    wanted = st.query_params.get(URL_KEY)
+    if journal is not None and wanted and (current is None or current.id != wanted):
+        loaded = journal.store.load(wanted, journal.owner) if _plausible_id(wanted) else None
+        if loaded is None:
+            st.session_state[_NOT_FOUND] = True
+            del st.query_params[URL_KEY]
+        current = loaded
+        st.session_state.pop(_PENDING, None)
+        st.session_state.pop(_EDITING, None)
+    if current is None:
+        previous = st.session_state.get(_CONVERSATION)
+        current = Conversation(model_id=previous.model_id if previous else DEFAULT_MODEL_ID)
+    st.session_state[_CONVERSATION] = current
     current.settle_interrupted()
     return current
+
+
+def open_id() -> str | None:
+    current: Conversation | None = st.session_state.get(_CONVERSATION)
+    return current.id if current else None
+
+
+def open_conversation(conversation_id: str) -> None:
+    """Switch to a stored conversation; the URL follows so reloads and bookmarks work."""
+    st.query_params[URL_KEY] = conversation_id
+
+
+def remember_in_url(current: Conversation) -> None:
+    if current.messages and st.query_params.get(URL_KEY) != current.id:
+        st.query_params[URL_KEY] = current.id
+
+
+def retitle(conversation_id: str, title: str) -> None:
+    """Keep the open conversation's title in step with a rename in the list."""
+    current: Conversation | None = st.session_state.get(_CONVERSATION)
+    if current is not None and current.id == conversation_id:
+        current.title = title.strip() or None
+
+
+def take_not_found() -> bool:
+    return bool(st.session_state.pop(_NOT_FOUND, False))
 
 
 def start_new_conversation() -> None:
@@ -35,8 +80,14 @@ def start_new_conversation() -> None:
     st.session_state[_CONVERSATION] = Conversation(
         model_id=old.model_id, system_prompt=old.system_prompt
     )
+    if URL_KEY in st.query_params:
+        del st.query_params[URL_KEY]
     st.session_state.pop(_PENDING, None)
     st.session_state.pop(_EDITING, None)
+
+
+def _plausible_id(value: str) -> bool:
+    return 8 <= len(value) <= 64 and all(c.isalnum() or c in "-_" for c in value)
 
 
 def take_pending() -> PendingKind | None:

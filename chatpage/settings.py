@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .limits import MESSAGE_MAX_CHARS
+
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
 
@@ -19,7 +21,7 @@ class Settings:
     base_url: str | None = None
     offline_demo: bool = False
     database_url: str | None = field(default=None, repr=False)
-    max_message_chars: int = 100_000
+    max_message_chars: int = MESSAGE_MAX_CHARS
 
     @property
     def has_server_code(self) -> bool:
@@ -45,5 +47,5 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
         base_url=get("LIAOBOTS_BASE_URL"),
         offline_demo=(get("LIAOBOTS_OFFLINE_DEMO") or "").lower() in TRUE_WORDS,
         database_url=get("DATABASE_URL"),
-        max_message_chars=int(limit) if limit and limit.isdigit() else 100_000,
+        max_message_chars=int(limit) if limit and limit.isdigit() else MESSAGE_MAX_CHARS,
     )

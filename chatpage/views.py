@@ -18,10 +18,12 @@ from .conversation import Conversation, Message, Status
 from .export import file_stem, to_json, to_markdown
 from .failures import describe, explain
 from .i18n import LANGUAGES, t
+from .library import conversation_list
+from .limits import SYSTEM_PROMPT_MAX_CHARS
+from .persistence import Journal
 from .reply import show_failure
 from .settings import Settings
 
-SYSTEM_PROMPT_MAX_CHARS = 20_000
 AVATARS = {"user": ":material/person:", "assistant": ":material/smart_toy:"}
 
 
@@ -32,7 +34,9 @@ class SidebarChoices:
     model: Model
 
 
-def sidebar(settings: Settings, conversation: Conversation, lang: str) -> SidebarChoices:
+def sidebar(
+    settings: Settings, conversation: Conversation, lang: str, journal: Journal
+) -> SidebarChoices:
     with st.sidebar:
         st.title(t(lang, "page_title"))
         st.button(
@@ -76,6 +80,7 @@ def sidebar(settings: Settings, conversation: Conversation, lang: str) -> Sideba
         )
         if conversation.messages:
             _downloads(conversation, lang)
+        conversation_list(journal, conversation.id, lang)
     return SidebarChoices(backend=backend, info=info, model=model)
 
 
@@ -166,6 +171,8 @@ def actions(message: Message, lang: str) -> None:
         show_failure(message.error, lang)
     elif message.status is Status.STOPPED:
         st.caption(":material/stop_circle: " + t(lang, "stopped_note"))
+    elif message.status is Status.INTERRUPTED:
+        st.caption(":material/history: " + t(lang, "interrupted_note"))
     columns = st.columns(3 if message.status is not Status.COMPLETE else 1)
     if message.status is not Status.COMPLETE and message.text:
         columns[-1].button(

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Emulator
+
+from .postgres import temporary_server
 
 AUTH_CODE = "test-code-5f1c9a"
 
@@ -24,3 +31,52 @@ def client(emulator: Emulator) -> Iterator[LiaobotsClient]:
         auth_code=AUTH_CODE, base_url=emulator.base_url, timeout=5.0, retry_backoff=0.01
     ) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """URL of a real PostgreSQL server: TEST_DATABASE_URL, else one started for this run."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    with temporary_server() as started:
+        yield started
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database on the test server, dropped afterwards."""
+    name = f"chat_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as db:
+        db.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as db:
+        db.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """Each store test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'chat.sqlite3'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def own_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test's page keeps its conversations in a database of its own."""
+    url = f"sqlite:///{tmp_path / 'chat.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
+
+
+@pytest.fixture
+def configured(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    """The page pointed at the emulator through the environment, as an operator would."""
+    monkeypatch.setenv("LIAOBOTS_AUTH_CODE", AUTH_CODE)
+    monkeypatch.setenv("LIAOBOTS_BASE_URL", emulator.base_url)
+    monkeypatch.delenv("LIAOBOTS_OFFLINE_DEMO", raising=False)
+    return emulator

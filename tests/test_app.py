@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from google.protobuf import text_format
 from streamlit.testing.v1 import AppTest
 
 from chatpage.conversation import CONTINUE_PROMPT, Message, Status
 from liaobots_core.emulator import Behavior, Emulator
 
+from .apptest import APP, TIMEOUT, bubbles, conversation, page_text, send
 from .conftest import AUTH_CODE
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-TIMEOUT = 20
 MIXED = "Ответ: привет, мир! 你好，世界 👋🏽 𝄞 — конец."
-
-
-@pytest.fixture
-def configured(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
-    """The page pointed at the emulator through the environment, as an operator would."""
-    monkeypatch.setenv("LIAOBOTS_AUTH_CODE", AUTH_CODE)
-    monkeypatch.setenv("LIAOBOTS_BASE_URL", emulator.base_url)
-    monkeypatch.delenv("LIAOBOTS_OFFLINE_DEMO", raising=False)
-    return emulator
+pytestmark = pytest.mark.usefixtures("own_database")
 
 
 @pytest.fixture
@@ -34,35 +21,6 @@ def app(configured: Emulator) -> AppTest:
     at.run()
     assert not at.exception
     return at
-
-
-def send(at: AppTest, text: str) -> AppTest:
-    at.chat_input[0].set_value(text).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def bubbles(at: AppTest) -> list[tuple[str, str]]:
-    return [
-        (message.name, "\n".join(md.value for md in message.markdown))
-        for message in at.chat_message
-    ]
-
-
-def page_text(at: AppTest) -> str:
-    """Everything the page would send to a browser, as text."""
-
-    def walk(node: object) -> Iterator[object]:
-        yield node
-        for child in getattr(node, "children", {}).values():
-            yield from walk(child)
-
-    protos = (getattr(node, "proto", None) for node in walk(at._tree))
-    return "\n".join(text_format.MessageToString(p, as_utf8=True) for p in protos if p)
-
-
-def conversation(at: AppTest):
-    return at.session_state["conversation"]
 
 
 def test_message_streams_into_an_assistant_bubble_with_unicode_intact(

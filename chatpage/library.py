@@ -1,0 +1,123 @@
+"""The sidebar's saved conversations: search, open, rename, delete, import.
+
+Every action goes through the journal's owner, so the list, the search and every change only
+ever touch the person's own conversations.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from . import session
+from .export import ImportRefused, from_json
+from .i18n import t
+from .limits import SEARCH_MAX_CHARS, TITLE_MAX_CHARS
+from .persistence import Journal
+
+LIST_LIMIT = 100
+_CONFIRM_DELETE = "confirm_delete"
+_IMPORT_KEY = "import_file"
+
+
+def conversation_list(journal: Journal, open_id: str, lang: str) -> None:
+    st.subheader(t(lang, "conversations"))
+    query = st.text_input(
+        t(lang, "search"),
+        placeholder=t(lang, "search_placeholder"),
+        max_chars=SEARCH_MAX_CHARS,
+        key="conversation_search",
+        label_visibility="collapsed",
+    )
+    summaries = journal.store.list(journal.owner, query, limit=LIST_LIMIT)
+    if not summaries:
+        st.caption(t(lang, "no_matches" if query.strip() else "no_conversations"))
+    for summary in summaries:
+        title_column, menu_column = st.columns([5, 1], vertical_alignment="center")
+        title_column.button(
+            summary.title,
+            key=f"open_{summary.id}",
+            type="primary" if summary.id == open_id else "tertiary",
+            on_click=session.open_conversation,
+            args=(summary.id,),
+            use_container_width=True,
+        )
+        with menu_column.popover("", icon=":material/more_vert:", help=t(lang, "more_actions")):
+            _manage(journal, summary.id, summary.title, lang)
+    _import(journal, lang)
+
+
+def _manage(journal: Journal, conversation_id: str, title: str, lang: str) -> None:
+    st.text_input(
+        t(lang, "title_label"),
+        value=title,
+        max_chars=TITLE_MAX_CHARS,
+        key=f"title_{conversation_id}",
+    )
+    st.button(
+        t(lang, "rename"),
+        key=f"rename_{conversation_id}",
+        icon=":material/edit:",
+        on_click=_rename,
+        args=(journal, conversation_id),
+    )
+    if st.session_state.get(_CONFIRM_DELETE) == conversation_id:
+        st.warning(t(lang, "delete_really", title=title))
+        st.button(
+            t(lang, "delete"),
+            key=f"really_delete_{conversation_id}",
+            type="primary",
+            icon=":material/delete_forever:",
+            on_click=_delete,
+            args=(journal, conversation_id),
+        )
+    else:
+        st.button(
+            t(lang, "delete"),
+            key=f"delete_{conversation_id}",
+            icon=":material/delete:",
+            on_click=st.session_state.__setitem__,
+            args=(_CONFIRM_DELETE, conversation_id),
+        )
+
+
+def _rename(journal: Journal, conversation_id: str) -> None:
+    """Read the title when the button is clicked, not when it was drawn."""
+    title = str(st.session_state.get(f"title_{conversation_id}", ""))[:TITLE_MAX_CHARS]
+    if journal.store.rename(conversation_id, title, journal.owner):
+        session.retitle(conversation_id, title)
+
+
+def _delete(journal: Journal, conversation_id: str) -> None:
+    journal.store.delete(conversation_id, journal.owner)
+    st.session_state.pop(_CONFIRM_DELETE, None)
+    if session.open_id() == conversation_id:
+        session.start_new_conversation()
+    st.toast(t(st.session_state.get("lang", "en"), "deleted"), icon=":material/delete:")
+
+
+def _import(journal: Journal, lang: str) -> None:
+    st.file_uploader(
+        t(lang, "import"),
+        type=["json"],
+        key=_IMPORT_KEY,
+        help=t(lang, "import_help"),
+        on_change=_import_file,
+        args=(journal, lang),
+    )
+    refused = st.session_state.pop("import_refused", None)
+    if refused is not None:
+        st.error(t(lang, refused.key, **refused.values), icon=":material/block:")
+
+
+def _import_file(journal: Journal, lang: str) -> None:
+    upload = st.session_state.get(_IMPORT_KEY)
+    if upload is None:
+        return
+    try:
+        imported = from_json(upload.getvalue())
+    except ImportRefused as refused:
+        st.session_state["import_refused"] = refused
+        return
+    journal.save(imported)
+    session.open_conversation(imported.id)
+    st.toast(t(lang, "imported", title=imported.display_title), icon=":material/upload_file:")

@@ -1,0 +1,120 @@
+"""The database schema, as an ordered list of forward-only migrations.
+
+A small explicit migrations table rather than Alembic: the schema is two tables, it must
+upgrade itself when the page starts (no separate command for a person to forget), and every
+step has to run the same on SQLite and PostgreSQL. Each migration is a function named after
+what it does; `_migrations` records which have run. Never edit one that has shipped: add the
+next.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine, text
+
+Migration = Callable[[Connection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(function: Migration) -> Migration:
+    MIGRATIONS.append((function.__name__, function))
+    return function
+
+
+@migration
+def m001_conversations_and_messages(db: Connection) -> None:
+    db.execute(
+        text(
+            """
+            CREATE TABLE conversations (
+                id VARCHAR(64) PRIMARY KEY,
+                title VARCHAR(200),
+                model_id VARCHAR(200) NOT NULL,
+                system_prompt TEXT NOT NULL DEFAULT '',
+                created_at DOUBLE PRECISION NOT NULL,
+                updated_at DOUBLE PRECISION NOT NULL
+            )
+            """
+        )
+    )
+    db.execute(
+        text(
+            """
+            CREATE TABLE messages (
+                id VARCHAR(64) PRIMARY KEY,
+                conversation_id VARCHAR(64) NOT NULL
+                    REFERENCES conversations (id) ON DELETE CASCADE,
+                position INTEGER NOT NULL,
+                role VARCHAR(16) NOT NULL,
+                text TEXT NOT NULL,
+                status VARCHAR(16) NOT NULL,
+                model_id VARCHAR(200),
+                error TEXT,
+                created_at DOUBLE PRECISION NOT NULL
+            )
+            """
+        )
+    )
+    db.execute(
+        text("CREATE INDEX messages_by_conversation ON messages (conversation_id, position)")
+    )
+
+
+@migration
+def m002_conversation_owner(db: Connection) -> None:
+    """Conversations belong to someone, so a team page can keep each person's apart."""
+    db.execute(
+        text("ALTER TABLE conversations ADD COLUMN owner VARCHAR(320) NOT NULL DEFAULT 'local'")
+    )
+    db.execute(text("CREATE INDEX conversations_by_owner ON conversations (owner, updated_at)"))
+
+
+def applied(engine: Engine) -> list[str]:
+    with engine.connect() as db:
+        _ensure_table(db)
+        db.commit()
+        return [row[0] for row in db.execute(text("SELECT name FROM _migrations ORDER BY name"))]
+
+
+def migrate(engine: Engine, upto: str | None = None) -> list[str]:
+    """Run every migration not yet applied (up to and including `upto`); return their names.
+
+    Safe when several app processes start at once: on PostgreSQL the steps run under an
+    advisory lock, on SQLite under the database's write lock.
+    """
+    ran: list[str] = []
+    with engine.begin() as db:
+        _ensure_table(db)
+    for name, step in MIGRATIONS:
+        with engine.begin() as db:
+            _lock(db)
+            done = db.execute(text("SELECT 1 FROM _migrations WHERE name = :n"), {"n": name})
+            if done.first() is None:
+                step(db)
+                db.execute(
+                    text("INSERT INTO _migrations (name, applied_at) VALUES (:n, :t)"),
+                    {"n": name, "t": time.time()},
+                )
+                ran.append(name)
+        if name == upto:
+            break
+    return ran
+
+
+def _ensure_table(db: Connection) -> None:
+    db.execute(
+        text(
+            "CREATE TABLE IF NOT EXISTS _migrations "
+            "(name VARCHAR(200) PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)"
+        )
+    )
+
+
+def _lock(db: Connection) -> None:
+    if db.dialect.name == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(724101)"))
+    elif db.dialect.name == "sqlite":
+        # Take the write lock now, so two processes cannot both see a step as not yet run.
+        db.exec_driver_sql("UPDATE _migrations SET name = name WHERE 0")

@@ -1,0 +1,41 @@
+"""Helpers for driving the page with Streamlit's AppTest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from google.protobuf import text_format
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TIMEOUT = 20
+
+
+def send(at: AppTest, text: str) -> AppTest:
+    at.chat_input[0].set_value(text).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def bubbles(at: AppTest) -> list[tuple[str, str]]:
+    return [
+        (message.name, "\n".join(md.value for md in message.markdown))
+        for message in at.chat_message
+    ]
+
+
+def page_text(at: AppTest) -> str:
+    """Everything the page would send to a browser, as text."""
+
+    def walk(node: object) -> Iterator[object]:
+        yield node
+        for child in getattr(node, "children", {}).values():
+            yield from walk(child)
+
+    protos = (getattr(node, "proto", None) for node in walk(at._tree))
+    return "\n".join(text_format.MessageToString(p, as_utf8=True) for p in protos if p)
+
+
+def conversation(at: AppTest):
+    return at.session_state["conversation"]

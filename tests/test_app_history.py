@@ -1,0 +1,158 @@
+"""Saved conversations through the page: listed, reopened by URL, renamed, deleted, imported."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from chatpage.conversation import Conversation, Message, Status
+from chatpage.export import to_json
+from chatpage.store import LOCAL_OWNER, ConversationStore
+from liaobots_core.emulator import Behavior, Emulator
+
+from .apptest import APP, TIMEOUT, bubbles, send
+
+pytestmark = pytest.mark.usefixtures("own_database", "configured")
+
+
+def fresh_session(**query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def listed(at: AppTest) -> list[str]:
+    return [b.label for b in at.sidebar.button if b.key and b.key.startswith("open_")]
+
+
+def stored(own_database: str) -> ConversationStore:
+    return ConversationStore(own_database)
+
+
+def test_a_conversation_from_one_session_is_listed_in_the_next(configured: Emulator) -> None:
+    configured.default = Behavior(reply="Ответ")
+    send(fresh_session(), "Как сварить борщ на двоих? 🍲")
+    assert listed(fresh_session()) == ["Как сварить борщ на двоих? 🍲"]
+
+
+def test_the_url_names_the_open_conversation_and_reopens_it(configured: Emulator) -> None:
+    configured.default = Behavior(reply="Первый ответ")
+    first = send(fresh_session(), "Вопрос")
+    conversation_id = first.query_params["c"]
+    assert len(conversation_id) >= 20
+    reopened = fresh_session(c=conversation_id)
+    assert bubbles(reopened) == [("user", "Вопрос"), ("assistant", "Первый ответ")]
+
+
+def test_clicking_a_title_in_the_list_opens_that_conversation(configured: Emulator) -> None:
+    configured.default = Behavior(reply="about cats")
+    send(fresh_session(), "cats")
+    configured.default = Behavior(reply="about dogs")
+    at = send(fresh_session(), "dogs")
+    at.sidebar.button(key=next(b.key for b in at.sidebar.button if b.label == "cats")).click()
+    at.run()
+    assert bubbles(at) == [("user", "cats"), ("assistant", "about cats")]
+
+
+@pytest.mark.parametrize("garbage", ["nope", "x" * 500, "../../etc/passwd", "' OR 1=1 --"])
+def test_an_unknown_or_garbage_id_in_the_url_says_not_found_and_changes_nothing(
+    garbage: str, own_database: str
+) -> None:
+    send(fresh_session(), "kept")
+    at = fresh_session(c=garbage)
+    assert any("not found" in w.value for w in at.warning)
+    assert bubbles(at) == []
+    assert "c" not in at.query_params
+    assert [s.title for s in stored(own_database).list(LOCAL_OWNER)] == ["kept"]
+
+
+def test_search_narrows_the_list_by_title_and_text(configured: Emulator) -> None:
+    configured.default = Behavior(reply="Use a big pot")
+    send(fresh_session(), "Soup")
+    configured.default = Behavior(reply="Bake it")
+    at = send(fresh_session(), "Bread")
+    at.sidebar.text_input(key="conversation_search").input("big POT").run()
+    assert listed(at) == ["Soup"]
+    at.sidebar.text_input(key="conversation_search").input("nothing at all").run()
+    assert listed(at) == []
+    assert any("Nothing matches" in c.value for c in at.sidebar.caption)
+
+
+def test_rename_changes_the_listed_title(own_database: str) -> None:
+    at = send(fresh_session(), "Original")
+    conversation_id = at.query_params["c"]
+    at.sidebar.text_input(key=f"title_{conversation_id}").input("Новое имя").run()
+    at.sidebar.button(key=f"rename_{conversation_id}").click().run()
+    assert listed(at) == ["Новое имя"]
+    assert stored(own_database).list(LOCAL_OWNER)[0].title == "Новое имя"
+
+
+def test_delete_asks_first_then_removes_the_conversation(own_database: str) -> None:
+    at = send(fresh_session(), "Doomed")
+    conversation_id = at.query_params["c"]
+    at.sidebar.button(key=f"delete_{conversation_id}").click().run()
+    assert listed(at) == ["Doomed"]  # only asked so far
+    assert any("cannot be undone" in w.value for w in at.sidebar.warning)
+    at.sidebar.button(key=f"really_delete_{conversation_id}").click().run()
+    assert listed(at) == []
+    assert bubbles(at) == []
+    assert stored(own_database).list(LOCAL_OWNER) == []
+
+
+def test_a_reply_cut_by_a_crash_reopens_interrupted_with_continue(own_database: str) -> None:
+    chat = Conversation(model_id="gpt-4")
+    chat.add_user("Tell me a long story")
+    chat.messages.append(Message("assistant", "Once upon a ti", Status.STREAMING))
+    stored(own_database).save(chat, LOCAL_OWNER)
+    at = fresh_session(c=chat.id)
+    assert bubbles(at)[-1] == ("assistant", "Once upon a ti")
+    assert any("Interrupted" in c.value for c in at.caption)
+    assert at.button(key="action_continue").label == "Continue"
+
+
+def test_importing_an_export_opens_it_as_a_new_conversation(own_database: str) -> None:
+    chat = Conversation(model_id="gpt-4", title="Imported chat")
+    chat.add_user("<img src=x onerror=alert(1)> hi")
+    chat.messages.append(Message("assistant", "hello 👋"))
+    at = fresh_session()
+    at.sidebar.file_uploader[0].set_value(("chat.json", to_json(chat).encode(), "application/json"))
+    at.run()
+    assert bubbles(at) == [("user", "<img src=x onerror=alert(1)> hi"), ("assistant", "hello 👋")]
+    assert listed(at) == ["Imported chat"]
+    (summary,) = stored(own_database).list(LOCAL_OWNER)
+    assert summary.id != chat.id  # an import never takes over an existing id
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"\xff\xfe not text", "not JSON"),
+        (b'{"format": "something-else"}', "not a conversation export"),
+        (
+            json.dumps({"format": "liaobots-chat", "conversation": {"messages": []}}).encode(),
+            "no messages",
+        ),
+        (
+            json.dumps(
+                {"format": "liaobots-chat", "conversation": {"messages": [{"role": "root"}]}}
+            ).encode(),
+            "damaged",
+        ),
+        (b"[" * 3_000_000, "too large"),
+    ],
+    ids=["binary", "other-format", "empty", "bad-message", "oversized"],
+)
+def test_a_bad_import_is_refused_clearly_and_writes_nothing(
+    content: bytes, words: str, own_database: str
+) -> None:
+    at = fresh_session()
+    at.sidebar.file_uploader[0].set_value(("chat.json", content, "application/json"))
+    at.run()
+    assert not at.exception
+    assert any(words in e.value for e in at.sidebar.error), [e.value for e in at.sidebar.error]
+    assert stored(own_database).list(LOCAL_OWNER) == []
