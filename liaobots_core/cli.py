@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -34,6 +35,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # A console that cannot show a character gets a stand-in, not a crash mid-reply.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
+    try:
+        return _run(args)
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as cat does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+
+
+def _run(args: argparse.Namespace) -> int:
     question = sys.stdin.read() if args.question == "-" else args.question
     if not question.strip() and not args.list_models:
         print("error: the question is empty: give it as the first argument.", file=sys.stderr)
