@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 import streamlit as st
 
 from .blocks import DEFAULT_MAX_PIECE, FREEZE, BlockSplitter, display_updates
-from .conversation import Message
+from .conversation import Message, Status
 from .i18n import t
 from .streaming import TICK, coalesce
 
@@ -92,8 +92,13 @@ def _display_chunks(
 
 
 def _kept(events: Iterable[str | None], reply: Message) -> Iterator[str | None]:
-    """Store text in the message the moment it arrives, before it is displayed."""
+    """Store text in the message the moment it arrives, before it is displayed.
+
+    Once the reply has been settled (stopped by a newer run), nothing more is added to it.
+    """
     for event in events:
+        if reply.status is not Status.STREAMING:
+            return
         if event:
             reply.text += event
         yield event

@@ -54,7 +54,8 @@ def produce_reply(
             )
             with ReplyPump(stream) as pump:
                 stream_reply(pump.events(), reply, lang)
-            reply.status = Status.COMPLETE
+            if reply.status is Status.STREAMING:  # not settled meanwhile by a newer run
+                reply.status = Status.COMPLETE
             _notes(conversation, stream.history.dropped, stream.history.over_budget, lang)
         except LiaobotsError as exc:
             reply.status, reply.error = Status.FAILED, describe(exc)
