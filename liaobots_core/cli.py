@@ -29,6 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--timeout", type=float, default=60.0, help="longest silence in seconds (%(default)s)"
     )
+    parser.add_argument(
+        "--max-retries",
+        type=int,
+        default=2,
+        help="retries before a reply starts, on connection failures and 5xx (%(default)s)",
+    )
     parser.add_argument("--list-models", action="store_true", help="print the model ids and exit")
     return parser
 
@@ -53,10 +59,16 @@ def _run(args: argparse.Namespace) -> int:
         print("error: the question is empty: give it as the first argument.", file=sys.stderr)
         return 2
     code = os.environ.get(AUTH_CODE_ENV) or _ask_for_code()
+    printed = False
     try:
-        with LiaobotsClient(auth_code=code, base_url=args.base_url, timeout=args.timeout) as client:
+        with LiaobotsClient(
+            auth_code=code,
+            base_url=args.base_url,
+            timeout=args.timeout,
+            max_retries=max(0, args.max_retries),
+        ) as client:
             if args.list_models:
-                for model in client.list_models():
+                for model in client.list_models(fallback=False):
                     print(f"{model.id}\t{model.name}")
                 return 0
             messages = [{"role": "user", "content": question}]
@@ -64,9 +76,11 @@ def _run(args: argparse.Namespace) -> int:
                 for text in reply:
                     sys.stdout.write(text)
                     sys.stdout.flush()
+                    printed = True
     except LiaobotsError as exc:
         sys.stdout.flush()
-        print(f"\nerror: {exc}", file=sys.stderr)
+        # Start the error on its own line only when part of a reply is already on screen.
+        print(f"{chr(10) if printed else ''}error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)

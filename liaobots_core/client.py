@@ -164,8 +164,12 @@ class LiaobotsClient:
 
     # -- models and account -----------------------------------------------------------------
 
-    def list_models(self) -> list[Model]:
-        """The server's model list when it answers, else the built-in catalog."""
+    def list_models(self, *, fallback: bool = True) -> list[Model]:
+        """The server's model list when it answers, else the built-in catalog.
+
+        With `fallback=False` a server that does not answer is an error instead, for callers
+        (like the terminal's --list-models) that must not pass the catalog off as the server's.
+        """
         try:
             response = self._post("/api/models", {}, stream=False, require_code=False)
             try:
@@ -176,9 +180,15 @@ class LiaobotsClient:
                 entries = entries.get("models") or entries.get("data") or []
             models = tuple(Model.from_wire(e) for e in entries if isinstance(e, Mapping))
         except (LiaobotsError, ValueError) as exc:
+            if not fallback:
+                if isinstance(exc, LiaobotsError):
+                    raise
+                raise ProtocolError("the model list is not valid JSON") from None
             log.info("model list unavailable, using the built-in catalog: %s", exc)
             return list(BUILTIN_MODELS)
         if not models:
+            if not fallback:
+                raise ProtocolError("the model list is empty")
             return list(BUILTIN_MODELS)
         self._server_models = models
         return list(models)
@@ -293,9 +303,10 @@ class LiaobotsClient:
 class ChatStream(Iterator[str]):
     """One reply in flight: iterate for text, `close()` to cancel at once.
 
-    `text` holds everything yielded so far, so a caller that is interrupted still has the
-    partial reply. `close()` is safe from any thread: it shuts the socket down, which wakes
-    a read blocked in another thread.
+    The stream does not keep the text it yields: a caller that wants the whole reply joins
+    the pieces (or calls `complete()`), so a long reply is not held in memory twice. `chars`
+    counts what was yielded. `close()` is safe from any thread: it shuts the socket down,
+    which wakes a read blocked in another thread.
     """
 
     def __init__(
@@ -307,7 +318,7 @@ class ChatStream(Iterator[str]):
         self.history = history
         self.framing: str | None = None
         self.finished = False
-        self._parts: list[str] = []
+        self.chars = 0
         self._response: requests.Response | None = None
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
@@ -315,16 +326,12 @@ class ChatStream(Iterator[str]):
         self._chunks = self._generate()
 
     @property
-    def text(self) -> str:
-        return "".join(self._parts)
-
-    @property
     def closed(self) -> bool:
         return self._cancelled.is_set()
 
     def __repr__(self) -> str:
         state = "finished" if self.finished else "closed" if self.closed else "open"
-        return f"<ChatStream model={self.model.id!r} {state} chars={sum(map(len, self._parts))}>"
+        return f"<ChatStream model={self.model.id!r} {state} chars={self.chars}>"
 
     def __iter__(self) -> ChatStream:
         return self
@@ -407,7 +414,7 @@ class ChatStream(Iterator[str]):
                 if not data:
                     text = decoder.feed(sniffer.finish()) + decoder.finish()
                     if text:
-                        self._parts.append(text)
+                        self.chars += len(text)
                         yield text
                     self.finished = True
                     log.debug("reply done: %d bytes in %.2fs", received, time() - started)
@@ -415,7 +422,7 @@ class ChatStream(Iterator[str]):
                 received += len(data)
                 text = decoder.feed(sniffer.feed(data))
                 if text:
-                    self._parts.append(text)
+                    self.chars += len(text)
                     yield text
                 if decoder.done:  # SSE [DONE]: nothing more to wait for
                     self.finished = True
