@@ -7,12 +7,14 @@ import os
 import streamlit as st
 
 from chatpage import session, views
+from chatpage.access import identify
 from chatpage.backend import client_for
 from chatpage.i18n import pick_language, t
+from chatpage.limits import message_problem
 from chatpage.persistence import Journal, open_store
+from chatpage.quota import Gate
 from chatpage.reply import produce_reply
 from chatpage.settings import load_settings
-from chatpage.store import LOCAL_OWNER
 
 st.set_page_config(page_title="Liaobots Chat", page_icon=":material/forum:", layout="centered")
 
@@ -20,28 +22,40 @@ settings = load_settings([st.secrets, os.environ])
 if "lang" not in st.session_state:
     st.session_state.lang = pick_language(st.context.locale)
 lang: str = st.session_state.lang
+if settings.problems:
+    views.stop_for_problems(settings.problems, lang)
 
-journal = Journal(open_store(settings), owner=LOCAL_OWNER)
+visitor = identify(
+    settings,
+    headers=st.context.headers,
+    user=st.user.to_dict() if settings.access == "login" else None,
+    session_key=session.visitor_key(),
+    ip_address=st.context.ip_address,
+)
+if visitor is None:
+    views.stop_at_gate(settings, lang)
+store = open_store(settings)
+journal = Journal(store, owner=visitor.owner)
 conversation = session.conversation(journal)
 
 # Read the message first, so the conversation is stored and listed before the sidebar is drawn.
-prompt = st.chat_input(t(lang, "input_placeholder"), max_chars=settings.max_message_chars)
+prompt = st.chat_input(t(lang, "input_placeholder"), max_chars=settings.message_limit)
 pending = session.take_pending()
-if prompt is not None:
-    if prompt.strip():
-        session.set_editing(False)
-        conversation.add_user(prompt)
-        journal.save(conversation)
-        session.remember_in_url(conversation)
-        pending = "reply"
-    else:
-        st.toast(t(lang, "empty_message"), icon=":material/info:")
+refused = message_problem(prompt, settings.message_limit) if prompt is not None else None
+if prompt is not None and refused is None:
+    session.set_editing(False)
+    conversation.add_user(prompt)
+    journal.save(conversation)
+    session.remember_in_url(conversation)
+    pending = "reply"
 
-choices = views.sidebar(settings, conversation, lang, journal)
+choices = views.sidebar(settings, visitor, conversation, lang, journal)
 if session.take_not_found():
     st.warning(t(lang, "not_found"), icon=":material/search_off:")
 if choices.backend.demo:
     st.info(t(lang, "demo_banner"), icon=":material/science:")
+if refused is not None and prompt is not None:
+    views.refused_message(refused, prompt, lang)
 
 if not conversation.messages:
     st.caption(t(lang, "empty_state"))
@@ -60,6 +74,7 @@ if pending is not None:
                 lang,
                 continuing=conversation.last if continuing else None,
                 journal=journal,
+                preflight=Gate(settings, store, visitor.quota_key),
             )
         with controls.container():
             views.actions(reply, lang)

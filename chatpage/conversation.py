@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -43,16 +43,26 @@ class ErrorInfo:
     kind: str
     status_code: int | None = None
     retry_after: float | None = None
+    limit: int | None = None  # the bound that was reached, for the page's own refusals
+    size: int | None = None  # how far past it the request was
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "status_code": self.status_code, "retry_after": self.retry_after}
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ErrorInfo:
+        def number(key: str) -> Any:
+            value = data.get(key)
+            return (
+                value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+            )
+
         return cls(
-            kind=str(data.get("kind", "unknown")),
-            status_code=data.get("status_code"),
-            retry_after=data.get("retry_after"),
+            kind=str(data.get("kind", "unknown"))[:40],
+            status_code=number("status_code"),
+            retry_after=number("retry_after"),
+            limit=number("limit"),
+            size=number("size"),
         )
 
 

@@ -9,7 +9,14 @@ from liaobots_core import DEFAULT_MODEL_ID
 
 from .conversation import Conversation, Message, Status, new_id
 from .i18n import t
-from .limits import IMPORT_MAX_BYTES, IMPORT_MAX_MESSAGES, SYSTEM_PROMPT_MAX_CHARS, TITLE_MAX_CHARS
+from .limits import (
+    CONTROL_CHARS,
+    IMPORT_MAX_BYTES,
+    IMPORT_MAX_MESSAGES,
+    SYSTEM_PROMPT_MAX_CHARS,
+    TITLE_MAX_CHARS,
+    without_controls,
+)
 
 EXPORT_FORMAT = "liaobots-chat"
 EXPORT_VERSION = 1
@@ -92,7 +99,7 @@ def from_json(data: bytes, *, max_bytes: int = IMPORT_MAX_BYTES) -> Conversation
         messages = [Message.from_dict(m) for m in raw_messages if isinstance(m, dict)]
     except (ValueError, TypeError):
         raise ImportRefused("import_bad_message") from None
-    if len(messages) != len(raw_messages):
+    if len(messages) != len(raw_messages) or any(CONTROL_CHARS.search(m.text) for m in messages):
         raise ImportRefused("import_bad_message")
     for message in messages:
         message.id = new_id()
@@ -101,7 +108,11 @@ def from_json(data: bytes, *, max_bytes: int = IMPORT_MAX_BYTES) -> Conversation
     title, model_id, prompt = body.get("title"), body.get("model_id"), body.get("system_prompt")
     return Conversation(
         model_id=model_id if isinstance(model_id, str) and model_id else DEFAULT_MODEL_ID,
-        system_prompt=prompt[:SYSTEM_PROMPT_MAX_CHARS] if isinstance(prompt, str) else "",
-        title=title[:TITLE_MAX_CHARS] if isinstance(title, str) and title.strip() else None,
+        system_prompt=without_controls(prompt)[:SYSTEM_PROMPT_MAX_CHARS]
+        if isinstance(prompt, str)
+        else "",
+        title=without_controls(title)[:TITLE_MAX_CHARS]
+        if isinstance(title, str) and title.strip()
+        else None,
         messages=messages,
     )

@@ -70,6 +70,20 @@ def explain(info: ErrorInfo, lang: str) -> tuple[Level, str]:
         return "warning", t(lang, "error_timeout", seconds=round(info.retry_after or 0))
     if kind == "config":
         return "error", t(lang, "error_config", detail="")
+    if kind == "empty":
+        return "warning", t(lang, "error_empty")
+    if kind == "control_chars":
+        return "warning", t(lang, "error_control_chars", count=info.size)
+    if kind == "too_long":
+        return "warning", t(lang, "error_too_long", length=info.size, limit=info.limit)
+    if kind == "demo_turns":
+        return "warning", t(lang, "error_demo_turns", limit=info.limit)
+    if kind == "demo_per_minute":
+        seconds = max(1, round(info.retry_after or 0))
+        return "warning", t(lang, "error_demo_per_minute", limit=info.limit, seconds=seconds)
+    if kind == "demo_per_day":
+        hours = max(1, round((info.retry_after or 0) / 3600))
+        return "warning", t(lang, "error_demo_per_day", limit=info.limit, hours=hours)
     simple = {
         "missing_code": "error_missing_code",
         "human_check": "error_human_check",

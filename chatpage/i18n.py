@@ -55,8 +55,12 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
             "{count} older messages were left out of the request to fit the model's limit."
         ),
         "over_budget_note": "This message alone is longer than the model accepts; it may be refused.",
-        "empty_message": "The message is empty. Type something to send.",
-        "message_too_long": "The message is too long ({length} characters; the limit is {limit}).",
+        "error_empty": "The message is empty. Type something to send.",
+        "error_control_chars": "The message contains {count} control characters (such as NUL) that cannot be sent. Nothing was sent; here it is without them, to copy:",
+        "error_too_long": "The message is too long ({length} characters; the limit is {limit}). Edit it to shorten it, then send it again.",
+        "error_demo_turns": "This demo conversation has reached its limit of {limit} messages. Start a new chat to go on.",
+        "error_demo_per_minute": "Demo limit: at most {limit} messages a minute. Wait {seconds} s, then retry.",
+        "error_demo_per_day": "Demo limit: at most {limit} messages a day. Try again in {hours} h.",
         "error_missing_code": (
             "No auth code is set. Paste your Liaobots auth code in the sidebar, "
             "or switch on the offline demo."
@@ -116,6 +120,13 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "import_too_many": "The file holds too many messages (the limit is {limit}).",
         "import_bad_message": "A message in the file is damaged (it needs a role and a text); nothing was imported.",
         "storage_failed": "The conversation could not be saved; it is still here on the page. Check the database.",
+        "sign_in_prompt": "Sign in to use the chat. Your conversations are private to you.",
+        "sign_in": "Sign in",
+        "sign_out": "Sign out",
+        "signed_in_as": "Signed in as {name}",
+        "refused": "This page is only available through your team's sign-in. Open it from the team's address.",
+        "config_problems": "The page is not configured correctly. The operator needs to fix:",
+        "public_demo_note": "Public demo: up to {per_minute} messages a minute and {per_day} a day. Conversations are private to this browser tab and deleted after {hours} h.",
         "export_title": "Conversation",
         "role_user": "You",
         "role_assistant": "Assistant",
@@ -165,8 +176,12 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
             "Старые сообщения ({count}) не вошли в запрос, чтобы уложиться в лимит модели."
         ),
         "over_budget_note": "Это сообщение длиннее, чем принимает модель; его могут отклонить.",
-        "empty_message": "Сообщение пустое. Напишите что-нибудь.",
-        "message_too_long": "Сообщение слишком длинное ({length} символов; предел {limit}).",
+        "error_empty": "Сообщение пустое. Напишите что-нибудь.",
+        "error_control_chars": "В сообщении {count} управляющих символов (например, NUL), их нельзя отправить. Ничего не отправлено; вот текст без них, чтобы скопировать:",
+        "error_too_long": "Сообщение слишком длинное ({length} символов; предел {limit}). Сократите его и отправьте снова.",
+        "error_demo_turns": "Этот демо-разговор достиг предела в {limit} сообщений. Начните новый чат.",
+        "error_demo_per_minute": "Ограничение демо: не больше {limit} сообщений в минуту. Подождите {seconds} с и повторите.",
+        "error_demo_per_day": "Ограничение демо: не больше {limit} сообщений в день. Попробуйте через {hours} ч.",
         "error_missing_code": (
             "Код доступа не задан. Вставьте код Liaobots на боковой панели "
             "или включите офлайн-демо."
@@ -223,6 +238,13 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "import_too_many": "В файле слишком много сообщений (предел {limit}).",
         "import_bad_message": "Сообщение в файле повреждено (нужны роль и текст); ничего не импортировано.",
         "storage_failed": "Разговор не удалось сохранить; он по-прежнему на странице. Проверьте базу данных.",
+        "sign_in_prompt": "Войдите, чтобы пользоваться чатом. Ваши разговоры видны только вам.",
+        "sign_in": "Войти",
+        "sign_out": "Выйти",
+        "signed_in_as": "Вы вошли как {name}",
+        "refused": "Страница доступна только через вход вашей команды. Откройте её по адресу команды.",
+        "config_problems": "Страница настроена неверно. Оператору нужно исправить:",
+        "public_demo_note": "Публичное демо: до {per_minute} сообщений в минуту и {per_day} в день. Разговоры видны только в этой вкладке и удаляются через {hours} ч.",
         "export_title": "Разговор",
         "role_user": "Вы",
         "role_assistant": "Ассистент",

@@ -11,7 +11,7 @@ import streamlit as st
 from . import session
 from .export import ImportRefused, from_json
 from .i18n import t
-from .limits import SEARCH_MAX_CHARS, TITLE_MAX_CHARS
+from .limits import SEARCH_MAX_CHARS, TITLE_MAX_CHARS, without_controls
 from .persistence import Journal
 
 LIST_LIMIT = 100
@@ -82,7 +82,8 @@ def _manage(journal: Journal, conversation_id: str, title: str, lang: str) -> No
 
 def _rename(journal: Journal, conversation_id: str) -> None:
     """Read the title when the button is clicked, not when it was drawn."""
-    title = str(st.session_state.get(f"title_{conversation_id}", ""))[:TITLE_MAX_CHARS]
+    typed = str(st.session_state.get(f"title_{conversation_id}", ""))
+    title = without_controls(typed)[:TITLE_MAX_CHARS]
     if journal.store.rename(conversation_id, title, journal.owner):
         session.retitle(conversation_id, title)
 

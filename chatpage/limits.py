@@ -1,4 +1,10 @@
-"""Every bound on what a person can put into the page, in one place."""
+"""Every bound on what a person can put into the page, in one place, and the check for it."""
+
+from __future__ import annotations
+
+import re
+
+from .conversation import ErrorInfo
 
 MESSAGE_MAX_CHARS = 100_000  # default; CHAT_MAX_MESSAGE_CHARS changes it
 SYSTEM_PROMPT_MAX_CHARS = 20_000
@@ -6,3 +12,23 @@ TITLE_MAX_CHARS = 200
 SEARCH_MAX_CHARS = 200
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
 IMPORT_MAX_MESSAGES = 2000
+
+# C0 controls but tab, line feed and carriage return, and DEL: never typed on purpose, and NUL
+# cannot even be stored in PostgreSQL text.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def message_problem(text: str, limit: int) -> ErrorInfo | None:
+    """Why a typed message cannot be sent, or None when it can."""
+    if not text.strip():
+        return ErrorInfo("empty")
+    if len(text) > limit:
+        return ErrorInfo("too_long", limit=limit, size=len(text))
+    found = CONTROL_CHARS.findall(text)
+    if found:
+        return ErrorInfo("control_chars", size=len(found))
+    return None
+
+
+def without_controls(text: str) -> str:
+    return CONTROL_CHARS.sub("", text)

@@ -71,6 +71,17 @@ def m002_conversation_owner(db: Connection) -> None:
     db.execute(text("CREATE INDEX conversations_by_owner ON conversations (owner, updated_at)"))
 
 
+@migration
+def m003_demo_usage(db: Connection) -> None:
+    """Each request a public-demo visitor makes, so limits hold across reloads and processes."""
+    db.execute(
+        text(
+            "CREATE TABLE demo_usage ( visitor VARCHAR(320) NOT NULL, at DOUBLE PRECISION NOT NULL)"
+        )
+    )
+    db.execute(text("CREATE INDEX demo_usage_by_visitor ON demo_usage (visitor, at)"))
+
+
 def applied(engine: Engine) -> list[str]:
     with engine.connect() as db:
         _ensure_table(db)

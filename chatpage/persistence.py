@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 import streamlit as st
@@ -16,11 +17,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .conversation import Conversation, Message
 from .settings import Settings
-from .store import ConversationStore, default_url
+from .store import DEMO_PREFIX, ConversationStore, default_url
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_INTERVAL = 1.0  # seconds of streamed text a crash may cost at most
+
+
+PURGE_EVERY = 600.0  # seconds between sweeps for expired demo conversations
 
 
 @st.cache_resource(show_spinner=False)
@@ -28,9 +32,30 @@ def _store(url: str) -> ConversationStore:
     return ConversationStore(url)
 
 
+@st.cache_resource(show_spinner=False)
+def _last_purge() -> dict[str, float]:
+    return {"at": 0.0}
+
+
 def open_store(settings: Settings) -> ConversationStore:
-    """The store for this app process (one pool of connections for every browser session)."""
-    return _store(settings.database_url or default_url())
+    """The store for this app process (one pool of connections for every browser session).
+
+    In a public demo, visitors' conversations older than the retention age are deleted here,
+    at most every PURGE_EVERY seconds per process.
+    """
+    store = _store(settings.database_url or default_url())
+    if settings.public_demo:
+        last = _last_purge()
+        now = time.time()
+        if now - last["at"] > PURGE_EVERY:
+            last["at"] = now
+            hours = settings.demo.retention_hours
+            try:
+                removed = store.delete_older_than(hours * 3600, DEMO_PREFIX)
+                log.info("purged %d demo conversations older than %g h", removed, hours)
+            except SQLAlchemyError:
+                log.exception("could not purge old demo conversations")
+    return store
 
 
 @dataclass

@@ -52,10 +52,23 @@ def stream_reply(
     holds everything that arrived.
     """
     slot = st.empty()
-    with slot.container():
-        waiting = st.empty()
-        waiting.caption(t(lang, "waiting"))
-        st.write_stream(_display_chunks(events, reply, waiting, lang, interval, max_piece, clock))
+    try:
+        with slot.container():
+            if reply.text:  # continuing a cut reply: what is already there stays in view
+                st.markdown(reply.text)
+            waiting = st.empty()
+            waiting.caption(t(lang, "waiting"))
+            st.write_stream(
+                _display_chunks(events, reply, waiting, lang, interval, max_piece, clock)
+            )
+    except Exception:  # a failed reply: show all that arrived, some of it not yet displayed
+        _final(slot, reply)
+        raise
+    _final(slot, reply)
+
+
+def _final(slot: st.delta_generator.DeltaGenerator, reply: Message) -> None:
+    """The reply as one element: exactly what the history will show on the next run."""
     if reply.text:
         slot.markdown(reply.text)
     else:

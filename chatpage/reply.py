@@ -18,6 +18,7 @@ from .conversation import Conversation, ErrorInfo, Message, Status
 from .failures import describe, explain
 from .i18n import t
 from .persistence import Journal
+from .quota import Preflight
 from .render import stream_reply
 from .streaming import ReplyPump
 
@@ -31,11 +32,13 @@ def produce_reply(
     *,
     continuing: Message | None = None,
     journal: Journal | None = None,
+    preflight: Preflight | None = None,
 ) -> Message:
     """Stream a reply (or the rest of a cut one) into the page and the conversation.
 
     With a journal, the reply is stored before the first byte is asked for, saved about once
-    a second while it streams, and saved once more however it ends.
+    a second while it streams, and saved once more however it ends. A preflight refusal
+    (a limit reached) settles the reply as failed without any request.
     """
     wire = conversation.wire_messages(then_continue=continuing is not None)
     if continuing is None:
@@ -49,14 +52,11 @@ def produce_reply(
         checkpoints = journal.checkpoints(conversation, reply)
     with checkpoints:
         try:
-            stream = client.stream_chat(
-                wire, model=conversation.model_id, system_prompt=conversation.system_prompt or None
-            )
-            with ReplyPump(stream) as pump:
-                stream_reply(pump.events(), reply, lang)
-            if reply.status is Status.STREAMING:  # not settled meanwhile by a newer run
-                reply.status = Status.COMPLETE
-            _notes(conversation, stream.history.dropped, stream.history.over_budget, lang)
+            refusal = preflight(wire) if preflight is not None else None
+            if refusal is not None:  # a limit of the page's own: nothing goes upstream
+                reply.status, reply.error = Status.FAILED, refusal
+            else:
+                _stream(conversation, client, wire, reply, lang)
         except LiaobotsError as exc:
             reply.status, reply.error = Status.FAILED, describe(exc)
             log.info("reply failed: %s", type(exc).__name__)
@@ -69,6 +69,23 @@ def produce_reply(
     if reply.error is not None:
         show_failure(reply.error, lang)
     return reply
+
+
+def _stream(
+    conversation: Conversation,
+    client: LiaobotsClient,
+    wire: list[dict[str, str]],
+    reply: Message,
+    lang: str,
+) -> None:
+    stream = client.stream_chat(
+        wire, model=conversation.model_id, system_prompt=conversation.system_prompt or None
+    )
+    with ReplyPump(stream) as pump:
+        stream_reply(pump.events(), reply, lang)
+    if reply.status is Status.STREAMING:  # not settled meanwhile by a newer run
+        reply.status = Status.COMPLETE
+    _notes(conversation, stream.history.dropped, stream.history.over_budget, lang)
 
 
 def _notes(conversation: Conversation, dropped: int, over_budget: bool, lang: str) -> None:

@@ -6,6 +6,7 @@ run that follows carries it out. That keeps every change to the conversation in 
 
 from __future__ import annotations
 
+import secrets
 from typing import Literal
 
 import streamlit as st
@@ -20,6 +21,7 @@ PendingKind = Literal["reply", "continue"]
 URL_KEY = "c"
 _CONVERSATION = "conversation"
 _NOT_FOUND = "conversation_not_found"
+_VISITOR = "visitor_key"
 _PENDING = "pending_reply"
 _EDITING = "editing_last_message"
 
@@ -47,6 +49,13 @@ def conversation(journal: Journal | None = None) -> Conversation:
     st.session_state[_CONVERSATION] = current
     current.settle_interrupted()
     return current
+
+
+def visitor_key() -> str:
+    """A random name for this browser session (an anonymous demo visitor's owner key)."""
+    if _VISITOR not in st.session_state:
+        st.session_state[_VISITOR] = secrets.token_urlsafe(18)
+    return str(st.session_state[_VISITOR])
 
 
 def open_id() -> str | None:

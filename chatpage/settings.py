@@ -1,18 +1,34 @@
 """Where the page's configuration comes from: `st.secrets` first, then the environment.
 
 The same names work in both places, so a hosted demo sets them as secrets and a team's
-server as environment variables. The auth code is kept out of every repr.
+server as environment variables. The auth code is kept out of every repr. A value that
+cannot be used is reported by name in `problems`, and the page shows them instead of
+starting half-configured.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from .limits import MESSAGE_MAX_CHARS
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+AccessMode = Literal["open", "login", "header"]
+ACCESS_MODES: tuple[AccessMode, ...] = ("open", "login", "header")
+
+
+@dataclass(frozen=True)
+class DemoLimits:
+    """What one visitor of a public demo may spend of the operator's code."""
+
+    per_minute: int = 5
+    per_day: int = 50
+    max_chars: int = 4000
+    max_turns: int = 30
+    retention_hours: float = 24.0
 
 
 @dataclass(frozen=True)
@@ -22,14 +38,27 @@ class Settings:
     offline_demo: bool = False
     database_url: str | None = field(default=None, repr=False)
     max_message_chars: int = MESSAGE_MAX_CHARS
+    access: AccessMode = "open"
+    user_header: str | None = None
+    public_demo: bool = False
+    demo: DemoLimits = field(default_factory=DemoLimits)
+    problems: tuple[str, ...] = ()
 
     @property
     def has_server_code(self) -> bool:
         return bool(self.auth_code)
 
+    @property
+    def message_limit(self) -> int:
+        """The longest message this page accepts from a person."""
+        if self.public_demo:
+            return min(self.max_message_chars, self.demo.max_chars)
+        return self.max_message_chars
+
 
 def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
     """Read settings from the first source that has each name (secrets, then environment)."""
+    problems: list[str] = []
 
     def get(name: str) -> str | None:
         for source in sources:
@@ -41,11 +70,68 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
                 return str(value).strip()
         return None
 
-    limit = get("CHAT_MAX_MESSAGE_CHARS")
+    def flag(name: str) -> bool:
+        value = (get(name) or "").lower()
+        if value and value not in TRUE_WORDS | FALSE_WORDS:
+            problems.append(f"{name} must be 1 or 0 (it is {value!r}).")
+        return value in TRUE_WORDS
+
+    def number(name: str, default: float, *, whole: bool = True) -> Any:
+        value = get(name)
+        if value is None:
+            return default
+        try:
+            parsed = int(value) if whole else float(value)
+        except ValueError:
+            parsed = -1
+        if parsed <= 0:
+            problems.append(f"{name} must be a positive number (it is {value!r}).")
+            return default
+        return parsed
+
+    access = (get("CHAT_ACCESS") or "open").lower()
+    if access not in ACCESS_MODES:
+        problems.append(f"CHAT_ACCESS must be one of {', '.join(ACCESS_MODES)} (it is {access!r}).")
+        access = "open"
+    user_header = get("CHAT_USER_HEADER")
+    if access == "header" and not user_header:
+        problems.append("CHAT_ACCESS=header needs CHAT_USER_HEADER, e.g. X-Forwarded-Email.")
+    if access == "login" and not _has_auth_section(sources):
+        problems.append(
+            "CHAT_ACCESS=login needs an [auth] section in .streamlit/secrets.toml "
+            "(redirect_uri, cookie_secret, client_id, client_secret, server_metadata_url)."
+        )
+    public_demo = flag("CHAT_DEMO")
+    defaults = DemoLimits()
     return Settings(
         auth_code=get("LIAOBOTS_AUTH_CODE"),
         base_url=get("LIAOBOTS_BASE_URL"),
-        offline_demo=(get("LIAOBOTS_OFFLINE_DEMO") or "").lower() in TRUE_WORDS,
+        offline_demo=flag("LIAOBOTS_OFFLINE_DEMO"),
         database_url=get("DATABASE_URL"),
-        max_message_chars=int(limit) if limit and limit.isdigit() else MESSAGE_MAX_CHARS,
+        max_message_chars=number("CHAT_MAX_MESSAGE_CHARS", MESSAGE_MAX_CHARS),
+        access=access,  # type: ignore[arg-type]
+        user_header=user_header,
+        public_demo=public_demo,
+        demo=DemoLimits(
+            per_minute=number("CHAT_DEMO_PER_MINUTE", defaults.per_minute),
+            per_day=number("CHAT_DEMO_PER_DAY", defaults.per_day),
+            max_chars=number("CHAT_DEMO_MAX_CHARS", defaults.max_chars),
+            max_turns=number("CHAT_DEMO_MAX_TURNS", defaults.max_turns),
+            retention_hours=number(
+                "CHAT_DEMO_RETENTION_HOURS", defaults.retention_hours, whole=False
+            ),
+        ),
+        problems=tuple(problems),
     )
+
+
+def _has_auth_section(sources: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether Streamlit's sign-in is configured (`[auth]` exists only in secrets)."""
+    for source in sources:
+        try:
+            section = source.get("auth")
+        except Exception:
+            continue
+        if isinstance(section, Mapping) and section:
+            return True
+    return False

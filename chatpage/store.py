@@ -41,7 +41,8 @@ from .limits import TITLE_MAX_CHARS
 from .migrations import migrate
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-LOCAL_OWNER = "local"
+LOCAL_OWNER = "local"  # the one user of a page in `open` access mode
+DEMO_PREFIX = "demo:"  # owners of anonymous public-demo visitors, purged after a while
 WRITE_OPTION = "chat_write"
 
 _meta = MetaData()
@@ -68,6 +69,12 @@ messages = Table(
     Column("model_id", String(200)),
     Column("error", Text),
     Column("created_at", Float, nullable=False),
+)
+demo_usage = Table(
+    "demo_usage",
+    _meta,
+    Column("visitor", String(320), nullable=False),
+    Column("at", Float, nullable=False),
 )
 
 
@@ -232,7 +239,32 @@ class ConversationStore:
             if ids:
                 db.execute(delete(messages).where(messages.c.conversation_id.in_(ids)))
                 db.execute(delete(conversations).where(conversations.c.id.in_(ids)))
+            day_ago = time.time() - 86_400  # usage older than the longest window counts no more
+            db.execute(delete(demo_usage).where(demo_usage.c.at < min(cutoff, day_ago)))
             return len(ids)
+
+    def take_demo_use(
+        self, visitor: str, now: float, limits: Sequence[tuple[float, int]]
+    ) -> float | None:
+        """Count one request against `(window_seconds, allowed)` limits, if all allow it.
+
+        Returns None when the request may go (and records it), else the seconds until it
+        may. The check and the record are one transaction, so two tabs cannot both slip in.
+        """
+        with self._writes.begin() as db:
+            if db.dialect.name == "postgresql":
+                db.execute(select(func.pg_advisory_xact_lock(func.hashtext(visitor))))
+            for window, allowed in limits:
+                recent = db.execute(
+                    select(demo_usage.c.at)
+                    .where(demo_usage.c.visitor == visitor, demo_usage.c.at > now - window)
+                    .order_by(demo_usage.c.at.desc())
+                    .limit(allowed)
+                ).all()
+                if len(recent) >= allowed:
+                    return max(1.0, recent[-1].at + window - now)
+            db.execute(insert(demo_usage).values(visitor=visitor, at=now))
+            return None
 
     # -- reading -----------------------------------------------------------------------------
 

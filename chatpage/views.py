@@ -13,13 +13,14 @@ import streamlit as st
 from liaobots_core import Model
 
 from . import session
+from .access import Visitor
 from .backend import Backend, ServiceInfo, choose_backend, forget_service_info, service_info
-from .conversation import Conversation, Message, Status
+from .conversation import Conversation, ErrorInfo, Message, Status
 from .export import file_stem, to_json, to_markdown
 from .failures import describe, explain
 from .i18n import LANGUAGES, t
 from .library import conversation_list
-from .limits import SYSTEM_PROMPT_MAX_CHARS
+from .limits import SYSTEM_PROMPT_MAX_CHARS, without_controls
 from .persistence import Journal
 from .reply import show_failure
 from .settings import Settings
@@ -34,11 +35,44 @@ class SidebarChoices:
     model: Model
 
 
+def stop_for_problems(problems: tuple[str, ...], lang: str) -> None:
+    """A misconfigured page says what to fix, and does nothing else."""
+    st.error(t(lang, "config_problems"), icon=":material/settings_alert:")
+    st.markdown("\n".join(f"- {problem}" for problem in problems))
+    st.stop()
+
+
+def refused_message(problem: ErrorInfo, text: str, lang: str) -> None:
+    """A message that was not sent: say why; give back what can be kept of it."""
+    show_failure(problem, lang)
+    if problem.kind == "control_chars":
+        st.code(without_controls(text), language=None, wrap_lines=True)
+
+
+def stop_at_gate(settings: Settings, lang: str) -> None:
+    """The only thing shown to someone not (yet) allowed in: sign in, or a refusal."""
+    if settings.access == "login":
+        st.title(t(lang, "page_title"))
+        st.write(t(lang, "sign_in_prompt"))
+        st.button(t(lang, "sign_in"), type="primary", icon=":material/login:", on_click=st.login)
+    else:
+        st.error(t(lang, "refused"), icon=":material/lock:")
+    st.stop()
+
+
 def sidebar(
-    settings: Settings, conversation: Conversation, lang: str, journal: Journal
+    settings: Settings,
+    visitor: Visitor,
+    conversation: Conversation,
+    lang: str,
+    journal: Journal,
 ) -> SidebarChoices:
     with st.sidebar:
         st.title(t(lang, "page_title"))
+        if visitor.name:
+            st.caption(":material/person: " + t(lang, "signed_in_as", name=visitor.name))
+        if visitor.signed_in:
+            st.button(t(lang, "sign_out"), icon=":material/logout:", on_click=st.logout)
         st.button(
             t(lang, "new_chat"),
             icon=":material/edit_square:",
@@ -56,7 +90,18 @@ def sidebar(
             on_change=forget_service_info,
         )
         pasted = None
-        if not use_demo:
+        if settings.public_demo:  # the operator's code: nothing to see, nothing to change
+            demo = settings.demo
+            st.caption(
+                t(
+                    lang,
+                    "public_demo_note",
+                    per_minute=demo.per_minute,
+                    per_day=demo.per_day,
+                    hours=f"{demo.retention_hours:g}",
+                )
+            )
+        elif not use_demo:
             pasted = st.text_input(
                 t(lang, "auth_code"),
                 type="password",
@@ -71,12 +116,14 @@ def sidebar(
         info = service_info(backend)
         _connection_status(backend, info, lang)
         model = _model_picker(info, conversation, lang)
-        conversation.system_prompt = st.text_area(
-            t(lang, "system_prompt"),
-            value=conversation.system_prompt,
-            max_chars=SYSTEM_PROMPT_MAX_CHARS,
-            help=t(lang, "system_prompt_help"),
-            key=f"system_prompt_{conversation.id}",
+        conversation.system_prompt = without_controls(
+            st.text_area(
+                t(lang, "system_prompt"),
+                value=conversation.system_prompt,
+                max_chars=SYSTEM_PROMPT_MAX_CHARS,
+                help=t(lang, "system_prompt_help"),
+                key=f"system_prompt_{conversation.id}",
+            )
         )
         if conversation.messages:
             _downloads(conversation, lang)

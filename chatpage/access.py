@@ -1,0 +1,68 @@
+"""Who is using the page, and so whose conversations they see.
+
+- `open`: one local user; every conversation is theirs.
+- `login`: Streamlit's OpenID Connect sign-in; each person sees only their own.
+- `header`: the user named by a trusted reverse proxy's header; each person sees only their
+  own. Only safe behind a proxy that sets the header itself and strips it from clients.
+In a public demo (`CHAT_DEMO=1`) an anonymous visitor's conversations belong to their browser
+session alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .settings import Settings
+from .store import DEMO_PREFIX, LOCAL_OWNER
+
+OWNER_MAX_CHARS = 320
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """The person behind this browser session, as far as the page can tell."""
+
+    owner: str  # the key their conversations are stored under
+    name: str | None = None  # what the sidebar shows; None for the local user
+    signed_in: bool = False  # True when a sign-out makes sense
+    quota_key: str | None = None  # whose usage counts against the demo limits
+
+
+def identify(
+    settings: Settings,
+    *,
+    headers: Mapping[str, str],
+    user: Mapping[str, Any] | None,
+    session_key: str,
+    ip_address: str | None = None,
+) -> Visitor | None:
+    """The visitor, or None when they must sign in (login) or be refused (header)."""
+    if settings.access == "login":
+        if not user or not user.get("is_logged_in"):
+            return None
+        who = str(user.get("email") or user.get("sub") or "").strip().lower()
+        if not who:
+            return None
+        owner = "user:" + who[:OWNER_MAX_CHARS]
+        name = str(user.get("name") or user.get("email") or who)
+        return Visitor(owner, name=name, signed_in=True, quota_key=owner)
+    if settings.access == "header":
+        value = _header(headers, settings.user_header or "")
+        if not value:
+            return None
+        owner = "header:" + value.lower()[:OWNER_MAX_CHARS]
+        return Visitor(owner, name=value, quota_key=owner)
+    if settings.public_demo:
+        # Anonymous visitors: private to their session; limits follow their address if known.
+        return Visitor(DEMO_PREFIX + session_key, quota_key=ip_address or session_key)
+    return Visitor(LOCAL_OWNER)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    wanted = name.strip().lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return str(value).strip()
+    return ""
