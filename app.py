@@ -10,10 +10,9 @@ from chatpage import session, views
 from chatpage.access import identify
 from chatpage.backend import client_for
 from chatpage.i18n import pick_language, t
-from chatpage.limits import message_problem
 from chatpage.persistence import Journal, open_store
 from chatpage.quota import Gate
-from chatpage.reply import produce_reply
+from chatpage.reply import produce_reply, show_failure
 from chatpage.settings import load_settings
 
 st.set_page_config(page_title="Liaobots Chat", page_icon=":material/forum:", layout="centered")
@@ -39,10 +38,15 @@ journal = Journal(store, owner=visitor.owner)
 conversation = session.conversation(journal)
 
 # Read the message first, so the conversation is stored and listed before the sidebar is drawn.
-prompt = st.chat_input(t(lang, "input_placeholder"), max_chars=settings.message_limit)
+prompt = st.chat_input(
+    t(lang, "input_placeholder"),
+    key=session.INPUT_KEY,
+    on_submit=session.check_submitted,
+    args=(settings.message_limit,),
+)
 pending = session.take_pending()
-refused = message_problem(prompt, settings.message_limit) if prompt is not None else None
-if prompt is not None and refused is None:
+refused = session.take_refused_input()
+if prompt is not None:
     session.set_editing(False)
     conversation.add_user(prompt)
     journal.save(conversation)
@@ -54,8 +58,8 @@ if session.take_not_found():
     st.warning(t(lang, "not_found"), icon=":material/search_off:")
 if choices.backend.demo:
     st.info(t(lang, "demo_banner"), icon=":material/science:")
-if refused is not None and prompt is not None:
-    views.refused_message(refused, prompt, lang)
+if refused is not None:
+    show_failure(refused, lang)
 
 if not conversation.messages:
     st.caption(t(lang, "empty_state"))

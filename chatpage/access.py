@@ -56,8 +56,22 @@ def identify(
         return Visitor(owner, name=value, quota_key=owner)
     if settings.public_demo:
         # Anonymous visitors: private to their session; limits follow their address if known.
-        return Visitor(DEMO_PREFIX + session_key, quota_key=ip_address or session_key)
+        address = _address(ip_address, headers)
+        return Visitor(DEMO_PREFIX + session_key, quota_key=address or session_key)
     return Visitor(LOCAL_OWNER)
+
+
+def _address(ip_address: str | None, headers: Mapping[str, str]) -> str | None:
+    """The visitor's network address, for counting demo use across reloads.
+
+    The socket's peer when it is a real client; behind a reverse proxy on this machine (peer
+    is loopback, so Streamlit gives None) the address that proxy saw, the last hop it added
+    to X-Forwarded-For. None on a plain localhost visit: limits then follow the session.
+    """
+    if isinstance(ip_address, str) and ip_address:
+        return "ip:" + ip_address
+    hops = [hop.strip() for hop in _header(headers, "X-Forwarded-For").split(",") if hop.strip()]
+    return "ip:" + hops[-1] if hops else None
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:

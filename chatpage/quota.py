@@ -31,7 +31,7 @@ class Gate:
         limit = self.settings.message_limit
         question = wire[-1]["content"] if wire else ""
         if len(question) > limit:
-            return ErrorInfo("too_long", limit=limit, size=len(question))
+            return ErrorInfo("question_too_long", limit=limit, size=len(question))
         if not self.settings.public_demo or self.quota_key is None:
             return None
         demo = self.settings.demo

@@ -13,7 +13,8 @@ import streamlit as st
 
 from liaobots_core import DEFAULT_MODEL_ID
 
-from .conversation import Conversation, Status
+from .conversation import Conversation, ErrorInfo, Status
+from .limits import message_problem, without_controls
 from .persistence import Journal
 
 PendingKind = Literal["reply", "continue"]
@@ -22,6 +23,8 @@ URL_KEY = "c"
 _CONVERSATION = "conversation"
 _NOT_FOUND = "conversation_not_found"
 _VISITOR = "visitor_key"
+_REFUSED = "refused_input"
+INPUT_KEY = "chat_input"
 _PENDING = "pending_reply"
 _EDITING = "editing_last_message"
 
@@ -49,6 +52,26 @@ def conversation(journal: Journal | None = None) -> Conversation:
     st.session_state[_CONVERSATION] = current
     current.settle_interrupted()
     return current
+
+
+def check_submitted(limit: int) -> None:
+    """Refuse a message that cannot be sent before the run sees it, and give it back.
+
+    The text goes back into the input (without control characters), so a refused message
+    is never lost: the person fixes it and sends it again.
+    """
+    text = st.session_state.get(INPUT_KEY)
+    if not isinstance(text, str):
+        return
+    problem = message_problem(text, limit)
+    if problem is None:
+        return
+    st.session_state[_REFUSED] = problem
+    st.session_state[INPUT_KEY] = without_controls(text) if text.strip() else None
+
+
+def take_refused_input() -> ErrorInfo | None:
+    return st.session_state.pop(_REFUSED, None)
 
 
 def visitor_key() -> str:

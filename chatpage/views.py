@@ -15,7 +15,7 @@ from liaobots_core import Model
 from . import session
 from .access import Visitor
 from .backend import Backend, ServiceInfo, choose_backend, forget_service_info, service_info
-from .conversation import Conversation, ErrorInfo, Message, Status
+from .conversation import Conversation, Message, Status
 from .export import file_stem, to_json, to_markdown
 from .failures import describe, explain
 from .i18n import LANGUAGES, t
@@ -40,13 +40,6 @@ def stop_for_problems(problems: tuple[str, ...], lang: str) -> None:
     st.error(t(lang, "config_problems"), icon=":material/settings_alert:")
     st.markdown("\n".join(f"- {problem}" for problem in problems))
     st.stop()
-
-
-def refused_message(problem: ErrorInfo, text: str, lang: str) -> None:
-    """A message that was not sent: say why; give back what can be kept of it."""
-    show_failure(problem, lang)
-    if problem.kind == "control_chars":
-        st.code(without_controls(text), language=None, wrap_lines=True)
 
 
 def stop_at_gate(settings: Settings, lang: str) -> None:

@@ -1,0 +1,64 @@
+"""Who the page thinks the visitor is, in each access mode."""
+
+from __future__ import annotations
+
+from chatpage.access import identify
+from chatpage.settings import Settings
+
+
+def test_open_mode_is_one_local_user() -> None:
+    visitor = identify(Settings(), headers={}, user=None, session_key="s1")
+    assert visitor is not None
+    assert visitor.owner == "local"
+
+
+def test_header_mode_reads_the_named_header_case_insensitively() -> None:
+    settings = Settings(access="header", user_header="X-Forwarded-Email")
+    visitor = identify(
+        settings, headers={"x-forwarded-email": " Alice@Example.com "}, user=None, session_key="s"
+    )
+    assert visitor is not None
+    assert visitor.owner == "header:alice@example.com"
+    assert visitor.name == "Alice@Example.com"
+
+
+def test_header_mode_without_the_header_lets_nobody_in() -> None:
+    settings = Settings(access="header", user_header="X-Forwarded-Email")
+    assert identify(settings, headers={"X-Other": "x"}, user=None, session_key="s") is None
+    assert (
+        identify(settings, headers={"X-Forwarded-Email": "  "}, user=None, session_key="s") is None
+    )
+
+
+def test_login_mode_needs_a_signed_in_user_and_keys_them_by_email() -> None:
+    settings = Settings(access="login")
+    assert identify(settings, headers={}, user={"is_logged_in": False}, session_key="s") is None
+    user = {"is_logged_in": True, "email": "Bob@Example.com", "name": "Bob", "sub": "42"}
+    visitor = identify(settings, headers={}, user=user, session_key="s")
+    assert visitor is not None
+    assert visitor.owner == "user:bob@example.com"
+    assert visitor.signed_in
+
+
+def test_demo_visitors_are_private_to_their_session_and_counted_by_address() -> None:
+    settings = Settings(public_demo=True)
+    one = identify(settings, headers={}, user=None, session_key="s1", ip_address="203.0.113.9")
+    two = identify(settings, headers={}, user=None, session_key="s2", ip_address="203.0.113.9")
+    assert one is not None
+    assert two is not None
+    assert one.owner != two.owner
+    assert one.quota_key == two.quota_key == "ip:203.0.113.9"
+
+
+def test_demo_behind_a_local_proxy_counts_the_address_the_proxy_saw() -> None:
+    settings = Settings(public_demo=True)
+    headers = {"X-Forwarded-For": "10.9.9.9, 198.51.100.7"}
+    visitor = identify(settings, headers=headers, user=None, session_key="s", ip_address=None)
+    assert visitor is not None
+    assert visitor.quota_key == "ip:198.51.100.7"
+
+
+def test_demo_on_plain_localhost_counts_per_session() -> None:
+    visitor = identify(Settings(public_demo=True), headers={}, user=None, session_key="s9")
+    assert visitor is not None
+    assert visitor.quota_key == "s9"
