@@ -66,9 +66,7 @@ def produce_reply(
         finally:
             if reply.status is Status.STREAMING:  # Stop, a new message, or the page went away
                 reply.status = Status.STOPPED
-    if reply.error is not None:
-        show_failure(reply.error, lang)
-    return reply
+    return reply  # the caller shows how it ended, with the buttons that fit (views.actions)
 
 
 def _stream(

@@ -1,0 +1,158 @@
+"""Team page behind a proxy (`header` mode) and the public demo, in real Chromium."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, expect
+
+from chatpage.conversation import Conversation, Message
+from chatpage.export import to_json
+from liaobots_core.emulator import Behavior, Emulator
+
+from .conftest import APP, AUTH_CODE, ChatPage, StreamlitServer, WebSocketLog, page_env
+
+pytestmark = pytest.mark.browser
+
+HEADER = "X-Forwarded-Email"
+MARKUP = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+SIDEBAR = '[data-testid="stSidebar"]'
+
+
+@pytest.fixture
+def server_with(page_emulator: Emulator, tmp_path: Path) -> Iterator[dict[str, StreamlitServer]]:
+    """Start a page process with extra settings; every one started is stopped afterwards."""
+    started: dict[str, StreamlitServer] = {}
+
+    def start(**settings: str) -> StreamlitServer:
+        env = page_env(page_emulator.base_url, AUTH_CODE, tmp_path) | settings
+        server = StreamlitServer(APP, env, tmp_path / f"page-{len(started)}.log").start()
+        started[str(len(started))] = server
+        return server
+
+    page_emulator.clear()
+    page_emulator.default = Behavior()
+    yield start  # type: ignore[misc]
+    for server in started.values():
+        server.stop()
+
+
+def context_as(chromium: Browser, email: str | None) -> BrowserContext:
+    headers = {HEADER: email} if email else {}
+    return chromium.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-US", extra_http_headers=headers
+    )
+
+
+def listed_titles(chat: ChatPage) -> list[str]:
+    buttons = chat.page.locator(SIDEBAR).locator('[data-testid^="stBaseButton-"]')
+    return [t.strip() for t in buttons.all_inner_texts()]
+
+
+def test_header_mode_keeps_each_persons_conversations_apart(
+    chromium: Browser, server_with, page_emulator: Emulator
+) -> None:
+    server = server_with(CHAT_ACCESS="header", CHAT_USER_HEADER=HEADER)
+    alice_context = context_as(chromium, "alice@example.com")
+    bob_context = context_as(chromium, "bob@example.com")
+    try:
+        alice = ChatPage(alice_context.new_page(), server.url).open()
+        expect(alice.page.get_by_text("Signed in as alice@example.com")).to_be_visible()
+        alice.wait_for_reply(alice.send("Alice's secret launch plan"))
+        alice.page.wait_for_url("**?c=*")
+        alice_id = alice.page.url.split("?c=")[1]
+        assert "Alice's secret launch plan" in listed_titles(alice)
+
+        bob = ChatPage(bob_context.new_page(), server.url).open()
+        expect(bob.page.get_by_text("Signed in as bob@example.com")).to_be_visible()
+        assert "Alice's secret launch plan" not in listed_titles(bob)
+        search = bob.page.locator(SIDEBAR).get_by_placeholder("Search titles and messages")
+        search.fill("launch")
+        search.press("Enter")
+        expect(bob.page.get_by_text("Nothing matches this search.")).to_be_visible()
+
+        bob.page.goto(f"{server.url}?c={alice_id}")
+        expect(bob.page.get_by_text("That conversation was not found.")).to_be_visible()
+        bob.wait_until_idle()
+        assert "secret launch plan" not in bob.page.content()
+        assert bob.messages.count() == 0
+    finally:
+        alice_context.close()
+        bob_context.close()
+
+
+def test_header_mode_without_the_header_shows_no_page(chromium: Browser, server_with) -> None:
+    server = server_with(CHAT_ACCESS="header", CHAT_USER_HEADER=HEADER)
+    context = context_as(chromium, None)
+    try:
+        page = context.new_page()
+        page.goto(server.url)
+        expect(page.get_by_text("only available through your team's sign-in")).to_be_visible()
+        assert page.locator('[data-testid="stChatInput"]').count() == 0
+        assert page.locator(SIDEBAR).count() == 0
+    finally:
+        context.close()
+
+
+def test_public_demo_refuses_the_third_message_and_never_shows_the_code(
+    chromium: Browser, server_with, page_emulator: Emulator, tmp_path: Path
+) -> None:
+    server = server_with(CHAT_DEMO="1", CHAT_DEMO_PER_MINUTE="2")
+    context = context_as(chromium, None)
+    try:
+        page = context.new_page()
+        frames = WebSocketLog(page)
+        chat = ChatPage(page, server.url).open()
+        assert page.get_by_label("Auth code").count() == 0
+        chat.wait_for_reply(chat.send("Первый вопрос"))
+        chat.wait_for_reply(chat.send("Второй вопрос"))
+        third = chat.send("Третий вопрос")
+        chat.wait_for_button(third, "Retry")
+        chat.wait_until_idle()
+        expect(page.get_by_text("Demo limit: at most 2 messages a minute")).to_be_visible()
+        assert len(page_emulator.chat_requests) == 2
+        assert all(r.headers["x-auth-code"] == AUTH_CODE for r in page_emulator.chat_requests)
+
+        with page.expect_download() as json_download:
+            page.get_by_role("button", name="Download JSON").click()
+        with page.expect_download() as md_download:
+            page.get_by_role("button", name="Download Markdown").click()
+        exports = [Path(d.value.path()).read_bytes() for d in (json_download, md_download)]
+        assert "Третий вопрос".encode() in exports[0]
+
+        code = AUTH_CODE.encode()
+        assert all(code not in frame.data for frame in frames.frames)
+        assert AUTH_CODE not in page.content()
+        assert all(code not in export for export in exports)
+        assert code not in server.log_bytes()
+    finally:
+        context.close()
+
+
+def test_markup_in_titles_and_imports_is_shown_as_text_not_run(
+    chromium: Browser, server_with, tmp_path: Path
+) -> None:
+    server = server_with()
+    imported = Conversation(model_id="gpt-4", title=f"Imported {MARKUP}")
+    imported.add_user(f"question {MARKUP}")
+    imported.messages.append(Message("assistant", f"answer {MARKUP}"))
+    export = tmp_path / "import.json"
+    export.write_text(to_json(imported), encoding="utf-8")
+    json.loads(export.read_text(encoding="utf-8"))  # a valid export, as the page writes them
+
+    context = context_as(chromium, None)
+    try:
+        chat = ChatPage(context.new_page(), server.url).open()
+        chat.wait_for_reply(chat.send(f"Title {MARKUP}"))
+        chat.page.locator(SIDEBAR).locator('input[type="file"]').set_input_files(str(export))
+        expect(chat.page.get_by_text("answer <img", exact=False)).to_be_visible()
+        chat.wait_until_idle()
+        expect(chat.page.locator(SIDEBAR).get_by_text("Imported <img", exact=False)).to_be_visible()
+        expect(chat.page.locator(SIDEBAR).get_by_text("Title <img", exact=False)).to_be_visible()
+        assert chat.page.evaluate("() => window.__pwned") is None
+        assert chat.page.locator('img[src="x"]').count() == 0
+    finally:
+        context.close()
