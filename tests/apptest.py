@@ -39,3 +39,18 @@ def page_text(at: AppTest) -> str:
 
 def conversation(at: AppTest):
     return at.session_state["conversation"]
+
+
+def fresh_session(**query: str) -> AppTest:
+    """A new browser session on the page, opened at a URL with these query parameters."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def listed(at: AppTest) -> list[str]:
+    """The titles in the sidebar's conversation list."""
+    return [b.label for b in at.sidebar.button if b.key and b.key.startswith("open_")]

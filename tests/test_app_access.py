@@ -10,19 +10,10 @@ from chatpage.settings import DemoLimits, Settings
 from chatpage.store import ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
 
-from .apptest import APP, TIMEOUT, bubbles, conversation, page_text, send
+from .apptest import APP, TIMEOUT, bubbles, conversation, fresh_session, listed, page_text, send
 from .conftest import AUTH_CODE
 
 pytestmark = pytest.mark.usefixtures("own_database", "configured")
-
-
-def fresh_session(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 @pytest.fixture
@@ -58,9 +49,9 @@ def test_demo_visitors_never_see_each_others_conversations(configured: Emulator)
     first = send(fresh_session(), "Мой секретный вопрос")
     secret_id = first.query_params["c"]
     other = fresh_session()
-    assert [b.label for b in other.sidebar.button if b.key and b.key.startswith("open_")] == []
+    assert listed(other) == []
     other.sidebar.text_input(key="conversation_search").input("секретный").run()
-    assert not [b for b in other.sidebar.button if b.key and b.key.startswith("open_")]
+    assert listed(other) == []
     peeking = fresh_session(c=secret_id)
     assert any("not found" in w.value for w in peeking.warning)
     assert "секретный" not in page_text(peeking)
@@ -198,9 +189,7 @@ def test_a_bad_setting_is_named_instead_of_a_half_working_page(
 def test_open_mode_keeps_every_conversation_for_the_local_user(configured: Emulator) -> None:
     send(fresh_session(), "shared with myself")
     at = fresh_session()
-    assert [b.label for b in at.sidebar.button if b.key and b.key.startswith("open_")] == [
-        "shared with myself"
-    ]
+    assert listed(at) == ["shared with myself"]
     assert conversation(at).messages == []
 
 

@@ -5,29 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from chatpage.conversation import Conversation, Message, Status
 from chatpage.export import to_json
 from chatpage.store import LOCAL_OWNER, ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
 
-from .apptest import APP, TIMEOUT, bubbles, send
+from .apptest import bubbles, fresh_session, listed, send
 
 pytestmark = pytest.mark.usefixtures("own_database", "configured")
-
-
-def fresh_session(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def listed(at: AppTest) -> list[str]:
-    return [b.label for b in at.sidebar.button if b.key and b.key.startswith("open_")]
 
 
 def stored(own_database: str) -> ConversationStore:

@@ -106,17 +106,25 @@ def page_env(base_url: str, auth_code: str, data_dir: Path) -> dict[str, str]:
 class StreamlitServer:
     """`streamlit run <script>` on a loopback port, its output kept in a file.
 
-    Secrets are read from a file that does not exist, so a developer's `.streamlit/secrets.toml`
-    (which wins over the environment) cannot point the page at a real service.
+    Secrets are read from `secrets_file` if given, else from a file that does not exist, so a
+    developer's `.streamlit/secrets.toml` (which wins over the environment) cannot point the
+    page at a real service. `port` is chosen here, before `start()`, so a secrets file that
+    names it (a sign-in's redirect_uri) can be written in between.
     """
 
     def __init__(
-        self, script: Path, env: Mapping[str, str], log_path: Path, log_level: str = "info"
+        self,
+        script: Path,
+        env: Mapping[str, str],
+        log_path: Path,
+        log_level: str = "info",
+        secrets_file: Path | None = None,
     ) -> None:
         self.script = script
         self.env = dict(env)
         self.log_path = log_path
         self.log_level = log_level
+        self.secrets_file = secrets_file or log_path.parent / "no-secrets.toml"
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -133,7 +141,7 @@ class StreamlitServer:
             "--server.fileWatcherType", "none",
             "--browser.gatherUsageStats", "false",
             "--logger.level", self.log_level,
-            "--secrets.files", str(self.log_path.parent / "no-secrets.toml"),
+            "--secrets.files", str(self.secrets_file),
         ]  # fmt: skip
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
