@@ -165,6 +165,7 @@ def _downloads(conversation: Conversation, lang: str) -> None:
         file_name=f"{stem}.md",
         mime="text/markdown",
         icon=":material/download:",
+        help=t(lang, "download_help"),
         use_container_width=True,
     )
     right.download_button(
@@ -173,6 +174,7 @@ def _downloads(conversation: Conversation, lang: str) -> None:
         file_name=f"{stem}.json",
         mime="application/json",
         icon=":material/download:",
+        help=t(lang, "download_help"),
         use_container_width=True,
     )
 

@@ -117,9 +117,9 @@ def test_public_demo_refuses_the_third_message_and_never_shows_the_code(
         assert all(r.headers["x-auth-code"] == AUTH_CODE for r in page_emulator.chat_requests)
 
         with page.expect_download() as json_download:
-            page.get_by_role("button", name="Download JSON").click()
+            page.get_by_role("button", name="JSON", exact=True).click()
         with page.expect_download() as md_download:
-            page.get_by_role("button", name="Download Markdown").click()
+            page.get_by_role("button", name="Markdown", exact=True).click()
         exports = [Path(d.value.path()).read_bytes() for d in (json_download, md_download)]
         assert "Третий вопрос".encode() in exports[0]
 

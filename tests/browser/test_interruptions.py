@@ -1,0 +1,54 @@
+"""A reply interrupted any other way than our Stop button keeps its text too."""
+
+from __future__ import annotations
+
+import pytest
+
+from liaobots_core.emulator import Behavior, Emulator
+
+from .conftest import ChatPage, squash
+from .test_page_in_chromium import plain_reply
+
+pytestmark = pytest.mark.browser
+
+
+def test_sending_the_next_message_mid_reply_keeps_the_partial_reply(
+    chat: ChatPage, emulator: Emulator
+) -> None:
+    full = plain_reply()
+    emulator.enqueue(Behavior(reply=full, chunk_bytes=20, delay=0.03))
+    chat.open()
+    index = chat.send("Начни длинный ответ")
+    chat.wait_for_text(index)
+
+    emulator.enqueue(Behavior(reply="Second answer."))
+    chat.send("А теперь другое")  # while the first reply is still streaming
+    chat.wait_for_reply(index + 2)
+
+    sent = emulator.chat_requests[-1].body["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "user"]
+    partial = sent[1]["content"]
+    assert partial
+    assert full.startswith(partial)
+    assert len(partial) < len(full)
+    assert squash(chat.text(index)) == squash(partial)
+
+
+def test_streamlits_own_stop_keeps_the_partial_reply(chat: ChatPage, emulator: Emulator) -> None:
+    full = plain_reply()
+    emulator.enqueue(Behavior(reply=full, chunk_bytes=20, delay=0.03))
+    chat.open()
+    index = chat.send("Начни длинный ответ")
+    chat.wait_for_text(index)
+
+    chat.page.locator('[data-testid="stStatusWidget"]').get_by_role("button", name="Stop").click()
+    chat.wait_until_idle()
+
+    emulator.enqueue(Behavior(reply="Next answer."))
+    chat.wait_for_reply(chat.send("Дальше"))
+    sent = emulator.chat_requests[-1].body["messages"]
+    assert sent[1]["role"] == "assistant"
+    assert sent[1]["content"]
+    assert full.startswith(sent[1]["content"])
+    assert len(sent[1]["content"]) < len(full)
+    assert squash(chat.text(index)) == squash(sent[1]["content"])
