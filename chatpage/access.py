@@ -40,13 +40,11 @@ def identify(
 ) -> Visitor | None:
     """The visitor, or None when they must sign in (login) or be refused (header)."""
     if settings.access == "login":
-        if not user or not user.get("is_logged_in"):
-            return None
-        who = str(user.get("email") or user.get("sub") or "").strip().lower()
-        if not who:
+        who = _account(user)
+        if who is None:
             return None
         owner = "user:" + who[:OWNER_MAX_CHARS]
-        name = str(user.get("name") or user.get("email") or who)
+        name = str(user.get("name") or user.get("email") or who)  # type: ignore[union-attr]
         return Visitor(owner, name=name, signed_in=True, quota_key=owner)
     if settings.access == "header":
         value = _header(headers, settings.user_header or "")
@@ -59,6 +57,23 @@ def identify(
         address = _address(ip_address, headers)
         return Visitor(DEMO_PREFIX + session_key, quota_key=address or session_key)
     return Visitor(LOCAL_OWNER)
+
+
+def _account(user: Mapping[str, Any] | None) -> str | None:
+    """The signed-in account's stable key: a verified e-mail address, else issuer and subject.
+
+    An address the provider marks unverified is not used: on a provider that lets anyone
+    type any address, it would let one person open another's conversations.
+    """
+    if not user or not user.get("is_logged_in"):
+        return None
+    email = str(user.get("email") or "").strip().lower()
+    if email and user.get("email_verified", True) is not False:
+        return email
+    subject = str(user.get("sub") or "").strip()
+    if not subject:
+        return None
+    return f"{user.get('iss') or 'oidc'}|{subject}"
 
 
 def _address(ip_address: str | None, headers: Mapping[str, str]) -> str | None:

@@ -6,7 +6,8 @@ the code at `/token` with its client credentials, and checks the RS256-signed ID
 `/jwks`. The person "signs in" by typing a configured username into a one-field form, so a
 browser test drives the whole round trip with no account anywhere.
 
-    users = {"alice": {"email": "alice@example.com", "name": "Alice"}}
+    users = {"alice": {"email": "alice@example.com", "name": "Alice"}}  # also "sub",
+    # and "email_verified": False for a provider that lets people claim any address
     client = Client("my-app", "its-secret", ("http://127.0.0.1:8501/oauth2callback",))
     with OIDCProvider(users, [client]) as provider:
         provider.metadata_url  # -> server_metadata_url in Streamlit's [auth] secrets
@@ -14,8 +15,10 @@ browser test drives the whole round trip with no account anywhere.
 Only what the authorization code flow needs is implemented, but that part is strict: an
 unknown client or an unregistered redirect_uri gets an error page (never a redirect), a code
 works once, for its own client and redirect_uri, within a minute, and only with the PKCE
-verifier its challenge was made from. `issued`, `logouts` and `refusals` let a test see what
-happened. Signing and key handling use Authlib.
+verifier its challenge was made from. `/userinfo` answers to the access token, and `/logout`
+(the end_session_endpoint Streamlit's `st.logout` uses) sends the browser back only to a
+registered address. `issued`, `logouts` and `refusals` let a test see what happened. Signing
+and key handling use Authlib (`authlib.jose`, RS256; a new 2048-bit key per provider).
 """
 
 from __future__ import annotations
@@ -107,7 +110,7 @@ class OIDCProvider:
 
     def __init__(
         self,
-        users: Mapping[str, Mapping[str, str]],
+        users: Mapping[str, Mapping[str, Any]],
         clients: Iterable[Client],
         *,
         host: str = "127.0.0.1",
@@ -198,7 +201,7 @@ class OIDCProvider:
 
     def sub(self, username: str) -> str:
         """The stable subject of a user: theirs if configured, else derived from the name."""
-        return self.users[username].get("sub") or "sub-" + username
+        return str(self.users[username].get("sub") or "sub-" + username)
 
     def claims(self, username: str, scope: Iterable[str]) -> dict[str, Any]:
         """What the granted scopes reveal about a user (ID token and userinfo alike)."""
@@ -207,7 +210,7 @@ class OIDCProvider:
         granted = set(scope)
         if "email" in granted and user.get("email"):
             claims["email"] = user["email"]
-            claims["email_verified"] = True
+            claims["email_verified"] = bool(user.get("email_verified", True))
         if "profile" in granted:
             claims["name"] = user.get("name") or username
             claims["preferred_username"] = username

@@ -62,3 +62,16 @@ def test_demo_on_plain_localhost_counts_per_session() -> None:
     visitor = identify(Settings(public_demo=True), headers={}, user=None, session_key="s9")
     assert visitor is not None
     assert visitor.quota_key == "s9"
+
+
+def test_login_mode_ignores_an_unverified_email_and_keys_by_subject() -> None:
+    user = {
+        "is_logged_in": True,
+        "email": "alice@example.com",
+        "email_verified": False,
+        "iss": "https://id.example",
+        "sub": "mallory-7",
+    }
+    visitor = identify(Settings(access="login"), headers={}, user=user, session_key="s")
+    assert visitor is not None
+    assert visitor.owner == "user:https://id.example|mallory-7"

@@ -244,8 +244,10 @@ def test_before_sign_in_only_the_sign_in_button_shows(
 
     expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=TIMEOUT)
     stranger.chat.wait_until_idle()
+    main = page.locator('[data-testid="stMain"]')  # the page's own area, not Streamlit's toolbar
+    expect(main.get_by_role("button", name="Sign in")).to_be_visible()
+    assert main.get_by_role("button").count() == 1  # the Sign in button, and nothing else
     app = page.locator('[data-testid="stApp"]')
-    assert app.get_by_role("button").count() == 1  # the Sign in button, and nothing else
     assert app.locator("input, textarea").count() == 0  # no chat input, search or code field
     assert page.locator(SIDEBAR).count() == 0  # no conversation list, no settings
     assert page.locator('[data-testid="stChatMessage"]').count() == 0
