@@ -175,14 +175,7 @@ def test_first_words_reach_stdout_while_the_reply_is_still_coming(emulator: Emul
         chunk_bytes=len(first.encode()),
         delay=60.0,  # the rest never comes during the test; stopping the emulator ends it
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "liaobots_core", QUESTION],
-        env=cli_env(emulator.base_url),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-    )
+    proc = start_cli(emulator.base_url)
     try:
         received = read_at_least(proc, len(first.encode()), deadline=time.monotonic() + 15.0)
         assert proc.poll() is None  # still waiting for the rest, yet the first words are out
@@ -190,6 +183,18 @@ def test_first_words_reach_stdout_while_the_reply_is_still_coming(emulator: Emul
         proc.kill()
         proc.communicate(timeout=RUN_TIMEOUT)
     assert received.decode() == first
+
+
+def start_cli(base_url: str) -> subprocess.Popen[bytes]:
+    """The terminal client asking QUESTION, its output read as it comes."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "liaobots_core", QUESTION],
+        env=cli_env(base_url),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
 
 
 def read_at_least(proc: subprocess.Popen[bytes], size: int, deadline: float) -> bytes:
@@ -222,14 +227,7 @@ def test_reply_to_a_console_that_cannot_show_it_is_not_a_traceback(emulator: Emu
 def test_reader_closing_the_pipe_early_is_not_a_traceback(emulator: Emulator) -> None:
     # 1 MB cannot fit in a pipe buffer: the CLI is still writing when the reader goes away.
     emulator.default = Behavior(reply="Привет " * 80_000, chunk_bytes=4096)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "liaobots_core", QUESTION],
-        env=cli_env(emulator.base_url),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-    )
+    proc = start_cli(emulator.base_url)
     assert proc.stdout is not None
     try:
         assert read_at_least(proc, 10, deadline=time.monotonic() + 15.0)
