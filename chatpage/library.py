@@ -39,7 +39,7 @@ def conversation_list(journal: Journal, open_id: str, lang: str) -> None:
             type="primary" if summary.id == open_id else "tertiary",
             on_click=session.open_conversation,
             args=(summary.id,),
-            use_container_width=True,
+            width="stretch",
         )
         with menu_column.popover("", icon=":material/more_vert:", help=t(lang, "more_actions")):
             _manage(journal, summary.id, summary.title, lang)

@@ -70,7 +70,7 @@ def sidebar(
             t(lang, "new_chat"),
             icon=":material/edit_square:",
             on_click=session.start_new_conversation,
-            use_container_width=True,
+            width="stretch",
         )
         st.selectbox(
             t(lang, "language"), options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang"
@@ -166,7 +166,7 @@ def _downloads(conversation: Conversation, lang: str) -> None:
         mime="text/markdown",
         icon=":material/download:",
         help=t(lang, "download_help"),
-        use_container_width=True,
+        width="stretch",
     )
     right.download_button(
         t(lang, "download_json"),
@@ -175,7 +175,7 @@ def _downloads(conversation: Conversation, lang: str) -> None:
         mime="application/json",
         icon=":material/download:",
         help=t(lang, "download_help"),
-        use_container_width=True,
+        width="stretch",
     )
 
 
