@@ -235,16 +235,29 @@ def actions(message: Message, lang: str) -> None:
 def edit_button(
     slot: st.delta_generator.DeltaGenerator, conversation: Conversation, lang: str
 ) -> None:
-    """Offer to edit the last question once its answer has settled."""
+    """Offer to edit the last question once its answer has settled.
+
+    A question left with no answer at all (the page stopped before asking) also gets Retry.
+    """
     last = conversation.last
-    if last is not None and last.role == "assistant" and last.settled:
-        slot.button(
+    if last is None or not last.settled:
+        return
+    with slot.container():
+        left, right, _ = st.columns([1, 1, 4]) if last.role == "user" else (st, None, None)
+        left.button(
             t(lang, "edit"),
             icon=":material/edit:",
             key="action_edit",
             on_click=session.set_editing,
             args=(True,),
         )
+        if right is not None:
+            right.button(
+                t(lang, "retry"),
+                icon=":material/refresh:",
+                key="action_regenerate",
+                on_click=session.regenerate,
+            )
 
 
 def _edit_form(message: Message, lang: str) -> None:

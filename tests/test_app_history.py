@@ -142,3 +142,15 @@ def test_a_bad_import_is_refused_clearly_and_writes_nothing(
     assert not at.exception
     assert any(words in e.value for e in at.sidebar.error), [e.value for e in at.sidebar.error]
     assert stored(own_database).list(LOCAL_OWNER) == []
+
+
+def test_a_question_left_without_an_answer_can_be_sent_again(
+    configured: Emulator, own_database: str
+) -> None:
+    chat = Conversation(model_id="gpt-4")
+    chat.add_user("Answer me, please")
+    stored(own_database).save(chat, LOCAL_OWNER)
+    configured.default = Behavior(reply="Here you are")
+    at = fresh_session(c=chat.id)
+    at.button(key="action_regenerate").click().run()
+    assert bubbles(at) == [("user", "Answer me, please"), ("assistant", "Here you are")]
