@@ -10,6 +10,7 @@ from chatpage import session, views
 from chatpage.access import identify
 from chatpage.backend import client_for
 from chatpage.i18n import pick_language, t
+from chatpage.library import storage_failed_in_callback
 from chatpage.persistence import Journal, open_store
 from chatpage.quota import Gate
 from chatpage.reply import produce_reply, show_failure
@@ -34,6 +35,8 @@ visitor = identify(
 if visitor is None:
     views.stop_at_gate(settings, lang)
 store = open_store(settings)
+if store is None:
+    views.stop_for_database(lang)
 journal = Journal(store, owner=visitor.owner)
 conversation = session.conversation(journal)
 
@@ -85,5 +88,5 @@ if pending is not None:
     if edit_slot is not None:
         views.edit_button(edit_slot, conversation, lang)
     session.remember_in_url(conversation)
-if journal.failed:
+if journal.failed or storage_failed_in_callback():
     st.warning(t(lang, "storage_failed"), icon=":material/database:")

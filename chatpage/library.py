@@ -6,7 +6,12 @@ ever touch the person's own conversations.
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
+
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import session
 from .export import ImportRefused, from_json
@@ -17,6 +22,8 @@ from .persistence import Journal
 LIST_LIMIT = 100
 _CONFIRM_DELETE = "confirm_delete"
 _IMPORT_KEY = "import_file"
+_STORAGE_FAILED = "storage_failed_in_callback"
+log = logging.getLogger(__name__)
 
 
 def conversation_list(journal: Journal, open_id: str, lang: str) -> None:
@@ -28,7 +35,12 @@ def conversation_list(journal: Journal, open_id: str, lang: str) -> None:
         key="conversation_search",
         label_visibility="collapsed",
     )
-    summaries = journal.store.list(journal.owner, query, limit=LIST_LIMIT)
+    try:
+        summaries = journal.store.list(journal.owner, query, limit=LIST_LIMIT)
+    except SQLAlchemyError:
+        log.exception("could not list conversations")
+        st.caption(":material/database: " + t(lang, "storage_failed"))
+        return
     if not summaries:
         st.caption(t(lang, "no_matches" if query.strip() else "no_conversations"))
     for summary in summaries:
@@ -80,6 +92,25 @@ def _manage(journal: Journal, conversation_id: str, title: str, lang: str) -> No
         )
 
 
+def _storage_guarded(action: Callable[..., None]) -> Callable[..., None]:
+    """A database failure in a button's action becomes a note on the page, not a traceback."""
+
+    @functools.wraps(action)
+    def guarded(*args: object) -> None:
+        try:
+            action(*args)
+        except SQLAlchemyError:
+            log.exception("%s failed", action.__name__)
+            st.session_state[_STORAGE_FAILED] = True
+
+    return guarded
+
+
+def storage_failed_in_callback() -> bool:
+    return bool(st.session_state.pop(_STORAGE_FAILED, False))
+
+
+@_storage_guarded
 def _rename(journal: Journal, conversation_id: str) -> None:
     """Read the title when the button is clicked, not when it was drawn."""
     typed = str(st.session_state.get(f"title_{conversation_id}", ""))
@@ -88,6 +119,7 @@ def _rename(journal: Journal, conversation_id: str) -> None:
         session.retitle(conversation_id, title)
 
 
+@_storage_guarded
 def _delete(journal: Journal, conversation_id: str) -> None:
     journal.store.delete(conversation_id, journal.owner)
     st.session_state.pop(_CONFIRM_DELETE, None)
@@ -110,6 +142,7 @@ def _import(journal: Journal, lang: str) -> None:
         st.error(t(lang, refused.key, **refused.values), icon=":material/block:")
 
 
+@_storage_guarded
 def _import_file(journal: Journal, lang: str) -> None:
     upload = st.session_state.get(_IMPORT_KEY)
     if upload is None:

@@ -37,13 +37,18 @@ def _last_purge() -> dict[str, float]:
     return {"at": 0.0}
 
 
-def open_store(settings: Settings) -> ConversationStore:
+def open_store(settings: Settings) -> ConversationStore | None:
     """The store for this app process (one pool of connections for every browser session).
 
-    In a public demo, visitors' conversations older than the retention age are deleted here,
-    at most every PURGE_EVERY seconds per process.
+    None when the database cannot be reached or migrated (the next run tries again). In a
+    public demo, visitors' conversations older than the retention age are deleted here, at
+    most every PURGE_EVERY seconds per process.
     """
-    store = _store(settings.database_url or default_url())
+    try:
+        store = _store(settings.database_url or default_url())
+    except (SQLAlchemyError, OSError):
+        log.exception("the conversation database cannot be opened")
+        return None
     if settings.public_demo:
         last = _last_purge()
         now = time.time()
@@ -75,6 +80,15 @@ class Journal:
         except (SQLAlchemyError, PermissionError):
             log.exception("could not save the conversation")
             self.failed = True
+
+    def load(self, conversation_id: str) -> Conversation | None:
+        """The person's conversation, or None (also when the database fails: said once)."""
+        try:
+            return self.store.load(conversation_id, self.owner)
+        except SQLAlchemyError:
+            log.exception("could not load a conversation")
+            self.failed = True
+            return None
 
     def checkpoints(self, conversation: Conversation, reply: Message) -> ReplyCheckpoints:
         return ReplyCheckpoints(self, conversation, reply)

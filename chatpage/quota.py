@@ -6,9 +6,12 @@ with a kind the page explains, so the person's message stays and Retry works onc
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from .conversation import ErrorInfo
 from .settings import Settings
@@ -16,6 +19,7 @@ from .store import ConversationStore
 
 Preflight = Callable[[list[dict[str, str]]], ErrorInfo | None]
 MINUTE, DAY = 60.0, 86_400.0
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,9 +41,13 @@ class Gate:
         demo = self.settings.demo
         if sum(1 for turn in wire if turn["role"] == "user") > demo.max_turns:
             return ErrorInfo("demo_turns", limit=demo.max_turns)
-        wait = self.store.take_demo_use(
-            self.quota_key, self.clock(), [(MINUTE, demo.per_minute), (DAY, demo.per_day)]
-        )
+        try:
+            wait = self.store.take_demo_use(
+                self.quota_key, self.clock(), [(MINUTE, demo.per_minute), (DAY, demo.per_day)]
+            )
+        except SQLAlchemyError:  # cannot count, so cannot allow: the operator's code is at stake
+            log.exception("could not count demo use")
+            return ErrorInfo("demo_unavailable")
         if wait is None:
             return None
         if wait <= MINUTE:

@@ -39,8 +39,8 @@ def conversation(journal: Journal | None = None) -> Conversation:
     current: Conversation | None = st.session_state.get(_CONVERSATION)
     wanted = st.query_params.get(URL_KEY)
     if journal is not None and wanted and (current is None or current.id != wanted):
-        loaded = journal.store.load(wanted, journal.owner) if _plausible_id(wanted) else None
-        if loaded is None:
+        loaded = journal.load(wanted) if _plausible_id(wanted) else None
+        if loaded is None and not journal.failed:
             st.session_state[_NOT_FOUND] = True
             del st.query_params[URL_KEY]
         current = loaded

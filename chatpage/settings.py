@@ -12,6 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from liaobots_core import ConfigurationError
+from liaobots_core.client import clean_base_url
+
 from .limits import MESSAGE_MAX_CHARS
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -101,11 +104,18 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
             "CHAT_ACCESS=login needs an [auth] section in .streamlit/secrets.toml "
             "(redirect_uri, cookie_secret, client_id, client_secret, server_metadata_url)."
         )
+    base_url = get("LIAOBOTS_BASE_URL")
+    if base_url is not None:
+        try:
+            base_url = clean_base_url(base_url)
+        except ConfigurationError as problem:
+            problems.append(f"LIAOBOTS_BASE_URL: {problem}")
+            base_url = None
     public_demo = flag("CHAT_DEMO")
     defaults = DemoLimits()
     return Settings(
         auth_code=get("LIAOBOTS_AUTH_CODE"),
-        base_url=get("LIAOBOTS_BASE_URL"),
+        base_url=base_url,
         offline_demo=flag("LIAOBOTS_OFFLINE_DEMO"),
         database_url=get("DATABASE_URL"),
         max_message_chars=number("CHAT_MAX_MESSAGE_CHARS", MESSAGE_MAX_CHARS),

@@ -42,6 +42,12 @@ def stop_for_problems(problems: tuple[str, ...], lang: str) -> None:
     st.stop()
 
 
+def stop_for_database(lang: str) -> None:
+    """The store cannot be opened: say so plainly (the next visit tries again)."""
+    st.error(t(lang, "database_down"), icon=":material/database:")
+    st.stop()
+
+
 def stop_at_gate(settings: Settings, lang: str) -> None:
     """The only thing shown to someone not (yet) allowed in: sign in, or a refusal."""
     if settings.access == "login":

@@ -88,9 +88,7 @@ class LiaobotsClient:
         if auth_code is None:
             auth_code = os.environ.get(AUTH_CODE_ENV)
         self._auth_code = (auth_code or "").strip() or None
-        self.base_url = _clean_base_url(
-            base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
-        )
+        self.base_url = clean_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
         if timeout <= 0 or connect_timeout <= 0:
             raise ConfigurationError("Timeouts must be positive numbers of seconds.")
         if max_retries < 0:
@@ -474,7 +472,7 @@ def _shutdown_socket(response: requests.Response) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-def _clean_base_url(base_url: str) -> str:
+def clean_base_url(base_url: str) -> str:
     """Validate the base URL and drop a trailing slash; a path prefix is kept."""
     url = base_url.strip().rstrip("/")
     parts = urlsplit(url)
@@ -490,4 +488,10 @@ def _clean_base_url(base_url: str) -> str:
     return url
 
 
-__all__: Sequence[str] = ["ChatStream", "LiaobotsClient", "UserInfo", "parse_retry_after"]
+__all__: Sequence[str] = [
+    "ChatStream",
+    "LiaobotsClient",
+    "UserInfo",
+    "clean_base_url",
+    "parse_retry_after",
+]

@@ -175,6 +175,7 @@ def test_login_mode_shows_only_the_sign_in_button_before_sign_in(
         ("CHAT_ACCESS", "everyone", "CHAT_ACCESS must be one of open, login, header"),
         ("CHAT_DEMO_PER_MINUTE", "lots", "CHAT_DEMO_PER_MINUTE must be a positive number"),
         ("CHAT_DEMO", "maybe", "CHAT_DEMO must be 1 or 0"),
+        ("LIAOBOTS_BASE_URL", "liaobots.com", "is not an http(s) address"),
     ],
 )
 def test_a_bad_setting_is_named_instead_of_a_half_working_page(
@@ -202,3 +203,14 @@ def test_regenerate_in_the_demo_counts_against_the_limit(
     at.button(key="action_regenerate").click().run()
     assert len(configured.chat_requests) == 2
     assert any("messages a minute" in w.value for w in at.warning)
+
+
+def test_an_unreachable_database_is_said_plainly_not_as_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://chat@127.0.0.1:9/chat")  # nothing listens
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    assert any("database cannot be reached" in e.value for e in at.error)
+    assert len(at.chat_input) == 0
