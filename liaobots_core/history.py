@@ -30,7 +30,7 @@ class FittedHistory:
 
 
 @dataclass(frozen=True)
-class Conversation:
+class Turns:
     """A validated request: the system prompt and the user/assistant turns, oldest first."""
 
     system_prompt: str
@@ -39,7 +39,7 @@ class Conversation:
 
 def normalize_messages(
     messages: Iterable[Mapping[str, Any]], system_prompt: str | None = None
-) -> Conversation:
+) -> Turns:
     """Check the messages and move any `system` ones into the system prompt.
 
     The wire format carries the system prompt in `prompt`, so OpenAI-style lists that start
@@ -64,7 +64,7 @@ def normalize_messages(
         turns.append({"role": role, "content": content})
     if not turns or turns[-1]["role"] != "user":
         raise ConfigurationError("The conversation must end with a user message.")
-    return Conversation(system_prompt="\n\n".join(system_parts), messages=turns)
+    return Turns(system_prompt="\n\n".join(system_parts), messages=turns)
 
 
 def fit_history(
