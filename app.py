@@ -68,7 +68,13 @@ if not conversation.messages:
     st.caption(t(lang, "empty_state"))
 
 continuing = pending == "continue"
-edit_slot = views.history(conversation, lang, busy=pending is not None, hide_last=continuing)
+edit_slot = views.history(
+    conversation,
+    lang,
+    busy=pending is not None,
+    hide_last=continuing,
+    limit=settings.message_limit,
+)
 
 if pending is not None:
     with st.chat_message("assistant", avatar=views.AVATARS["assistant"]):

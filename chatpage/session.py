@@ -44,8 +44,7 @@ def conversation(journal: Journal | None = None) -> Conversation:
             st.session_state[_NOT_FOUND] = True
             del st.query_params[URL_KEY]
         current = loaded
-        st.session_state.pop(_PENDING, None)
-        st.session_state.pop(_EDITING, None)
+        _forget_intents()
     if current is None:
         previous = st.session_state.get(_CONVERSATION)
         current = Conversation(model_id=previous.model_id if previous else DEFAULT_MODEL_ID)
@@ -114,6 +113,11 @@ def start_new_conversation() -> None:
     )
     if URL_KEY in st.query_params:
         del st.query_params[URL_KEY]
+    _forget_intents()
+
+
+def _forget_intents() -> None:
+    """A different conversation is open: a pending reply or an open edit no longer apply."""
     st.session_state.pop(_PENDING, None)
     st.session_state.pop(_EDITING, None)
 
@@ -151,10 +155,16 @@ def set_editing(editing: bool) -> None:
     st.session_state[_EDITING] = editing
 
 
-def save_edit(text_key: str) -> None:
-    """Replace the last question with the edited text and ask for a new answer."""
-    text = str(st.session_state.get(text_key, "")).strip()
+def save_edit(text_key: str, limit: int) -> None:
+    """Replace the last question with the edited text and ask for a new answer.
+
+    The edit passes the same check as a new message; a refused edit stays open to fix.
+    """
+    text = str(st.session_state.get(text_key, ""))
+    problem = message_problem(text, limit)
+    if problem is not None:
+        st.session_state[_REFUSED] = problem
+        return
     set_editing(False)
-    if text:
-        conversation().edit_last_user(text)
-        ask_for_reply("reply")
+    conversation().edit_last_user(text.strip())
+    ask_for_reply("reply")

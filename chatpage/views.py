@@ -186,7 +186,7 @@ def _downloads(conversation: Conversation, lang: str) -> None:
 
 
 def history(
-    conversation: Conversation, lang: str, *, busy: bool, hide_last: bool
+    conversation: Conversation, lang: str, *, busy: bool, hide_last: bool, limit: int
 ) -> st.delta_generator.DeltaGenerator | None:
     """Every message, with the buttons of the last question and answer.
 
@@ -199,7 +199,7 @@ def history(
     for message in messages:
         with st.chat_message(message.role, avatar=AVATARS[message.role]):
             if message is last_user and session.is_editing() and not busy:
-                _edit_form(message, lang)
+                _edit_form(message, lang, limit)
                 continue
             st.markdown(message.text)
             if message is last_user:
@@ -266,10 +266,13 @@ def edit_button(
             )
 
 
-def _edit_form(message: Message, lang: str) -> None:
+def _edit_form(message: Message, lang: str, limit: int) -> None:
     st.text_area(t(lang, "edit_label"), value=message.text, key="edit_text")
     left, right, _ = st.columns([2, 1, 3])
     left.button(
-        t(lang, "save_and_send"), type="primary", on_click=session.save_edit, args=("edit_text",)
+        t(lang, "save_and_send"),
+        type="primary",
+        on_click=session.save_edit,
+        args=("edit_text", limit),
     )
     right.button(t(lang, "cancel"), on_click=session.set_editing, args=(False,))
