@@ -214,3 +214,14 @@ def test_an_unreachable_database_is_said_plainly_not_as_a_traceback(
     assert not at.exception
     assert any("database cannot be reached" in e.value for e in at.error)
     assert len(at.chat_input) == 0
+
+
+def test_an_edit_passes_the_same_checks_as_a_new_message(configured: Emulator) -> None:
+    at = send(fresh_session(), "first version")
+    at.button(key="action_edit").click().run()
+    at.text_area(key="edit_text").set_value("bad\x00edit").run()
+    at.button[[b.label for b in at.button].index("Save and send")].click().run()
+    assert any("control characters" in w.value for w in at.warning)
+    assert at.text_area(key="edit_text").value == "bad\x00edit"  # still open to fix
+    assert conversation(at).messages[0].text == "first version"  # nothing replaced
+    assert len(configured.chat_requests) == 1
