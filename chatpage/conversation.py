@@ -75,6 +75,7 @@ class Message:
     error: ErrorInfo | None = None
     id: str = field(default_factory=new_id)
     created_at: float = field(default_factory=time.time)
+    parent_id: str | None = None  # the message this one answers or follows; None for a root
 
     @property
     def settled(self) -> bool:
@@ -83,6 +84,7 @@ class Message:
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
+            "parent_id": self.parent_id,
             "role": self.role,
             "text": self.text,
             "status": self.status.value,
@@ -98,74 +100,195 @@ class Message:
         if role not in ("user", "assistant") or not isinstance(text, str):
             raise ValueError("a message needs a role of user or assistant and a text")
         error = data.get("error")
+        parent = data.get("parent_id")
         return cls(
             role=role,
             text=text,
             status=Status(data.get("status", Status.COMPLETE.value)),
-            model_id=data.get("model_id"),
+            model_id=data.get("model_id") if isinstance(data.get("model_id"), str) else None,
             error=ErrorInfo.from_dict(error) if isinstance(error, dict) else None,
             id=str(data.get("id") or new_id()),
             created_at=float(data.get("created_at") or time.time()),
+            parent_id=str(parent) if parent else None,
         )
 
 
 @dataclass
 class Conversation:
+    """Every message ever written in one conversation, as a tree, and the branch on show.
+
+    Nothing is ever removed: an edit adds a sibling of the edited message, a regenerated
+    reply a sibling of the old reply. `leaf_id` names the end of the branch this copy shows;
+    `messages` is that branch, oldest first, and is what goes upstream.
+    """
+
     model_id: str
     system_prompt: str = ""
-    messages: list[Message] = field(default_factory=list)
     title: str | None = None
     id: str = field(default_factory=new_id)
     created_at: float = field(default_factory=time.time)
+    tree: dict[str, Message] = field(default_factory=dict)  # by id, in the order added
+    leaf_id: str | None = None
+    # The store's revision this copy reflects: 0 for a conversation never stored.
+    revision: int = field(default=0, compare=False)
+
+    @classmethod
+    def linear(cls, messages: list[Message], **fields: Any) -> Conversation:
+        """A conversation whose messages follow one another (the earlier, flat shape)."""
+        conversation = cls(**fields)
+        for message in messages:
+            conversation.append(message)
+        return conversation
+
+    # -- the branch on show ------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[Message]:
+        """The branch on show, from its root to `leaf_id`."""
+        path: list[Message] = []
+        seen: set[str] = set()
+        node = self.tree.get(self.leaf_id) if self.leaf_id else None
+        while node is not None and node.id not in seen:  # `seen`: a corrupt cycle ends here
+            seen.add(node.id)
+            path.append(node)
+            node = self.tree.get(node.parent_id) if node.parent_id else None
+        path.reverse()
+        return path
 
     @property
     def display_title(self) -> str:
         """The given title, else the start of the first message."""
         if self.title:
             return self.title
-        return title_from(next((m.text for m in self.messages if m.role == "user"), ""))
+        first = next((m for m in self.tree.values() if m.role == "user"), None)
+        shown = next((m for m in self.messages if m.role == "user"), first)
+        return title_from(shown.text if shown else "")
 
     @property
     def last(self) -> Message | None:
-        return self.messages[-1] if self.messages else None
+        return self.tree.get(self.leaf_id) if self.leaf_id else None
 
     def last_of(self, role: Role) -> Message | None:
         return next((m for m in reversed(self.messages) if m.role == role), None)
 
-    def add_user(self, text: str) -> Message:
-        message = Message(role="user", text=text)
-        self.messages.append(message)
+    def streaming(self) -> Message | None:
+        """The reply being written on the branch on show, if any."""
+        last = self.last
+        return last if last is not None and last.status is Status.STREAMING else None
+
+    # -- the tree ----------------------------------------------------------------------------
+
+    def children(self, parent_id: str | None) -> list[Message]:
+        """The messages that follow `parent_id` (the roots for None), oldest first."""
+        found = [m for m in self.tree.values() if m.parent_id == parent_id]
+        return sorted(found, key=lambda m: m.created_at)
+
+    def siblings(self, message: Message) -> list[Message]:
+        """The versions of a message: itself and every other message with its parent."""
+        return self.children(message.parent_id)
+
+    def newest_leaf(self, message_id: str) -> str:
+        """The most recently written end of the branches that go through `message_id`."""
+        below: dict[str | None, list[Message]] = {}
+        for message in self.tree.values():
+            below.setdefault(message.parent_id, []).append(message)
+        best: Message | None = None
+        stack = [self.tree[message_id]]
+        seen: set[str] = set()
+        while stack:
+            node = stack.pop()
+            if node.id in seen:
+                continue
+            seen.add(node.id)
+            children = below.get(node.id, [])
+            if not children and (best is None or node.created_at >= best.created_at):
+                best = node
+            stack.extend(children)
+        return best.id if best is not None else message_id
+
+    # -- changes -----------------------------------------------------------------------------
+
+    def append(self, message: Message) -> Message:
+        """Add a message after the end of the branch on show; it becomes the new end."""
+        message.parent_id = self.leaf_id
+        self.tree[message.id] = message
+        self.leaf_id = message.id
         return message
 
+    def add_user(self, text: str) -> Message:
+        return self.append(Message(role="user", text=text))
+
     def start_reply(self, model_id: str) -> Message:
-        reply = Message(role="assistant", text="", status=Status.STREAMING, model_id=model_id)
-        self.messages.append(reply)
-        return reply
+        return self.append(
+            Message(role="assistant", text="", status=Status.STREAMING, model_id=model_id)
+        )
 
-    def settle_interrupted(self) -> list[Message]:
-        """Mark replies left streaming by an ended page run as stopped; return them."""
-        stopped = [m for m in self.messages if m.status is Status.STREAMING]
-        for message in stopped:
-            message.status = Status.STOPPED
-        return stopped
+    def rewind_to(self, message_id: str | None) -> None:
+        """Show the branch up to `message_id`; the next message starts a branch from there."""
+        if message_id is not None and message_id not in self.tree:
+            raise KeyError(message_id)
+        self.leaf_id = message_id
 
-    def drop_last_reply(self) -> Message | None:
-        """Remove the last answer (to regenerate it); the question stays."""
-        if self.last is not None and self.last.role == "assistant":
-            return self.messages.pop()
-        return None
+    def branch_for_new_reply(self) -> Message | None:
+        """Regenerate: go back to the question of the last reply, keeping the reply.
 
-    def edit_last_user(self, text: str) -> None:
-        """Replace the last question and forget everything after it."""
-        for index in range(len(self.messages) - 1, -1, -1):
-            if self.messages[index].role == "user":
-                self.messages[index].text = text
-                del self.messages[index + 1 :]
-                return
-        raise ValueError("there is no message to edit")
+        Returns the reply that gets a new sibling, or None when the branch ends in a question.
+        """
+        last = self.last
+        if last is None or last.role != "assistant":
+            return None
+        self.rewind_to(last.parent_id)
+        return last
+
+    def edit(self, message_id: str, text: str) -> Message:
+        """A new version of a question: a sibling of it, the old one and its branch kept."""
+        old = self.tree[message_id]
+        if old.role != "user":
+            raise ValueError("only a question can be edited")
+        self.rewind_to(old.parent_id)
+        return self.add_user(text)
+
+    def switch_to(self, message_id: str) -> None:
+        """Show the most recent branch that goes through this version of a message."""
+        self.leaf_id = self.newest_leaf(message_id)
+
+    def follow(self) -> None:
+        """If the branch on show was continued (elsewhere), show its newest continuation."""
+        if self.leaf_id in self.tree:
+            self.leaf_id = self.newest_leaf(self.leaf_id)
+
+    def absorb(self, stored: Conversation) -> None:
+        """Take in the stored state: messages added or settled elsewhere, and the title.
+
+        Messages keep their identity (a reply this page is writing stays the same object),
+        and the branch on show stays this copy's own, followed to its newest continuation.
+        """
+        for message_id, theirs in stored.tree.items():
+            mine = self.tree.get(message_id)
+            if mine is None:
+                self.tree[message_id] = theirs
+            elif mine.status is not Status.STREAMING or theirs.status is not Status.STREAMING:
+                mine.text, mine.status, mine.error = theirs.text, theirs.status, theirs.error
+        self.title = stored.title
+        self.revision = stored.revision
+        if self.leaf_id not in self.tree:
+            self.leaf_id = stored.leaf_id
+        self.follow()
+
+    def renew_ids(self) -> None:
+        """Give the conversation and every message fresh ids, the tree's shape kept."""
+        fresh = {old: new_id() for old in self.tree}
+        renamed: dict[str, Message] = {}
+        for old, message in self.tree.items():
+            message.id = fresh[old]
+            message.parent_id = fresh.get(message.parent_id) if message.parent_id else None
+            renamed[message.id] = message
+        self.tree = renamed
+        self.leaf_id = fresh.get(self.leaf_id) if self.leaf_id else None
+        self.id = new_id()
 
     def wire_messages(self, *, then_continue: bool = False) -> list[dict[str, str]]:
-        """What goes upstream: every settled turn with text, oldest first.
+        """What goes upstream: the branch on show, every settled turn with text, oldest first.
 
         A failed reply with no text is left out (it never happened for the model). To
         continue a cut reply, its partial text goes as the last answer, then a request to go on.

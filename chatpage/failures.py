@@ -76,8 +76,8 @@ def explain(info: ErrorInfo, lang: str) -> tuple[Level, str]:
         return "warning", t(lang, "error_control_chars", count=info.size)
     if kind in ("too_long", "question_too_long"):
         return "warning", t(lang, f"error_{kind}", length=info.size, limit=info.limit)
-    if kind == "demo_unavailable":
-        return "warning", t(lang, "error_demo_unavailable")
+    if kind in ("demo_unavailable", "conversation_deleted"):
+        return "warning", t(lang, f"error_{kind}")
     if kind == "demo_turns":
         return "warning", t(lang, "error_demo_turns", limit=info.limit)
     if kind == "demo_per_minute":

@@ -152,6 +152,6 @@ def _import_file(journal: Journal, lang: str) -> None:
     except ImportRefused as refused:
         st.session_state["import_refused"] = refused
         return
-    journal.save(imported)
+    journal.create(imported)
     session.open_conversation(imported.id)
     st.toast(t(lang, "imported", title=imported.display_title), icon=":material/upload_file:")

@@ -1,6 +1,6 @@
 """The database schema, as an ordered list of forward-only migrations.
 
-A small explicit migrations table rather than Alembic: the schema is two tables, it must
+A small explicit migrations table rather than Alembic: the schema is a few tables, it must
 upgrade itself when the page starts (no separate command for a person to forget), and every
 step has to run the same on SQLite and PostgreSQL. Each migration is a function named after
 what it does; `_migrations` records which have run. Never edit one that has shipped: add the
@@ -80,6 +80,45 @@ def m003_demo_usage(db: Connection) -> None:
         )
     )
     db.execute(text("CREATE INDEX demo_usage_by_visitor ON demo_usage (visitor, at)"))
+
+
+@migration
+def m004_message_tree(db: Connection) -> None:
+    """Messages form a tree (edits and regenerated replies are kept as branches).
+
+    Each message names its parent; each conversation names the end of the branch on show
+    and counts its revisions, so a page can tell that another window changed it. A reply
+    being written holds a lease its writer renews; one whose lease ran out was cut off.
+    Every existing conversation becomes one chain, in its old order.
+    """
+    db.execute(text("ALTER TABLE messages ADD COLUMN parent_id VARCHAR(64)"))
+    db.execute(text("ALTER TABLE messages ADD COLUMN lease_until DOUBLE PRECISION"))
+    db.execute(text("ALTER TABLE conversations ADD COLUMN current_leaf_id VARCHAR(64)"))
+    db.execute(text("ALTER TABLE conversations ADD COLUMN revision INTEGER NOT NULL DEFAULT 0"))
+    db.execute(
+        text(
+            """
+            UPDATE messages SET parent_id = (
+                SELECT earlier.id FROM messages AS earlier
+                WHERE earlier.conversation_id = messages.conversation_id
+                  AND earlier.position < messages.position
+                ORDER BY earlier.position DESC LIMIT 1
+            )
+            """
+        )
+    )
+    db.execute(
+        text(
+            """
+            UPDATE conversations SET current_leaf_id = (
+                SELECT last.id FROM messages AS last
+                WHERE last.conversation_id = conversations.id
+                ORDER BY last.position DESC LIMIT 1
+            ), revision = 1
+            """
+        )
+    )
+    db.execute(text("CREATE INDEX messages_by_parent ON messages (conversation_id, parent_id)"))
 
 
 def applied(engine: Engine) -> list[str]:

@@ -1,8 +1,10 @@
 """Keeping the open conversation in the store as it changes, a streaming reply included.
 
-A streaming reply is written by a worker thread about once a second, so a killed process
-loses at most about a second of text and the page never waits on the database while text
-arrives. The last write happens when the reply settles, however it settles.
+Each change is one message written on its own, never the whole conversation again. A
+streaming reply is checkpointed by a worker thread about once a second (which also renews its
+writer's lease), so a killed process loses at most about a second of text and the page never
+waits on the database while text arrives. The last write happens when the reply settles,
+however it settles.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .conversation import Conversation, Message
 from .settings import Settings
-from .store import DEMO_PREFIX, ConversationStore, default_url
+from .store import DEMO_PREFIX, ConversationStore, Written, default_url
 
 log = logging.getLogger(__name__)
 
@@ -65,21 +67,95 @@ def open_store(settings: Settings) -> ConversationStore | None:
 
 @dataclass
 class Journal:
-    """Writes one person's conversation to the store as the page changes it."""
+    """Writes one person's changes to the store, one message at a time.
+
+    Every write says whether the conversation changed elsewhere (another tab, device or
+    process) since this copy was read; the copy then takes in those changes at once, and
+    `changed_elsewhere` tells the page to say so.
+    """
 
     store: ConversationStore
     owner: str
 
     failed: bool = False  # a write failed: the page says so, and keeps working from memory
+    changed_elsewhere: bool = False
 
-    def save(self, conversation: Conversation) -> None:
-        if not conversation.messages:
-            return
+    def add(self, conversation: Conversation, message: Message) -> None:
+        """Store a new message of the conversation. Raises ConversationGone."""
         try:
-            self.store.save(conversation, self.owner)
-        except (SQLAlchemyError, PermissionError):
-            log.exception("could not save the conversation")
+            written = self.store.add_message(conversation, message, self.owner)
+        except SQLAlchemyError:
+            log.exception("could not save a message")
             self.failed = True
+            return
+        self._took(conversation, written)
+
+    def settle(self, conversation: Conversation, reply: Message) -> None:
+        try:
+            written = self.store.settle(conversation, reply, self.owner)
+        except SQLAlchemyError:
+            log.exception("could not save how a reply ended")
+            self.failed = True
+            return
+        if written is not None:
+            self._took(conversation, written)
+
+    def resume(self, conversation: Conversation, reply: Message) -> bool:
+        """Take up a cut reply again; False when another window is writing it already."""
+        try:
+            written = self.store.resume(conversation, reply, self.owner)
+        except SQLAlchemyError:
+            log.exception("could not resume a reply")
+            self.failed = True
+            return True  # the page works from memory while the database is down
+        if written is None:
+            return False
+        self._took(conversation, written)
+        return True
+
+    def show_branch(self, conversation: Conversation) -> None:
+        if conversation.revision and conversation.leaf_id:
+            try:
+                self.store.show_branch(conversation.id, conversation.leaf_id, self.owner)
+            except SQLAlchemyError:
+                log.exception("could not remember the branch on show")
+                self.failed = True
+
+    def refresh(self, conversation: Conversation) -> bool:
+        """Take in what other windows wrote since this copy was read; False if it is gone."""
+        if not conversation.revision:
+            return True  # never stored: nobody else can have it
+        try:
+            revision = self.store.revision(conversation.id, self.owner)
+            if revision is None:
+                return False
+            # A reply written elsewhere ends without a new revision when its writer dies
+            # (the lease runs out): while one is on show, always read the stored state.
+            if revision != conversation.revision or conversation.streaming() is not None:
+                stored = self.store.load(conversation.id, self.owner)
+                if stored is None:
+                    return False
+                conversation.absorb(stored)
+        except SQLAlchemyError:
+            log.exception("could not check the conversation for changes")
+            self.failed = True
+        return True
+
+    def is_gone(self, conversation: Conversation) -> bool:
+        """Whether a conversation that was stored has been deleted (by another window)."""
+        if not conversation.revision:
+            return False
+        try:
+            return self.store.revision(conversation.id, self.owner) is None
+        except SQLAlchemyError:
+            log.exception("could not check the conversation")
+            self.failed = True
+            return False
+
+    def create(self, conversation: Conversation) -> None:
+        """Store a whole new conversation (an import), under fresh ids if its are taken."""
+        while not self.store.create(conversation, self.owner):
+            conversation.renew_ids()
 
     def load(self, conversation_id: str) -> Conversation | None:
         """The person's conversation, or None (also when the database fails: said once)."""
@@ -93,15 +169,26 @@ class Journal:
     def checkpoints(self, conversation: Conversation, reply: Message) -> ReplyCheckpoints:
         return ReplyCheckpoints(self, conversation, reply)
 
+    def _took(self, conversation: Conversation, written: Written) -> None:
+        if written.changed_elsewhere:
+            self.changed_elsewhere = True
+            stored = self.store.load(conversation.id, self.owner)
+            if stored is not None:
+                conversation.absorb(stored)
+        conversation.revision = max(conversation.revision, written.revision)
+
 
 class ReplyCheckpoints:
-    """Saves a reply's text every CHECKPOINT_INTERVAL while it streams, and once at the end."""
+    """Saves a streaming reply every CHECKPOINT_INTERVAL, renewing its writer's lease.
+
+    Checkpoints run on a thread of their own, so the page never waits on the database
+    while text arrives; the final state is saved on leaving, however the reply ended.
+    """
 
     def __init__(self, journal: Journal, conversation: Conversation, reply: Message) -> None:
         self._journal = journal
-        self._conversation_id = conversation.id
+        self._conversation = conversation
         self._reply = reply
-        self._saved: tuple[int, str] | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="reply-checkpoints", daemon=True)
@@ -111,26 +198,19 @@ class ReplyCheckpoints:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._save()  # the final state, whatever ended the reply
+        with self._lock:  # a checkpoint in flight finishes first; none follows the end
+            self._stop.set()
+        self._journal.settle(self._conversation, self._reply)
 
     def _run(self) -> None:
         while not self._stop.wait(CHECKPOINT_INTERVAL):
-            self._save()
-
-    def _save(self) -> None:
-        try:
-            self._write()
-        except SQLAlchemyError:  # the database is down: keep streaming, try again next time
-            log.exception("could not save the reply in progress")
-            self._journal.failed = True
-
-    def _write(self) -> None:
-        with self._lock:
-            state = (len(self._reply.text), self._reply.status.value)
-            if state == self._saved:
-                return
-            self._journal.store.save_reply_text(
-                self._conversation_id, self._reply, self._journal.owner
-            )
-            self._saved = state
+            with self._lock:
+                if self._stop.is_set():
+                    return
+                try:
+                    self._journal.store.checkpoint(
+                        self._conversation.id, self._reply, self._journal.owner
+                    )
+                except SQLAlchemyError:  # the database is down: keep streaming, retry later
+                    log.exception("could not save the reply in progress")
+                    self._journal.failed = True

@@ -20,6 +20,7 @@ from .i18n import t
 from .persistence import Journal
 from .quota import Preflight
 from .render import stream_reply
+from .store import ConversationGone
 from .streaming import ReplyPump
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,15 @@ def produce_reply(
         reply.status, reply.error = Status.STREAMING, None
     checkpoints: AbstractContextManager[object] = nullcontext()
     if journal is not None:
-        journal.save(conversation)
+        try:
+            if continuing is None:
+                journal.add(conversation, reply)
+            elif not journal.resume(conversation, reply):
+                journal.refresh(conversation)  # another window took it up: show it live
+                st.rerun()
+        except ConversationGone:
+            reply.status, reply.error = Status.FAILED, ErrorInfo("conversation_deleted")
+            return reply
         checkpoints = journal.checkpoints(conversation, reply)
     with checkpoints:
         try:

@@ -7,6 +7,7 @@ run that follows carries it out. That keeps every change to the conversation in 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Literal
 
 import streamlit as st
@@ -22,19 +23,36 @@ PendingKind = Literal["reply", "continue"]
 URL_KEY = "c"
 _CONVERSATION = "conversation"
 _NOT_FOUND = "conversation_not_found"
+_GONE = "conversation_gone"
 _VISITOR = "visitor_key"
 _REFUSED = "refused_input"
+_GIVE_BACK = "give_back_input"
 INPUT_KEY = "chat_input"
-_PENDING = "pending_reply"
-_EDITING = "editing_last_message"
+_INTENT = "intent"
+_EDITING = "editing_message"
+# A reply that ended before its end can be taken up again.
+CONTINUABLE = (Status.STOPPED, Status.INTERRUPTED, Status.FAILED)
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What a button asked for, carried out by the run that follows it.
+
+    It names the message the person was looking at, so a view made stale by another window
+    still acts on what the person saw (a send from a stale view starts a branch there).
+    """
+
+    kind: Literal["send", "edit", "regenerate", "continue", "switch"]
+    message_id: str | None = None
+    text: str = ""
 
 
 def conversation(journal: Journal | None = None) -> Conversation:
-    """The open conversation: the one named in the URL (`?c=`), else the one in this session.
+    """The open conversation, as this tab last showed it.
 
-    A URL naming a conversation that does not exist, or is not this person's, opens a new
-    one and says "not found" the same way in both cases. Replies left streaming by an ended
-    run are settled as stopped.
+    The one named in the URL (`?c=`) is loaded when it is not the one in this session. A URL
+    naming a conversation that does not exist, or is not this person's, opens a new one and
+    says "not found" the same way in both cases.
     """
     current: Conversation | None = st.session_state.get(_CONVERSATION)
     wanted = st.query_params.get(URL_KEY)
@@ -49,20 +67,72 @@ def conversation(journal: Journal | None = None) -> Conversation:
         previous = st.session_state.get(_CONVERSATION)
         current = Conversation(model_id=previous.model_id if previous else DEFAULT_MODEL_ID)
     st.session_state[_CONVERSATION] = current
-    current.settle_interrupted()
     return current
 
 
-def check_submitted(limit: int) -> None:
+def refresh(current: Conversation, journal: Journal) -> bool:
+    """Take in what other windows wrote since this tab last drew the conversation.
+
+    False when the conversation was deleted elsewhere: the tab keeps showing its copy.
+    """
+    if journal.refresh(current):
+        return True
+    st.session_state[_GONE] = current.id
+    return False
+
+
+def carry_out(intent: Intent | None, current: Conversation, journal: Journal) -> PendingKind | None:
+    """Apply what the person asked for to the conversation and the store.
+
+    Returns the reply to produce next, if any. Raises ConversationGone when the
+    conversation was deleted elsewhere (the caller gives the text back).
+    """
+    if intent is None:
+        return None
+    viewed = intent.message_id
+    if viewed is not None and viewed not in current.tree:
+        return None  # a button of another conversation, or of a view long gone
+    if intent.kind == "send":
+        if viewed is not None and current.children(viewed):
+            journal.changed_elsewhere = True  # what the person saw was continued meanwhile
+        current.rewind_to(viewed)  # after what the person saw, whatever came since
+        journal.add(current, current.add_user(intent.text))
+        remember_in_url(current)
+        return "reply"
+    if intent.kind == "edit" and viewed is not None:
+        journal.add(current, current.edit(viewed, intent.text))
+        return "reply"
+    if intent.kind == "regenerate" and viewed is not None:
+        chosen = current.tree[viewed]
+        current.rewind_to(chosen.parent_id if chosen.role == "assistant" else chosen.id)
+        return "reply"
+    if intent.kind == "continue" and viewed is not None:
+        chosen = current.tree[viewed]
+        if chosen.role == "assistant" and chosen.status in CONTINUABLE:
+            current.rewind_to(viewed)
+            return "continue"
+        return None
+    if intent.kind == "switch" and viewed is not None:
+        current.switch_to(viewed)
+        journal.show_branch(current)
+    return None
+
+
+def check_submitted(limit: int, journal: Journal | None = None) -> None:
     """Refuse a message that cannot be sent before the run sees it, and give it back.
 
     The text goes back into the input (without control characters), so a refused message
-    is never lost: the person fixes it and sends it again.
+    is never lost: the person fixes it and sends it again. A message for a conversation
+    deleted in another window is refused the same way.
     """
     text = st.session_state.get(INPUT_KEY)
     if not isinstance(text, str):
         return
     problem = message_problem(text, limit)
+    if problem is None and journal is not None:
+        current: Conversation | None = st.session_state.get(_CONVERSATION)
+        if current is not None and journal.is_gone(current):
+            problem = ErrorInfo("conversation_deleted")
     if problem is None:
         return
     st.session_state[_REFUSED] = problem
@@ -71,6 +141,24 @@ def check_submitted(limit: int) -> None:
 
 def take_refused_input() -> ErrorInfo | None:
     return st.session_state.pop(_REFUSED, None)
+
+
+def give_back(text: str, problem: ErrorInfo) -> None:
+    """A message that could not be stored goes back into the input, with the reason."""
+    st.session_state[_REFUSED] = problem
+    st.session_state[_GIVE_BACK] = text
+
+
+def restore_input() -> None:
+    """Put a given-back message into the input; call before the input is drawn."""
+    text = st.session_state.pop(_GIVE_BACK, None)
+    if text is not None:
+        st.session_state[INPUT_KEY] = text
+
+
+def take_gone() -> bool:
+    """Whether the open conversation was found deleted by another window (said once)."""
+    return st.session_state.pop(_GONE, None) is not None
 
 
 def visitor_key() -> str:
@@ -118,7 +206,7 @@ def start_new_conversation() -> None:
 
 def _forget_intents() -> None:
     """A different conversation is open: a pending reply or an open edit no longer apply."""
-    st.session_state.pop(_PENDING, None)
+    st.session_state.pop(_INTENT, None)
     st.session_state.pop(_EDITING, None)
 
 
@@ -126,37 +214,27 @@ def _plausible_id(value: str) -> bool:
     return 8 <= len(value) <= 64 and all(c.isalnum() or c in "-_" for c in value)
 
 
-def take_pending() -> PendingKind | None:
+def take_intent() -> Intent | None:
     """What the last button asked for, once."""
-    return st.session_state.pop(_PENDING, None)
+    return st.session_state.pop(_INTENT, None)
 
 
-def ask_for_reply(kind: PendingKind = "reply") -> None:
-    st.session_state[_PENDING] = kind
+def ask(kind: str, message_id: str | None, text: str = "") -> None:
+    """A button's callback: record what to do; the next run does it."""
+    st.session_state[_INTENT] = Intent(kind, message_id, text)  # type: ignore[arg-type]
 
 
-def regenerate() -> None:
-    """Drop the last answer (complete, stopped or failed) and ask again."""
-    conversation().drop_last_reply()
-    ask_for_reply("reply")
+def editing() -> str | None:
+    """The id of the question whose edit form is open, if any."""
+    return st.session_state.get(_EDITING)
 
 
-def continue_reply() -> None:
-    last = conversation().last
-    if last is not None and last.role == "assistant" and last.status is not Status.COMPLETE:
-        ask_for_reply("continue")
+def set_editing(message_id: str | None) -> None:
+    st.session_state[_EDITING] = message_id
 
 
-def is_editing() -> bool:
-    return bool(st.session_state.get(_EDITING))
-
-
-def set_editing(editing: bool) -> None:
-    st.session_state[_EDITING] = editing
-
-
-def save_edit(text_key: str, limit: int) -> None:
-    """Replace the last question with the edited text and ask for a new answer.
+def save_edit(text_key: str, limit: int, message_id: str) -> None:
+    """Send an edited question as a new version of it; the old one stays, with its branch.
 
     The edit passes the same check as a new message; a refused edit stays open to fix.
     """
@@ -165,6 +243,5 @@ def save_edit(text_key: str, limit: int) -> None:
     if problem is not None:
         st.session_state[_REFUSED] = problem
         return
-    set_editing(False)
-    conversation().edit_last_user(text.strip())
-    ask_for_reply("reply")
+    set_editing(None)
+    ask("edit", message_id, text.strip())

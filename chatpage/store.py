@@ -44,6 +44,9 @@ DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 LOCAL_OWNER = "local"  # the one user of a page in `open` access mode
 DEMO_PREFIX = "demo:"  # owners of anonymous public-demo visitors, purged after a while
 WRITE_OPTION = "chat_write"
+# A reply being written is renewed by every checkpoint (about once a second); one whose
+# lease ran out had its writer stop (a crash, a killed process) and counts as interrupted.
+LEASE_SECONDS = 5.0
 
 _meta = MetaData()
 conversations = Table(
@@ -56,6 +59,8 @@ conversations = Table(
     Column("system_prompt", Text, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("current_leaf_id", String(64)),
+    Column("revision", Integer, nullable=False),
 )
 messages = Table(
     "messages",
@@ -69,6 +74,8 @@ messages = Table(
     Column("model_id", String(200)),
     Column("error", Text),
     Column("created_at", Float, nullable=False),
+    Column("parent_id", String(64)),
+    Column("lease_until", Float),
 )
 demo_usage = Table(
     "demo_usage",
@@ -76,6 +83,22 @@ demo_usage = Table(
     Column("visitor", String(320), nullable=False),
     Column("at", Float, nullable=False),
 )
+
+
+class ConversationGone(LookupError):
+    """The conversation is not in the store (deleted elsewhere, or not this owner's)."""
+
+
+@dataclass(frozen=True)
+class Written:
+    """The conversation's revision after a write, and whether someone else wrote first.
+
+    `changed_elsewhere` is true when the store's revision before this write was not the one
+    the writer's copy was read at: another window or process changed the conversation.
+    """
+
+    revision: int
+    changed_elsewhere: bool
 
 
 @dataclass(frozen=True)
@@ -145,62 +168,167 @@ class ConversationStore:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def save(self, conversation: Conversation, owner: str) -> None:
-        """Write the conversation and all its messages as they are now."""
+    def create(self, conversation: Conversation, owner: str) -> bool:
+        """Store a whole new conversation at once (an import); False if an id is taken."""
+        ids = list(conversation.tree)
+        with self._writes.begin() as db:
+            taken = db.execute(
+                select(conversations.c.id).where(conversations.c.id == conversation.id)
+            ).first()
+            if taken is None and ids:
+                taken = db.execute(select(messages.c.id).where(messages.c.id.in_(ids))).first()
+            if taken is not None:
+                return False
+            db.execute(
+                insert(conversations).values(
+                    **_head_row(conversation, owner),
+                    current_leaf_id=conversation.leaf_id,
+                    revision=1,
+                )
+            )
+            depth = _depths(conversation)
+            rows = [
+                _message_row(conversation.id, depth[m.id], m, time.time())
+                for m in conversation.tree.values()
+            ]
+            if rows:
+                db.execute(insert(messages), rows)
+        conversation.revision = 1
+        return True
+
+    def add_message(self, conversation: Conversation, message: Message, owner: str) -> Written:
+        """Add one message after its parent and make it the end of the branch on show.
+
+        Nothing else is touched: a message added from a stale copy starts a branch beside
+        whatever was added meanwhile. The first message stores the conversation itself.
+        Raises ConversationGone when the conversation was stored once and is gone now.
+        """
         now = time.time()
         with self._writes.begin() as db:
-            found = db.execute(
-                select(conversations.c.owner).where(conversations.c.id == conversation.id)
+            head = db.execute(
+                select(conversations.c.owner, conversations.c.revision)
+                .where(conversations.c.id == conversation.id)
+                .with_for_update()
             ).first()
-            if found is not None and found.owner != owner:
-                raise PermissionError("conversation belongs to someone else")
-            row = {
-                "title": _clip(conversation.title),
-                "model_id": conversation.model_id,
-                "system_prompt": conversation.system_prompt,
-                "updated_at": now,
-            }
-            if found is None:
+            if head is None and conversation.revision == 0:
                 db.execute(
                     insert(conversations).values(
-                        id=conversation.id, owner=owner, created_at=conversation.created_at, **row
+                        **_head_row(conversation, owner), current_leaf_id=None, revision=0
                     )
                 )
+                before = 0
+            elif head is None or head.owner != owner:
+                raise ConversationGone(conversation.id)
             else:
-                db.execute(
-                    update(conversations).where(conversations.c.id == conversation.id).values(**row)
+                before = head.revision
+            depth = 0
+            if message.parent_id is not None:
+                parent = db.execute(
+                    select(messages.c.position).where(
+                        messages.c.id == message.parent_id,
+                        messages.c.conversation_id == conversation.id,
+                    )
+                ).first()
+                depth = parent.position + 1 if parent is not None else 0
+            db.execute(insert(messages).values(_message_row(conversation.id, depth, message, now)))
+            db.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation.id)
+                .values(
+                    revision=before + 1,
+                    current_leaf_id=message.id,
+                    updated_at=now,
+                    model_id=conversation.model_id,
+                    system_prompt=conversation.system_prompt,
                 )
-            db.execute(delete(messages).where(messages.c.conversation_id == conversation.id))
-            if conversation.messages:
-                db.execute(
-                    insert(messages),
-                    [
-                        _message_row(conversation.id, position, message)
-                        for position, message in enumerate(conversation.messages)
-                    ],
-                )
+            )
+        return Written(before + 1, changed_elsewhere=before != conversation.revision)
 
-    def save_reply_text(self, conversation_id: str, message: Message, owner: str) -> bool:
-        """Write one reply's text and status as they are now (the incremental save)."""
+    def checkpoint(self, conversation_id: str, message: Message, owner: str) -> bool:
+        """Save a streaming reply's text so far and renew its writer's lease.
+
+        False when the reply is no longer being written here (settled, or the conversation
+        deleted): a late checkpoint never brings a settled reply back to life.
+        """
+        now = time.time()
         with self._writes.begin() as db:
-            mine = _owned(conversation_id, owner)
             result = db.execute(
                 update(messages)
                 .where(
                     messages.c.id == message.id,
-                    messages.c.conversation_id == conversation_id,
-                    messages.c.conversation_id.in_(mine),
+                    messages.c.conversation_id.in_(_owned(conversation_id, owner)),
+                    messages.c.status == Status.STREAMING.value,
+                )
+                .values(text=message.text, lease_until=now + LEASE_SECONDS)
+            )
+            if result.rowcount:
+                db.execute(
+                    update(conversations)
+                    .where(conversations.c.id == conversation_id)
+                    .values(updated_at=now)
+                )
+            return result.rowcount > 0
+
+    def settle(self, conversation: Conversation, message: Message, owner: str) -> Written | None:
+        """Save how a reply ended (its text, status and error); the revision moves on.
+
+        None when the reply was not being written (settled already, or deleted).
+        """
+        return self._change_state(conversation, message, owner, live=False)
+
+    def resume(self, conversation: Conversation, message: Message, owner: str) -> Written | None:
+        """Take up writing a cut reply again (Continue).
+
+        None when someone is writing it already: only one writer at a time, whichever
+        window or process asked first.
+        """
+        return self._change_state(conversation, message, owner, live=True)
+
+    def _change_state(
+        self, conversation: Conversation, message: Message, owner: str, *, live: bool
+    ) -> Written | None:
+        now = time.time()
+        being_written = (messages.c.status == Status.STREAMING.value) & (
+            messages.c.lease_until >= now
+        )
+        with self._writes.begin() as db:
+            head = db.execute(
+                select(conversations.c.revision)
+                .where(conversations.c.id == conversation.id, conversations.c.owner == owner)
+                .with_for_update()
+            ).first()
+            if head is None:
+                return None
+            result = db.execute(
+                update(messages)
+                .where(
+                    messages.c.id == message.id,
+                    messages.c.conversation_id == conversation.id,
+                    ~being_written if live else messages.c.status == Status.STREAMING.value,
                 )
                 .values(
                     text=message.text,
                     status=message.status.value,
                     error=_error_json(message.error),
+                    lease_until=now + LEASE_SECONDS if live else None,
                 )
             )
+            if not result.rowcount:
+                return None
             db.execute(
                 update(conversations)
+                .where(conversations.c.id == conversation.id)
+                .values(revision=head.revision + 1, updated_at=now)
+            )
+        return Written(head.revision + 1, changed_elsewhere=head.revision != conversation.revision)
+
+    def show_branch(self, conversation_id: str, leaf_id: str, owner: str) -> bool:
+        """Remember which branch is on show, so a reload opens the same one."""
+        with self._writes.begin() as db:
+            result = db.execute(
+                update(conversations)
                 .where(conversations.c.id == conversation_id, conversations.c.owner == owner)
-                .values(updated_at=time.time())
+                .values(current_leaf_id=leaf_id)
             )
             return result.rowcount > 0
 
@@ -269,10 +397,11 @@ class ConversationStore:
     # -- reading -----------------------------------------------------------------------------
 
     def load(self, conversation_id: str, owner: str) -> Conversation | None:
-        """The conversation, or None when it does not exist or is someone else's.
+        """The conversation with every message, or None when missing or someone else's.
 
-        A reply found still streaming was cut off by a crash or restart: it comes back
-        marked interrupted, with the text that had been saved.
+        A reply still streaming whose writer's lease ran out was cut off by a crash or a
+        restart: it comes back marked interrupted, with the text that had been saved. One
+        whose lease holds is being written right now, elsewhere, and comes back streaming.
         """
         with self.engine.connect() as db:
             head = db.execute(
@@ -285,27 +414,51 @@ class ConversationStore:
             rows = db.execute(
                 select(messages)
                 .where(messages.c.conversation_id == conversation_id)
-                .order_by(messages.c.position)
+                .order_by(messages.c.position, messages.c.created_at)
             ).all()
-        loaded = [_message(row) for row in rows]
-        for message in loaded:
-            if message.status is Status.STREAMING:
-                message.status = Status.INTERRUPTED
-        return Conversation(
+        now = time.time()
+        conversation = Conversation(
             id=head.id,
             title=head.title,
             model_id=head.model_id,
             system_prompt=head.system_prompt,
             created_at=head.created_at,
-            messages=loaded,
+            tree={row.id: _message(row, now) for row in rows},
+            revision=head.revision,
         )
+        leaf = head.current_leaf_id
+        if leaf not in conversation.tree:
+            leaf = rows[-1].id if rows else None
+        conversation.leaf_id = leaf
+        conversation.follow()
+        return conversation
+
+    def revision(self, conversation_id: str, owner: str) -> int | None:
+        """The conversation's revision now (a cheap check for changes), None if gone."""
+        with self.engine.connect() as db:
+            return db.execute(
+                select(conversations.c.revision).where(
+                    conversations.c.id == conversation_id, conversations.c.owner == owner
+                )
+            ).scalar()
+
+    def message(self, conversation_id: str, message_id: str, owner: str) -> Message | None:
+        """One message as stored now (a reply being written elsewhere, read as it grows)."""
+        with self.engine.connect() as db:
+            row = db.execute(
+                select(messages).where(
+                    messages.c.id == message_id,
+                    messages.c.conversation_id.in_(_owned(conversation_id, owner)),
+                )
+            ).first()
+        return _message(row, time.time()) if row is not None else None
 
     def list(self, owner: str, query: str = "", limit: int = 200) -> list[Summary]:
         """The owner's conversations, newest first; `query` searches titles and text."""
         first_text = (
             select(messages.c.text)
             .where(messages.c.conversation_id == conversations.c.id, messages.c.role == "user")
-            .order_by(messages.c.position)
+            .order_by(messages.c.position, messages.c.created_at)
             .limit(1)
             .scalar_subquery()
         )
@@ -345,10 +498,33 @@ def _owned(conversation_id: str, owner: str) -> Any:
     )
 
 
-def _message_row(conversation_id: str, position: int, message: Message) -> dict[str, Any]:
+def _head_row(conversation: Conversation, owner: str) -> dict[str, Any]:
+    return {
+        "id": conversation.id,
+        "owner": owner,
+        "title": _clip(conversation.title),
+        "model_id": conversation.model_id,
+        "system_prompt": conversation.system_prompt,
+        "created_at": conversation.created_at,
+        "updated_at": time.time(),
+    }
+
+
+def _depths(conversation: Conversation) -> dict[str, int]:
+    """How far each message is from its root (stored as `position`, to order a load)."""
+    depth: dict[str, int] = {}
+    for message in conversation.tree.values():  # parents come before their children
+        depth[message.id] = depth.get(message.parent_id, -1) + 1 if message.parent_id else 0
+    return depth
+
+
+def _message_row(
+    conversation_id: str, position: int, message: Message, now: float
+) -> dict[str, Any]:
     return {
         "id": message.id,
         "conversation_id": conversation_id,
+        "parent_id": message.parent_id,
         "position": position,
         "role": message.role,
         "text": message.text,
@@ -356,19 +532,24 @@ def _message_row(conversation_id: str, position: int, message: Message) -> dict[
         "model_id": message.model_id,
         "error": _error_json(message.error),
         "created_at": message.created_at,
+        "lease_until": now + LEASE_SECONDS if message.status is Status.STREAMING else None,
     }
 
 
-def _message(row: Any) -> Message:
+def _message(row: Any, now: float) -> Message:
     error = json.loads(row.error) if row.error else None
+    status = Status(row.status)
+    if status is Status.STREAMING and (row.lease_until is None or row.lease_until < now):
+        status = Status.INTERRUPTED  # its writer stopped renewing the lease
     return Message(
         role=row.role,
         text=row.text,
-        status=Status(row.status),
+        status=status,
         model_id=row.model_id,
         error=ErrorInfo.from_dict(error) if isinstance(error, dict) else None,
         id=row.id,
         created_at=row.created_at,
+        parent_id=row.parent_id,
     )
 
 
@@ -384,4 +565,11 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-__all__: Sequence[str] = ["ConversationStore", "Summary", "default_url", "make_engine"]
+__all__: Sequence[str] = [
+    "ConversationGone",
+    "ConversationStore",
+    "Summary",
+    "Written",
+    "default_url",
+    "make_engine",
+]

@@ -21,6 +21,7 @@ from .failures import describe, explain
 from .i18n import LANGUAGES, t
 from .library import conversation_list
 from .limits import SYSTEM_PROMPT_MAX_CHARS, without_controls
+from .live import live_reply
 from .persistence import Journal
 from .reply import show_failure
 from .settings import Settings
@@ -185,34 +186,56 @@ def _downloads(conversation: Conversation, lang: str) -> None:
     )
 
 
-def history(
-    conversation: Conversation, lang: str, *, busy: bool, hide_last: bool, limit: int
-) -> st.delta_generator.DeltaGenerator | None:
-    """Every message, with the buttons of the last question and answer.
+Deferred = list[tuple[st.delta_generator.DeltaGenerator, Message]]
 
-    While a reply is about to stream (`busy`), the last question's Edit button is left for
-    later: the returned slot is where it goes once the reply has settled.
+
+def history(
+    conversation: Conversation,
+    lang: str,
+    *,
+    busy: bool,
+    hide_last: bool,
+    limit: int,
+    journal: Journal,
+) -> Deferred:
+    """The branch on show, each message with its versions (`‹ 2/3 ›`) and its buttons.
+
+    Every question can be edited (a new version of it, the old one kept); the last reply
+    gets its actions. A reply being written in another window is shown growing, without
+    buttons. While a reply is about to stream here (`busy`), buttons would interrupt it: the
+    returned slots are where they go once it has settled (`controls_after`).
     """
-    messages = conversation.messages[:-1] if hide_last else conversation.messages
-    last_user = conversation.last_of("user")
-    edit_slot = None
-    for message in messages:
+    messages = conversation.messages
+    shown = messages[:-1] if hide_last else messages
+    quiet = conversation.streaming() is not None  # no buttons while a reply is written
+    deferred: Deferred = []
+    for message in shown:
         with st.chat_message(message.role, avatar=AVATARS[message.role]):
-            if message is last_user and session.is_editing() and not busy:
+            if message.role == "user" and session.editing() == message.id and not busy:
                 _edit_form(message, lang, limit)
                 continue
+            if message.status is Status.STREAMING and message is conversation.last and not busy:
+                live_reply(journal, conversation.id, message.id, lang)
+                continue
             st.markdown(message.text)
-            if message is last_user:
-                edit_slot = st.empty()
-                if not busy:
-                    edit_button(edit_slot, conversation, lang)
-            elif message is conversation.last and not busy:
+            slot = st.empty()
+            if busy:
+                deferred.append((slot, message))
+                continue
+            message_controls(slot, conversation, message, lang, quiet=quiet)
+            if message is conversation.last and not quiet:
                 actions(message, lang)
-    return edit_slot
+    return deferred
+
+
+def controls_after(deferred: Deferred, conversation: Conversation, lang: str) -> None:
+    """The buttons left out while a reply streamed, now that it has settled."""
+    for slot, message in deferred:
+        message_controls(slot, conversation, message, lang)
 
 
 def actions(message: Message, lang: str) -> None:
-    """What can be done with the last message, by how it ended."""
+    """What can be done with the last reply, by how it ended."""
     if message.role == "user":
         return
     if message.error is not None:
@@ -227,43 +250,86 @@ def actions(message: Message, lang: str) -> None:
             t(lang, "continue"),
             icon=":material/play_arrow:",
             key="action_continue",
-            on_click=session.continue_reply,
+            on_click=session.ask,
+            args=("continue", message.id),
         )
     label = "retry" if message.status is Status.FAILED else "regenerate"
     columns[0].button(
         t(lang, label),
         icon=":material/refresh:",
         key="action_regenerate",
-        on_click=session.regenerate,
+        on_click=session.ask,
+        args=("regenerate", message.id),
     )
 
 
-def edit_button(
-    slot: st.delta_generator.DeltaGenerator, conversation: Conversation, lang: str
+def message_controls(
+    slot: st.delta_generator.DeltaGenerator,
+    conversation: Conversation,
+    message: Message,
+    lang: str,
+    *,
+    quiet: bool = False,
 ) -> None:
-    """Offer to edit the last question once its answer has settled.
+    """A message's versions to switch between, and Edit for a question.
 
     A question left with no answer at all (the page stopped before asking) also gets Retry.
+    Nothing is offered while a reply is being written (`quiet`).
     """
-    last = conversation.last
-    if last is None or not last.settled:
+    versions = conversation.siblings(message)
+    editable = message.role == "user" and not quiet
+    unanswered = message is conversation.last and message.role == "user" and not quiet
+    if len(versions) < 2 and not editable:
+        slot.empty()
         return
-    with slot.container():
-        left, right, _ = st.columns([1, 1, 4]) if last.role == "user" else (st, None, None)
-        left.button(
-            t(lang, "edit"),
-            icon=":material/edit:",
-            key="action_edit",
-            on_click=session.set_editing,
-            args=(True,),
-        )
-        if right is not None:
-            right.button(
+    with slot.container(horizontal=True, gap="small", vertical_alignment="center"):
+        if len(versions) > 1:
+            _version_switch(versions, message, lang, disabled=quiet)
+        if editable:
+            st.button(
+                t(lang, "edit"),
+                icon=":material/edit:",
+                key=f"edit_{message.id}",
+                type="tertiary",
+                on_click=session.set_editing,
+                args=(message.id,),
+            )
+        if unanswered:
+            st.button(
                 t(lang, "retry"),
                 icon=":material/refresh:",
                 key="action_regenerate",
-                on_click=session.regenerate,
+                type="tertiary",
+                on_click=session.ask,
+                args=("regenerate", message.id),
             )
+
+
+def _version_switch(
+    versions: list[Message], message: Message, lang: str, *, disabled: bool
+) -> None:
+    index = next(i for i, m in enumerate(versions) if m.id == message.id)
+    st.button(
+        "",
+        icon=":material/chevron_left:",
+        key=f"previous_{message.id}",
+        type="tertiary",
+        help=t(lang, "previous_version"),
+        disabled=disabled or index == 0,
+        on_click=session.ask,
+        args=("switch", versions[max(index - 1, 0)].id),
+    )
+    st.caption(t(lang, "version_of", index=index + 1, count=len(versions)))
+    st.button(
+        "",
+        icon=":material/chevron_right:",
+        key=f"next_{message.id}",
+        type="tertiary",
+        help=t(lang, "next_version"),
+        disabled=disabled or index == len(versions) - 1,
+        on_click=session.ask,
+        args=("switch", versions[min(index + 1, len(versions) - 1)].id),
+    )
 
 
 def _edit_form(message: Message, lang: str, limit: int) -> None:
@@ -273,6 +339,6 @@ def _edit_form(message: Message, lang: str, limit: int) -> None:
         t(lang, "save_and_send"),
         type="primary",
         on_click=session.save_edit,
-        args=("edit_text", limit),
+        args=("edit_text", limit, message.id),
     )
-    right.button(t(lang, "cancel"), on_click=session.set_editing, args=(False,))
+    right.button(t(lang, "cancel"), on_click=session.set_editing, args=(None,))

@@ -54,3 +54,9 @@ def fresh_session(**query: str) -> AppTest:
 def listed(at: AppTest) -> list[str]:
     """The titles in the sidebar's conversation list."""
     return [b.label for b in at.sidebar.button if b.key and b.key.startswith("open_")]
+
+
+def edit_key(at: AppTest, question: int = -1) -> str:
+    """The key of the Edit button under a question of the branch on show (the last by default)."""
+    questions = [m for m in conversation(at).messages if m.role == "user"]
+    return f"edit_{questions[question].id}"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chatpage.conversation import CONTINUE_PROMPT, Message, Status
+from chatpage.conversation import CONTINUE_PROMPT, Status
 from liaobots_core.emulator import Behavior, Emulator
 
-from .apptest import APP, TIMEOUT, bubbles, conversation, page_text, send
+from .apptest import APP, TIMEOUT, bubbles, conversation, edit_key, page_text, send
 from .conftest import AUTH_CODE
 
 MIXED = "Ответ: привет, мир! 你好，世界 👋🏽 𝄞 — конец."
@@ -122,36 +122,24 @@ def test_reply_cut_by_a_reset_keeps_its_text_and_offers_continue(
     assert conversation(app).messages[-1].status is Status.COMPLETE
 
 
-def test_reply_left_streaming_by_an_interrupted_run_is_kept_as_stopped(
+def test_regenerate_shows_a_new_reply_and_keeps_the_old_as_a_version(
     app: AppTest, configured: Emulator
 ) -> None:
-    send(app, "question")
-    cut = Message(role="assistant", text="Half an ans", status=Status.STREAMING)
-    conversation(app).messages[-1] = cut
-    app.run()
-    assert cut.status is Status.STOPPED
-    assert bubbles(app)[-1] == ("assistant", "Half an ans")
-    assert any("Stopped" in c.value for c in app.caption)
-    assert app.button(key="action_continue").label == "Continue"
-    send(app, "next question")
-    assert configured.chat_requests[-1].body["messages"][1] == {
-        "role": "assistant",
-        "content": "Half an ans",
-    }
-
-
-def test_regenerate_replaces_the_last_reply(app: AppTest, configured: Emulator) -> None:
     configured.default = Behavior(reply="first try")
     send(app, "q")
     configured.default = Behavior(reply="second try")
     app.button(key="action_regenerate").click().run()
     assert bubbles(app) == [("user", "q"), ("assistant", "second try")]
     assert configured.chat_requests[-1].body["messages"] == [{"role": "user", "content": "q"}]
+    assert "2 / 2" in [c.value for c in app.caption]
+    app.button(key=f"previous_{conversation(app).last.id}").click().run()
+    assert bubbles(app) == [("user", "q"), ("assistant", "first try")]
+    assert "1 / 2" in [c.value for c in app.caption]
 
 
 def test_editing_the_last_message_resends_it(app: AppTest, configured: Emulator) -> None:
     send(app, "Typo questoin")
-    app.button(key="action_edit").click().run()
+    app.button(key=edit_key(app)).click().run()
     app.text_area(key="edit_text").set_value("Fixed question").run()
     app.button[[b.label for b in app.button].index("Save and send")].click().run()
     assert bubbles(app)[0] == ("user", "Fixed question")

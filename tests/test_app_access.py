@@ -10,7 +10,17 @@ from chatpage.settings import DemoLimits, Settings
 from chatpage.store import ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
 
-from .apptest import APP, TIMEOUT, bubbles, conversation, fresh_session, listed, page_text, send
+from .apptest import (
+    APP,
+    TIMEOUT,
+    bubbles,
+    conversation,
+    edit_key,
+    fresh_session,
+    listed,
+    page_text,
+    send,
+)
 from .conftest import AUTH_CODE
 
 pytestmark = pytest.mark.usefixtures("own_database", "configured")
@@ -218,7 +228,7 @@ def test_an_unreachable_database_is_said_plainly_not_as_a_traceback(
 
 def test_an_edit_passes_the_same_checks_as_a_new_message(configured: Emulator) -> None:
     at = send(fresh_session(), "first version")
-    at.button(key="action_edit").click().run()
+    at.button(key=edit_key(at)).click().run()
     at.text_area(key="edit_text").set_value("bad\x00edit").run()
     at.button[[b.label for b in at.button].index("Save and send")].click().run()
     assert any("control characters" in w.value for w in at.warning)

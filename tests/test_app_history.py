@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import text
 
 from chatpage.conversation import Conversation, Message, Status
 from chatpage.export import to_json
@@ -93,8 +94,11 @@ def test_delete_asks_first_then_removes_the_conversation(own_database: str) -> N
 def test_a_reply_cut_by_a_crash_reopens_interrupted_with_continue(own_database: str) -> None:
     chat = Conversation(model_id="gpt-4")
     chat.add_user("Tell me a long story")
-    chat.messages.append(Message("assistant", "Once upon a ti", Status.STREAMING))
-    stored(own_database).save(chat, LOCAL_OWNER)
+    chat.append(Message("assistant", "Once upon a ti", Status.STREAMING))
+    store = stored(own_database)
+    store.create(chat, LOCAL_OWNER)
+    with store.engine.begin() as db:  # its writer stopped renewing the lease: a crash
+        db.execute(text("UPDATE messages SET lease_until = 0"))
     at = fresh_session(c=chat.id)
     assert bubbles(at)[-1] == ("assistant", "Once upon a ti")
     assert any("Interrupted" in c.value for c in at.caption)
@@ -104,14 +108,17 @@ def test_a_reply_cut_by_a_crash_reopens_interrupted_with_continue(own_database: 
 def test_importing_an_export_opens_it_as_a_new_conversation(own_database: str) -> None:
     chat = Conversation(model_id="gpt-4", title="Imported chat")
     chat.add_user("<img src=x onerror=alert(1)> hi")
-    chat.messages.append(Message("assistant", "hello 👋"))
+    chat.append(Message("assistant", "hello 👋"))
     at = fresh_session()
     at.sidebar.file_uploader[0].set_value(("chat.json", to_json(chat).encode(), "application/json"))
     at.run()
     assert bubbles(at) == [("user", "<img src=x onerror=alert(1)> hi"), ("assistant", "hello 👋")]
     assert listed(at) == ["Imported chat"]
-    (summary,) = stored(own_database).list(LOCAL_OWNER)
-    assert summary.id != chat.id  # an import never takes over an existing id
+    at.sidebar.file_uploader[0].set_value(("chat.json", to_json(chat).encode(), "application/json"))
+    at.run()  # the same file again: a copy under new ids, the first import untouched
+    first, second = stored(own_database).list(LOCAL_OWNER)
+    assert {first.id, second.id} >= {chat.id}
+    assert first.id != second.id
 
 
 @pytest.mark.parametrize(
@@ -149,7 +156,7 @@ def test_a_question_left_without_an_answer_can_be_sent_again(
 ) -> None:
     chat = Conversation(model_id="gpt-4")
     chat.add_user("Answer me, please")
-    stored(own_database).save(chat, LOCAL_OWNER)
+    stored(own_database).create(chat, LOCAL_OWNER)
     configured.default = Behavior(reply="Here you are")
     at = fresh_session(c=chat.id)
     at.button(key="action_regenerate").click().run()

@@ -27,7 +27,7 @@ from liaobots_core import (
 def chat(*pairs: tuple[str, str]) -> Conversation:
     conversation = Conversation(model_id="gpt-4")
     for role, text in pairs:
-        conversation.messages.append(Message(role=role, text=text))  # type: ignore[arg-type]
+        conversation.append(Message(role=role, text=text))  # type: ignore[arg-type]
     return conversation
 
 
@@ -40,14 +40,14 @@ def test_title_defaults_to_the_start_of_the_first_message() -> None:
 
 def test_failed_reply_without_text_is_left_out_and_questions_are_joined() -> None:
     conversation = chat(("user", "one"))
-    conversation.messages.append(Message("assistant", "", Status.FAILED, error=ErrorInfo("auth")))
+    conversation.append(Message("assistant", "", Status.FAILED, error=ErrorInfo("auth")))
     conversation.add_user("two")
     assert conversation.wire_messages() == [{"role": "user", "content": "one\n\ntwo"}]
 
 
 def test_stopped_reply_keeps_its_text_in_the_history_sent() -> None:
     conversation = chat(("user", "q"))
-    conversation.messages.append(Message("assistant", "partial", Status.STOPPED))
+    conversation.append(Message("assistant", "partial", Status.STOPPED))
     assert conversation.wire_messages(then_continue=True) == [
         {"role": "user", "content": "q"},
         {"role": "assistant", "content": "partial"},
@@ -55,24 +55,75 @@ def test_stopped_reply_keeps_its_text_in_the_history_sent() -> None:
     ]
 
 
-def test_streaming_reply_is_not_sent_and_is_settled_as_stopped() -> None:
+def test_streaming_reply_is_not_sent() -> None:
     conversation = chat(("user", "q"))
     reply = conversation.start_reply("gpt-4")
     reply.text = "half"
     assert conversation.wire_messages() == [{"role": "user", "content": "q"}]
-    assert conversation.settle_interrupted() == [reply]
-    assert reply.status is Status.STOPPED
+    assert conversation.streaming() is reply
 
 
-def test_editing_the_last_question_forgets_what_followed() -> None:
+def test_editing_a_question_starts_a_branch_and_keeps_the_old_one() -> None:
     conversation = chat(("user", "a"), ("assistant", "b"), ("user", "c"), ("assistant", "d"))
-    conversation.edit_last_user("c2")
+    old = conversation.messages[2]
+    new = conversation.edit(old.id, "c2")
     assert [m.text for m in conversation.messages] == ["a", "b", "c2"]
+    assert conversation.siblings(new) == [old, new]
+    conversation.switch_to(old.id)
+    assert [m.text for m in conversation.messages] == ["a", "b", "c", "d"]
+    assert len(conversation.tree) == 5
+
+
+def test_editing_the_first_question_keeps_both_roots() -> None:
+    conversation = chat(("user", "a"), ("assistant", "b"))
+    first = conversation.messages[0]
+    conversation.edit(first.id, "a2")
+    assert [m.text for m in conversation.messages] == ["a2"]
+    assert [m.text for m in conversation.siblings(first)] == ["a", "a2"]
+    assert conversation.wire_messages() == [{"role": "user", "content": "a2"}]
+
+
+def test_a_regenerated_reply_is_a_sibling_and_only_the_branch_on_show_is_sent() -> None:
+    conversation = chat(("user", "q"), ("assistant", "first answer"))
+    old = conversation.last
+    assert conversation.branch_for_new_reply() is old
+    new = conversation.start_reply("gpt-4")
+    new.text, new.status = "second answer", Status.COMPLETE
+    assert [m.text for m in conversation.siblings(new)] == ["first answer", "second answer"]
+    assert conversation.wire_messages()[-1] == {"role": "assistant", "content": "second answer"}
+    conversation.switch_to(old.id)
+    assert conversation.wire_messages()[-1] == {"role": "assistant", "content": "first answer"}
+
+
+def test_switching_to_a_version_shows_its_newest_continuation() -> None:
+    conversation = chat(("user", "q"), ("assistant", "a1"))
+    first = conversation.last
+    conversation.append(Message("user", "follow-up"))
+    conversation.append(Message("assistant", "deep"))
+    conversation.branch_for_new_reply()
+    conversation.rewind_to(first.parent_id)
+    conversation.append(Message("assistant", "a2"))
+    conversation.switch_to(first.id)
+    assert [m.text for m in conversation.messages] == ["q", "a1", "follow-up", "deep"]
+
+
+def test_absorbing_the_stored_state_keeps_this_copys_branch_and_follows_it() -> None:
+    mine = chat(("user", "q"), ("assistant", "a"))
+    theirs = Conversation.linear(
+        [Message(m.role, m.text, id=m.id, created_at=m.created_at) for m in mine.messages],
+        model_id="gpt-4",
+        id=mine.id,
+    )
+    theirs.append(Message("user", "added elsewhere"))
+    theirs.revision = 7
+    mine.absorb(theirs)
+    assert [m.text for m in mine.messages] == ["q", "a", "added elsewhere"]
+    assert mine.revision == 7
 
 
 def test_markdown_export_names_roles_and_marks_cut_replies() -> None:
     conversation = chat(("user", "Привет"))
-    conversation.messages.append(Message("assistant", "Здрав", Status.STOPPED))
+    conversation.append(Message("assistant", "Здрав", Status.STOPPED))
     text = to_markdown(conversation, "en")
     assert "## You\n\nПривет" in text
     assert "## Assistant (stopped)\n\nЗдрав" in text

@@ -138,7 +138,7 @@ def test_markup_in_titles_and_imports_is_shown_as_text_not_run(
     server = server_with()
     imported = Conversation(model_id="gpt-4", title=f"Imported {MARKUP}")
     imported.add_user(f"question {MARKUP}")
-    imported.messages.append(Message("assistant", f"answer {MARKUP}"))
+    imported.append(Message("assistant", f"answer {MARKUP}"))
     export = tmp_path / "import.json"
     export.write_text(to_json(imported), encoding="utf-8")
     json.loads(export.read_text(encoding="utf-8"))  # a valid export, as the page writes them
