@@ -319,7 +319,7 @@ def _version_switch(
         on_click=session.ask,
         args=("switch", versions[max(index - 1, 0)].id),
     )
-    st.caption(t(lang, "version_of", index=index + 1, count=len(versions)))
+    st.caption(t(lang, "version_of", index=index + 1, count=len(versions)), width="content")
     st.button(
         "",
         icon=":material/chevron_right:",
