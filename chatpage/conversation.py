@@ -131,6 +131,10 @@ class Conversation:
     leaf_id: str | None = None
     # The store's revision this copy reflects: 0 for a conversation never stored.
     revision: int = field(default=0, compare=False)
+    _index: dict[str | None, list[Message]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _index_key: tuple[int, int] = field(default=(0, -1), init=False, repr=False, compare=False)
 
     @classmethod
     def linear(cls, messages: list[Message], **fields: Any) -> Conversation:
@@ -180,8 +184,19 @@ class Conversation:
 
     def children(self, parent_id: str | None) -> list[Message]:
         """The messages that follow `parent_id` (the roots for None), oldest first."""
-        found = [m for m in self.tree.values() if m.parent_id == parent_id]
-        return sorted(found, key=lambda m: m.created_at)
+        return list(self._by_parent().get(parent_id, ()))
+
+    def _by_parent(self) -> dict[str | None, list[Message]]:
+        """Children by parent, made once per shape of the tree (messages are only added)."""
+        key = (id(self.tree), len(self.tree))
+        if self._index_key != key:
+            index: dict[str | None, list[Message]] = {}
+            for message in self.tree.values():
+                index.setdefault(message.parent_id, []).append(message)
+            for found in index.values():
+                found.sort(key=lambda m: m.created_at)
+            self._index, self._index_key = index, key
+        return self._index
 
     def siblings(self, message: Message) -> list[Message]:
         """The versions of a message: itself and every other message with its parent."""
@@ -189,9 +204,7 @@ class Conversation:
 
     def newest_leaf(self, message_id: str) -> str:
         """The most recently written end of the branches that go through `message_id`."""
-        below: dict[str | None, list[Message]] = {}
-        for message in self.tree.values():
-            below.setdefault(message.parent_id, []).append(message)
+        below = self._by_parent()
         best: Message | None = None
         stack = [self.tree[message_id]]
         seen: set[str] = set()
@@ -284,6 +297,7 @@ class Conversation:
             message.parent_id = fresh.get(message.parent_id) if message.parent_id else None
             renamed[message.id] = message
         self.tree = renamed
+        self._index_key = (0, -1)
         self.leaf_id = fresh.get(self.leaf_id) if self.leaf_id else None
         self.id = new_id()
 

@@ -288,8 +288,9 @@ class ConversationStore:
         self, conversation: Conversation, message: Message, owner: str, *, live: bool
     ) -> Written | None:
         now = time.time()
+        # A reply left streaming with no lease at all (cut before leases existed) is cut too.
         being_written = (messages.c.status == Status.STREAMING.value) & (
-            messages.c.lease_until >= now
+            func.coalesce(messages.c.lease_until, 0.0) >= now
         )
         with self._writes.begin() as db:
             head = db.execute(

@@ -345,3 +345,17 @@ def test_adding_a_message_writes_the_same_few_rows_however_long_the_conversation
     assert small == large
     assert small.count("INSERT") == 1
     assert "DELETE" not in small
+
+
+def test_a_reply_cut_before_leases_existed_can_be_taken_up(store: ConversationStore) -> None:
+    chat = conversation()
+    cut = chat.start_reply("gpt-4")
+    cut.text = "half"
+    store.create(chat, ALICE)
+    with store.engine.begin() as db:  # as migration m004 leaves a reply cut by the old code
+        db.execute(text("UPDATE messages SET lease_until = NULL"))
+    loaded = store.load(chat.id, ALICE)
+    assert loaded is not None
+    assert loaded.tree[cut.id].status is Status.INTERRUPTED
+    loaded.tree[cut.id].status = Status.STREAMING
+    assert store.resume(loaded, loaded.tree[cut.id], ALICE) is not None
