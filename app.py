@@ -109,7 +109,7 @@ if pending is not None:
             views.actions(reply, lang)
     views.controls_after(deferred, conversation, lang)
     session.remember_in_url(conversation)
-elif conversation.revision and still_stored and written_elsewhere is None:
-    watch(journal, conversation.id, conversation.revision)
+if conversation.revision and still_stored and conversation.streaming() is None:
+    watch(journal, conversation.id, conversation.revision)  # follow other windows' changes
 if journal.failed or storage_failed_in_callback():
     st.warning(t(lang, "storage_failed"), icon=":material/database:")
