@@ -120,3 +120,38 @@ def test_exporting_an_imported_tree_gives_the_same_file(configured: Emulator) ->
     exported = to_json(conversation(at))
     assert len(json.loads(exported)["conversation"]["messages"]) == 3
     assert to_json(from_json(exported.encode())) == exported
+
+
+def test_a_rename_in_one_tab_survives_a_send_from_another(
+    configured: Emulator, own_database: str
+) -> None:
+    tab_a = send(fresh_session(), "question")
+    tab_b = fresh_session(c=conversation(tab_a).id)
+    store = ConversationStore(own_database)
+    assert store.rename(conversation(tab_a).id, "Renamed in tab A", LOCAL_OWNER)
+    send(tab_b, "a send from tab B")
+    assert [s.title for s in store.list(LOCAL_OWNER)] == ["Renamed in tab A"]
+
+
+def test_a_flat_export_from_before_branches_still_imports(own_database: str) -> None:
+    flat = {
+        "format": "liaobots-chat",
+        "version": 1,
+        "conversation": {
+            "title": "Old export",
+            "model_id": "gpt-4",
+            "messages": [
+                {"role": "user", "text": "Старый вопрос", "status": "complete"},
+                {"role": "assistant", "text": "Старый ответ", "status": "complete"},
+                {"role": "user", "text": "Ещё", "status": "complete"},
+            ],
+        },
+    }
+    at = fresh_session()
+    at.sidebar.file_uploader[0].set_value(
+        ("old.json", json.dumps(flat).encode(), "application/json")
+    )
+    at.run()
+    assert [text for _, text in bubbles(at)] == ["Старый вопрос", "Старый ответ", "Ещё"]
+    (summary,) = ConversationStore(own_database).list(LOCAL_OWNER)
+    assert summary.title == "Old export"

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from chatpage.conversation import CONTINUE_PROMPT, Conversation, ErrorInfo, Message, Status
-from chatpage.export import file_stem, to_json, to_markdown
+from chatpage.export import ImportRefused, file_stem, from_json, to_json, to_markdown
 from chatpage.failures import describe, explain
 from chatpage.i18n import STRINGS, pick_language, t
 from chatpage.settings import load_settings
@@ -205,3 +205,38 @@ def test_a_secrets_source_that_raises_is_skipped() -> None:
 
     settings = load_settings([NoSecretsFile(), {"LIAOBOTS_BASE_URL": "http://x"}])
     assert settings.base_url == "http://x"
+
+
+def test_markdown_export_holds_the_branch_on_show_and_json_every_version() -> None:
+    conversation = chat(("user", "question"), ("assistant", "old answer"))
+    conversation.branch_for_new_reply()
+    conversation.append(Message("assistant", "new answer"))
+    markdown = to_markdown(conversation, "en")
+    assert "new answer" in markdown
+    assert "old answer" not in markdown
+    document = json.loads(to_json(conversation))
+    assert document["version"] == 2
+    assert {m["text"] for m in document["conversation"]["messages"]} == {
+        "question",
+        "old answer",
+        "new answer",
+    }
+    assert document["conversation"]["current_leaf_id"] == conversation.leaf_id
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        [{"id": "aaaaaaaa1", "parent_id": "aaaaaaaa1", "role": "user", "text": "loop"}],
+        [{"id": "aaaaaaaa1", "parent_id": "missing-01", "role": "user", "text": "orphan"}],
+        [
+            {"id": "aaaaaaaa1", "role": "user", "text": "twice"},
+            {"id": "aaaaaaaa1", "role": "user", "text": "twice"},
+        ],
+    ],
+    ids=["cycle", "orphan", "duplicate-id"],
+)
+def test_a_tree_export_with_a_broken_shape_is_refused(messages: list[dict[str, str]]) -> None:
+    document = {"format": "liaobots-chat", "version": 2, "conversation": {"messages": messages}}
+    with pytest.raises(ImportRefused):
+        from_json(json.dumps(document).encode())
