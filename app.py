@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 import streamlit as st
 
-from chatpage import session, views
+from chatpage import reply, session, views
 from chatpage.access import identify
 from chatpage.backend import client_for
 from chatpage.conversation import ErrorInfo
 from chatpage.i18n import pick_language, t
 from chatpage.library import storage_failed_in_callback
 from chatpage.live import watch
-from chatpage.persistence import Journal, open_store
+from chatpage.persistence import Journal, open_store, process_replies
 from chatpage.quota import Gate
-from chatpage.reply import produce_reply, show_failure
 from chatpage.settings import load_settings
 from chatpage.store import ConversationGone
 
@@ -41,10 +41,11 @@ store = open_store(settings)
 if store is None:
     views.stop_for_database(lang)
 journal = Journal(store, owner=visitor.owner)
+replies = process_replies(settings)
+room = functools.partial(replies.check_room, visitor.owner, settings.max_background_replies)
 conversation = session.conversation(journal)
 viewed = conversation.leaf_id  # what this tab showed: a message sent now goes after it
 still_stored = session.refresh(conversation, journal)
-written_elsewhere = conversation.streaming()
 
 # Read the message first, so the conversation is stored and listed before the sidebar is drawn.
 session.restore_input()
@@ -52,21 +53,35 @@ prompt = st.chat_input(
     t(lang, "input_placeholder"),
     key=session.INPUT_KEY,
     on_submit=session.check_submitted,
-    args=(settings.message_limit, journal),
-    disabled=written_elsewhere is not None,
+    args=(settings.message_limit, journal, room),
 )
 intent = session.take_intent()
 if prompt is not None:
     intent = session.Intent("send", viewed, prompt)
     session.set_editing(None)
+
 try:
-    pending = session.carry_out(intent, conversation, journal)
+    pending = session.carry_out(intent, conversation, journal, replies, room)
 except ConversationGone:  # deleted in the instant since the input was checked
     session.give_back(intent.text if intent else "", ErrorInfo("conversation_deleted"))
     pending = None
-refused = session.take_refused_input()
 
 choices = views.sidebar(settings, visitor, conversation, lang, journal)
+try:
+    if pending is not None:
+        reply.begin_reply(
+            conversation,
+            client_for(choices.backend),
+            continuing=conversation.last if pending == "continue" else None,
+            journal=journal,
+            replies=replies,
+            max_per_person=settings.max_background_replies,
+            preflight=Gate(settings, store, visitor.quota_key),
+        )
+except ConversationGone:  # deleted in the instant since the input was checked
+    session.give_back(intent.text if intent else "", ErrorInfo("conversation_deleted"))
+refused = session.take_refused_input()
+
 if session.take_not_found():
     st.warning(t(lang, "not_found"), icon=":material/search_off:")
 if session.take_gone():
@@ -76,40 +91,43 @@ if journal.changed_elsewhere:
 if choices.backend.demo:
     st.info(t(lang, "demo_banner"), icon=":material/science:")
 if refused is not None:
-    show_failure(refused, lang)
+    reply.show_failure(refused, lang)
 
 if not conversation.messages:
     st.caption(t(lang, "empty_state"))
 
-continuing = pending == "continue"
+streaming = conversation.streaming()
+task = replies.get(streaming.id) if streaming is not None else None  # written by this process
 deferred = views.history(
     conversation,
     lang,
-    busy=pending is not None,
-    hide_last=continuing,
+    following=task is not None,
     limit=settings.message_limit,
     journal=journal,
+    replies=replies,
 )
-
-if pending is not None:
+if task is not None:
     with st.chat_message("assistant", avatar=views.AVATARS["assistant"]):
         body, controls = st.container(), st.empty()
-        controls.button(t(lang, "stop"), icon=":material/stop_circle:", key="stop")
+        controls.button(
+            t(lang, "stop"),
+            icon=":material/stop_circle:",
+            key="stop",
+            on_click=session.stop_reply,
+            args=(journal, replies, conversation.id, task.id),
+        )
         with body:
-            reply = produce_reply(
-                conversation,
-                client_for(choices.backend),
-                lang,
-                continuing=conversation.last if continuing else None,
-                journal=journal,
-                preflight=Gate(settings, store, visitor.quota_key),
-            )
+            reply.follow_reply(task, conversation, lang)
         with controls.container():
-            views.message_controls(st.empty(), conversation, reply, lang)
-            views.actions(reply, lang)
+            views.message_controls(st.empty(), conversation, task.reply, lang)
+            views.actions(task.reply, lang)
     views.controls_after(deferred, conversation, lang)
     session.remember_in_url(conversation)
-if conversation.revision and still_stored and conversation.streaming() is None:
-    watch(journal, conversation.id, conversation.revision)  # follow other windows' changes
+    journal.refresh(conversation)  # the reply's end moved the stored revision on
+    if task.done.is_set():
+        journal.seen(conversation.id)  # watched to its end here: not "new" in the list
+if still_stored and conversation.streaming() is None:  # follow other windows' changes
+    stored_id = conversation.id if conversation.revision else None
+    watch(journal, stored_id, conversation.revision, choices.writing)
 if journal.failed or storage_failed_in_callback():
     st.warning(t(lang, "storage_failed"), icon=":material/database:")

@@ -12,12 +12,15 @@ import time
 from typing import Any
 
 from liaobots_core import DEFAULT_MODEL_ID
+from liaobots_core.framing import JsonTooDeep, parse_json
+from liaobots_core.models import MODEL_ID_MAX_CHARS
 
-from .conversation import Conversation, Message, Status, new_id
+from .conversation import Conversation, ErrorInfo, Message, Status, new_id
 from .i18n import t
 from .limits import (
     CONTROL_CHARS,
     IMPORT_MAX_BYTES,
+    IMPORT_MAX_DEPTH,
     IMPORT_MAX_MESSAGES,
     SYSTEM_PROMPT_MAX_CHARS,
     TITLE_MAX_CHARS,
@@ -84,6 +87,11 @@ class ImportRefused(ValueError):
 def from_json(data: bytes, *, max_bytes: int = IMPORT_MAX_BYTES) -> Conversation:
     """Read an exported conversation; refuse anything malformed or oversized, whole.
 
+    Any bytes give a conversation or `ImportRefused` with a reason a person can act on, never
+    another exception: brackets nested past `IMPORT_MAX_DEPTH` are refused before parsing,
+    a value of the wrong type is refused or replaced, a time that is not a plausible date
+    (`1e999` parses to infinity) becomes now. A byte-order mark, as editors write one, is fine.
+
     Ids are kept, so export, import and export again give the same file; the store gives
     the conversation fresh ids if they are taken (an import never overwrites or claims an
     existing conversation).
@@ -91,15 +99,18 @@ def from_json(data: bytes, *, max_bytes: int = IMPORT_MAX_BYTES) -> Conversation
     if len(data) > max_bytes:
         raise ImportRefused("import_too_large", limit=max_bytes // 1024)
     try:
-        document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        document = parse_json(data, max_depth=IMPORT_MAX_DEPTH)
+    except JsonTooDeep:
+        raise ImportRefused("import_too_deep", limit=IMPORT_MAX_DEPTH) from None
+    except ValueError:  # not UTF-8 (or UTF-16/32), or not JSON
         raise ImportRefused("import_not_json") from None
     if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
         raise ImportRefused("import_wrong_format")
     version = document.get("version", 1)
     body = document.get("conversation")
     if (
-        version not in (1, 2)
+        type(version) is not int  # not True, not 2.0
+        or version not in (1, 2)
         or not isinstance(body, dict)
         or not isinstance(body.get("messages"), list)
     ):
@@ -109,53 +120,128 @@ def from_json(data: bytes, *, max_bytes: int = IMPORT_MAX_BYTES) -> Conversation
         raise ImportRefused("import_empty")
     if len(raw_messages) > IMPORT_MAX_MESSAGES:
         raise ImportRefused("import_too_many", limit=IMPORT_MAX_MESSAGES)
-    try:
-        messages = [Message.from_dict(m) for m in raw_messages if isinstance(m, dict)]
-    except (ValueError, TypeError):
-        raise ImportRefused("import_bad_message") from None
-    if len(messages) != len(raw_messages) or any(CONTROL_CHARS.search(m.text) for m in messages):
-        raise ImportRefused("import_bad_message")
-    for message in messages:
-        if message.status is Status.STREAMING:
-            message.status = Status.INTERRUPTED
+    messages = [_message(raw) for raw in raw_messages]
     title, model_id, prompt = body.get("title"), body.get("model_id"), body.get("system_prompt")
     fields = {
-        "model_id": model_id if isinstance(model_id, str) and model_id else DEFAULT_MODEL_ID,
+        "model_id": model_id if _plausible_model_id(model_id) else DEFAULT_MODEL_ID,
         "system_prompt": without_controls(prompt)[:SYSTEM_PROMPT_MAX_CHARS]
         if isinstance(prompt, str)
         else "",
         "title": without_controls(title)[:TITLE_MAX_CHARS]
-        if isinstance(title, str) and title.strip()
+        if isinstance(title, str) and without_controls(title).strip()
         else None,
     }
     if version == 1:
-        return Conversation.linear(messages, **fields)
-    conversation = _tree(messages, body.get("current_leaf_id"), fields)
-    conversation.id = _kept_id(body.get("id"))
-    created = body.get("created_at")
-    if isinstance(created, (int, float)) and not isinstance(created, bool):
-        conversation.created_at = float(created)
+        conversation = Conversation.linear(_fresh_where_unusable(messages), **fields)
+    else:
+        conversation = _tree(messages, body.get("current_leaf_id"), fields)
+        conversation.id = _kept_id(body.get("id"))
+    conversation.created_at = _timestamp(body.get("created_at"))
     return conversation
 
 
+def _message(raw: object) -> Message:
+    """One message of a file, every field checked; `import_bad_message` if it is damaged."""
+    if not isinstance(raw, dict):
+        raise ImportRefused("import_bad_message")
+    role, text, status = raw.get("role"), raw.get("text"), raw.get("status", "complete")
+    message_id, parent_id = raw.get("id"), raw.get("parent_id")
+    if (
+        not isinstance(role, str)
+        or role not in ("user", "assistant")
+        or not isinstance(text, str)
+        or CONTROL_CHARS.search(text)
+        or not isinstance(status, str)
+        or status not in _STATUSES
+        or not isinstance(message_id, str | None)
+        or not isinstance(parent_id, str | None)
+    ):
+        raise ImportRefused("import_bad_message")
+    model_id, error = raw.get("model_id"), raw.get("error")
+    return Message(
+        role=role,  # type: ignore[arg-type]
+        text=text,
+        # A reply cut while it was written is not being written any more.
+        status=Status.INTERRUPTED if status == Status.STREAMING else Status(status),
+        model_id=model_id if _plausible_model_id(model_id) else None,
+        error=_error(error) if isinstance(error, dict) else None,
+        id=message_id or new_id(),
+        created_at=_timestamp(raw.get("created_at")),
+        parent_id=parent_id or None,
+    )
+
+
+_STATUSES = frozenset(s.value for s in Status)
+_LATEST_TIME = 253402300799.0  # the last second of the year 9999: dates can still show it
+_ERROR_NUMBER_MAX = 10**9
+
+
+def _timestamp(value: object) -> float:
+    """A time from a file, if it is a plausible one (finite, 1970 to 9999); else now."""
+    plausible = isinstance(value, int | float) and not isinstance(value, bool)
+    if plausible and 0 <= value <= _LATEST_TIME:  # type: ignore[operator]  # NaN, inf fail it
+        return float(value)  # type: ignore[arg-type]
+    return time.time()
+
+
+def _plausible_model_id(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MODEL_ID_MAX_CHARS and value.isprintable()
+
+
+def _error(data: dict[str, Any]) -> ErrorInfo:
+    """A failure as recorded in a file: a short kind and finite figures only."""
+
+    def number(key: str) -> Any:
+        value = data.get(key)
+        plausible = isinstance(value, int | float) and not isinstance(value, bool)
+        return value if plausible and 0 <= value <= _ERROR_NUMBER_MAX else None  # type: ignore[operator]
+
+    kind = data.get("kind")
+    return ErrorInfo(
+        kind=kind[:40] if isinstance(kind, str) and kind.isprintable() else "unknown",
+        status_code=number("status_code"),
+        retry_after=number("retry_after"),
+        limit=number("limit"),
+        size=number("size"),
+    )
+
+
+def _fresh_where_unusable(messages: list[Message]) -> list[Message]:
+    """A flat file's ids carry no shape: keep each usable, unrepeated one, renew the rest."""
+    seen: set[str] = set()
+    for message in messages:
+        if message.id in seen or _kept_id(message.id) != message.id:
+            message.id = new_id()
+        seen.add(message.id)
+    return messages
+
+
 def _tree(messages: list[Message], leaf: object, fields: dict[str, Any]) -> Conversation:
-    """The messages as a tree: ids unique and well formed, every parent before its child."""
+    """The messages as a tree: ids unique and well formed, every parent before its child.
+
+    The file's order is kept wherever it already has parents first (so export, import and
+    export give the same file); a message listed before its parent is placed after it.
+    """
     by_id: dict[str, Message] = {}
     for message in messages:
         if message.id in by_id or _kept_id(message.id) != message.id:
             raise ImportRefused("import_bad_message")
         by_id[message.id] = message
     conversation = Conversation(**fields)
-    placed: set[str | None] = {None}
-    pending = list(messages)
-    while pending:  # parents first, whatever order the file lists them in
-        ready = [m for m in pending if m.parent_id in placed]
-        if not ready:  # a parent that is missing, or a cycle
-            raise ImportRefused("import_bad_message")
-        for message in ready:
-            conversation.tree[message.id] = message
-            placed.add(message.id)
-        pending = [m for m in pending if m.id not in placed]
+    for message in messages:
+        chain: list[Message] = []  # this message and its ancestors not yet placed
+        on_chain: set[str] = set()
+        node: Message | None = message
+        while node is not None and node.id not in conversation.tree:
+            if node.id in on_chain:  # a cycle
+                raise ImportRefused("import_bad_message")
+            chain.append(node)
+            on_chain.add(node.id)
+            if node.parent_id is not None and node.parent_id not in by_id:  # a missing parent
+                raise ImportRefused("import_bad_message")
+            node = by_id[node.parent_id] if node.parent_id is not None else None
+        for placed in reversed(chain):
+            conversation.tree[placed.id] = placed
     conversation.leaf_id = leaf if isinstance(leaf, str) and leaf in by_id else messages[-1].id
     return conversation
 

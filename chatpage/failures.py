@@ -78,6 +78,8 @@ def explain(info: ErrorInfo, lang: str) -> tuple[Level, str]:
         return "warning", t(lang, f"error_{kind}", length=info.size, limit=info.limit)
     if kind in ("demo_unavailable", "conversation_deleted"):
         return "warning", t(lang, f"error_{kind}")
+    if kind in ("busy_person", "busy_process"):
+        return "warning", t(lang, f"error_{kind}", limit=info.limit)
     if kind == "demo_turns":
         return "warning", t(lang, "error_demo_turns", limit=info.limit)
     if kind == "demo_per_minute":

@@ -26,7 +26,8 @@ _STORAGE_FAILED = "storage_failed_in_callback"
 log = logging.getLogger(__name__)
 
 
-def conversation_list(journal: Journal, open_id: str, lang: str) -> None:
+def conversation_list(journal: Journal, open_id: str, lang: str) -> frozenset[str]:
+    """The person's conversations; returns those with a reply being written right now."""
     st.subheader(t(lang, "conversations"))
     query = st.text_input(
         t(lang, "search"),
@@ -36,19 +37,30 @@ def conversation_list(journal: Journal, open_id: str, lang: str) -> None:
         label_visibility="collapsed",
     )
     try:
-        summaries = journal.store.list(journal.owner, query, limit=LIST_LIMIT)
+        writing = journal.store.writing(journal.owner)
+        summaries = journal.store.list(journal.owner, query, limit=LIST_LIMIT, writing=writing)
     except SQLAlchemyError:
         log.exception("could not list conversations")
         st.caption(":material/database: " + t(lang, "storage_failed"))
-        return
+        return frozenset()
     if not summaries:
         st.caption(t(lang, "no_matches" if query.strip() else "no_conversations"))
     for summary in summaries:
+        is_open = summary.id == open_id
+        if is_open and summary.unseen:
+            journal.seen(summary.id)  # the person is looking at it now
+        icon, note = None, None
+        if summary.writing:
+            icon, note = ":material/progress_activity:", t(lang, "writing_now")
+        elif summary.unseen and not is_open:
+            icon, note = ":material/mark_chat_unread:", t(lang, "unseen_reply")
         title_column, menu_column = st.columns([5, 1], vertical_alignment="center")
         title_column.button(
             summary.title,
             key=f"open_{summary.id}",
-            type="primary" if summary.id == open_id else "tertiary",
+            type="primary" if is_open else "tertiary",
+            icon=icon,
+            help=note,
             on_click=session.open_conversation,
             args=(summary.id,),
             width="stretch",
@@ -56,6 +68,7 @@ def conversation_list(journal: Journal, open_id: str, lang: str) -> None:
         with menu_column.popover("", icon=":material/more_vert:", help=t(lang, "more_actions")):
             _manage(journal, summary.id, summary.title, lang)
     _import(journal, lang)
+    return writing
 
 
 def _manage(journal: Journal, conversation_id: str, title: str, lang: str) -> None:

@@ -12,10 +12,12 @@ TITLE_MAX_CHARS = 200
 SEARCH_MAX_CHARS = 200
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
 IMPORT_MAX_MESSAGES = 2000
+IMPORT_MAX_DEPTH = 16  # brackets inside brackets; an export needs 5
 
 # C0 controls but tab, line feed and carriage return, and DEL: never typed on purpose, and NUL
-# cannot even be stored in PostgreSQL text.
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# cannot even be stored in PostgreSQL text. Lone surrogates too: no browser types one, and
+# text holding one has no UTF-8 form, so no database could store it.
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def message_problem(text: str, limit: int) -> ErrorInfo | None:

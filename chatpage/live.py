@@ -13,8 +13,10 @@ import logging
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import session
 from .i18n import t
 from .persistence import Journal
+from .replies import Replies
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +25,10 @@ WATCH_INTERVAL = 2.0  # seconds between checks of the open conversation for chan
 
 
 @st.fragment(run_every=LIVE_INTERVAL)
-def live_reply(journal: Journal, conversation_id: str, message_id: str, lang: str) -> None:
-    """A reply another window or process is writing, as far as it has been saved."""
+def live_reply(
+    journal: Journal, replies: Replies, conversation_id: str, message_id: str, lang: str
+) -> None:
+    """A reply another app process is writing, as far as it has been saved, with Stop."""
     try:
         current = journal.store.message(conversation_id, message_id, journal.owner)
     except SQLAlchemyError:
@@ -37,18 +41,30 @@ def live_reply(journal: Journal, conversation_id: str, message_id: str, lang: st
     if current.text:
         st.markdown(current.text)
     st.caption(":material/edit_note: " + t(lang, "being_written"))
+    st.button(
+        t(lang, "stop"),
+        icon=":material/stop_circle:",
+        key="stop",
+        on_click=session.stop_reply,
+        args=(journal, replies, conversation_id, message_id),
+    )
 
 
 @st.fragment(run_every=WATCH_INTERVAL)
-def watch(journal: Journal, conversation_id: str, revision: int) -> None:
-    """Re-run the page when the open conversation changed in another window.
+def watch(
+    journal: Journal, conversation_id: str | None, revision: int, writing: frozenset[str]
+) -> None:
+    """Re-run the page when another window changed the open conversation, or when a reply
+    started or ended in any of the person's conversations (the list marks those).
 
-    The page draws this only for a stored conversation, at the revision it just read, so a
-    full run never re-runs itself from here.
+    The page draws this with the state it has just read, so a full run never re-runs
+    itself from here.
     """
     try:
-        now = journal.store.revision(conversation_id, journal.owner)
+        changed = journal.store.writing(journal.owner) != writing
+        if conversation_id is not None and not changed:
+            changed = journal.store.revision(conversation_id, journal.owner) != revision
     except SQLAlchemyError:
         return  # said elsewhere; try again on the next tick
-    if now != revision:
+    if changed:
         st.rerun()

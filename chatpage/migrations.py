@@ -121,6 +121,26 @@ def m004_message_tree(db: Connection) -> None:
     db.execute(text("CREATE INDEX messages_by_parent ON messages (conversation_id, parent_id)"))
 
 
+@migration
+def m005_replies_on_their_own(db: Connection) -> None:
+    """Replies written by the app process, not the page: stoppable from anywhere, noticed.
+
+    A Stop from a tab on another process asks the writer through the message's row; a
+    conversation remembers when a reply last ended there and when its person last saw it,
+    so the list can mark replies that finished while they were elsewhere. The partial index
+    keeps "which replies are being written" cheap however many messages there are.
+    """
+    db.execute(text("ALTER TABLE messages ADD COLUMN stop_requested_at DOUBLE PRECISION"))
+    db.execute(text("ALTER TABLE conversations ADD COLUMN reply_settled_at DOUBLE PRECISION"))
+    db.execute(text("ALTER TABLE conversations ADD COLUMN seen_at DOUBLE PRECISION"))
+    db.execute(
+        text(
+            "CREATE INDEX messages_being_written ON messages (conversation_id)"
+            " WHERE status = 'streaming'"
+        )
+    )
+
+
 def applied(engine: Engine) -> list[str]:
     with engine.connect() as db:
         _ensure_table(db)

@@ -1,16 +1,14 @@
 """Keeping the open conversation in the store as it changes, a streaming reply included.
 
-Each change is one message written on its own, never the whole conversation again. A
-streaming reply is checkpointed by a worker thread about once a second (which also renews its
-writer's lease), so a killed process loses at most about a second of text and the page never
-waits on the database while text arrives. The last write happens when the reply settles,
-however it settles.
+Each change is one message written on its own, never the whole conversation again. Replies
+are written by the process's reply tasks (`replies.py`), which checkpoint them about once a
+second, so a killed process loses at most about a second of text.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
-import threading
 import time
 from dataclasses import dataclass
 
@@ -18,13 +16,11 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from .conversation import Conversation, Message
+from .replies import Replies
 from .settings import Settings
 from .store import DEMO_PREFIX, ConversationStore, Written, default_url
 
 log = logging.getLogger(__name__)
-
-CHECKPOINT_INTERVAL = 1.0  # seconds of streamed text a crash may cost at most
-
 
 PURGE_EVERY = 600.0  # seconds between sweeps for expired demo conversations
 
@@ -32,6 +28,22 @@ PURGE_EVERY = 600.0  # seconds between sweeps for expired demo conversations
 @st.cache_resource(show_spinner=False)
 def _store(url: str) -> ConversationStore:
     return ConversationStore(url)
+
+
+@st.cache_resource(show_spinner=False)
+def _replies(url: str, max_per_process: int, grace: float) -> Replies:
+    """The replies this process writes; at exit they get `grace` seconds to finish."""
+    replies = Replies(_store(url), max_per_process=max_per_process)
+    atexit.register(replies.shutdown, grace)
+    return replies
+
+
+def process_replies(settings: Settings) -> Replies:
+    return _replies(
+        settings.database_url or default_url(),
+        settings.max_process_replies,
+        settings.shutdown_grace_seconds,
+    )
 
 
 @st.cache_resource(show_spinner=False)
@@ -152,6 +164,13 @@ class Journal:
             self.failed = True
             return False
 
+    def seen(self, conversation_id: str) -> None:
+        """The person saw how the conversation's last reply ended."""
+        try:
+            self.store.mark_seen(conversation_id, self.owner)
+        except SQLAlchemyError:
+            log.exception("could not mark a conversation as seen")
+
     def create(self, conversation: Conversation) -> None:
         """Store a whole new conversation (an import), under fresh ids if its are taken."""
         while not self.store.create(conversation, self.owner):
@@ -166,9 +185,6 @@ class Journal:
             self.failed = True
             return None
 
-    def checkpoints(self, conversation: Conversation, reply: Message) -> ReplyCheckpoints:
-        return ReplyCheckpoints(self, conversation, reply)
-
     def _took(self, conversation: Conversation, written: Written) -> None:
         if written.changed_elsewhere:
             self.changed_elsewhere = True
@@ -176,41 +192,3 @@ class Journal:
             if stored is not None:
                 conversation.absorb(stored)
         conversation.revision = max(conversation.revision, written.revision)
-
-
-class ReplyCheckpoints:
-    """Saves a streaming reply every CHECKPOINT_INTERVAL, renewing its writer's lease.
-
-    Checkpoints run on a thread of their own, so the page never waits on the database
-    while text arrives; the final state is saved on leaving, however the reply ended.
-    """
-
-    def __init__(self, journal: Journal, conversation: Conversation, reply: Message) -> None:
-        self._journal = journal
-        self._conversation = conversation
-        self._reply = reply
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="reply-checkpoints", daemon=True)
-
-    def __enter__(self) -> ReplyCheckpoints:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:  # a checkpoint in flight finishes first; none follows the end
-            self._stop.set()
-        self._journal.settle(self._conversation, self._reply)
-
-    def _run(self) -> None:
-        while not self._stop.wait(CHECKPOINT_INTERVAL):
-            with self._lock:
-                if self._stop.is_set():
-                    return
-                try:
-                    self._journal.store.checkpoint(
-                        self._conversation.id, self._reply, self._journal.owner
-                    )
-                except SQLAlchemyError:  # the database is down: keep streaming, retry later
-                    log.exception("could not save the reply in progress")
-                    self._journal.failed = True

@@ -9,13 +9,14 @@ the page is exactly the markdown of the whole text.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator
 
 import streamlit as st
 
 from .blocks import DEFAULT_MAX_PIECE, FREEZE, BlockSplitter, display_updates
-from .conversation import Message, Status
+from .conversation import Message
 from .i18n import t
 from .streaming import TICK, coalesce
 
@@ -38,6 +39,7 @@ def allow_interrupt() -> None:
 
 def stream_reply(
     events: Iterable[str | None],
+    initial: str,
     reply: Message,
     lang: str,
     *,
@@ -45,21 +47,22 @@ def stream_reply(
     max_piece: int = DEFAULT_MAX_PIECE,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Show a reply as it arrives and keep every received character in `reply.text`.
+    """Show a reply as it arrives: `initial` (the text so far), then `events`.
 
-    `events` yields text, or TICK when nothing arrived for a moment. If the run is
-    interrupted (Stop, a new message), the exception passes through: `reply.text` already
-    holds everything that arrived.
+    `events` yields new text, or TICK when nothing arrived for a moment; the reply's writer
+    keeps `reply.text` (this only shows it). If the page run is interrupted (a rerun, another
+    conversation opened), the exception passes through; the reply goes on being written.
     """
     slot = st.empty()
+    if initial:  # joined mid-way, or continuing a cut reply: cut into blocks like the rest
+        events = itertools.chain([initial], events)
     try:
         with slot.container():
-            if reply.text:  # continuing a cut reply: what is already there stays in view
-                st.markdown(reply.text)
             waiting = st.empty()
-            waiting.caption(t(lang, "waiting"))
+            if not initial:
+                waiting.caption(t(lang, "waiting"))
             st.write_stream(
-                _display_chunks(events, reply, waiting, lang, interval, max_piece, clock)
+                _display_chunks(events, waiting, lang, interval, max_piece, clock, bool(initial))
             )
     except Exception:  # a failed reply: show all that arrived, some of it not yet displayed
         _final(slot, reply)
@@ -77,18 +80,18 @@ def _final(slot: st.delta_generator.DeltaGenerator, reply: Message) -> None:
 
 def _display_chunks(
     events: Iterable[str | None],
-    reply: Message,
     waiting: st.delta_generator.DeltaGenerator,
     lang: str,
     interval: float,
     max_piece: int,
     clock: Callable[[], float],
+    started_with_text: bool,
 ) -> Iterator[str | Callable[[], None]]:
     splitter = BlockSplitter(max_piece=max_piece)
     started = clock()
     shown_seconds = 0
-    first_text = True
-    for item in coalesce(_kept(events, reply), interval, clock):
+    first_text = not started_with_text
+    for item in coalesce(events, interval, clock):
         if item is TICK:
             allow_interrupt()
             if first_text:
@@ -102,16 +105,3 @@ def _display_chunks(
             first_text = False
         for update in display_updates(splitter.feed(item)):
             yield _freeze if update is FREEZE else update  # type: ignore[misc]
-
-
-def _kept(events: Iterable[str | None], reply: Message) -> Iterator[str | None]:
-    """Store text in the message the moment it arrives, before it is displayed.
-
-    Once the reply has been settled (stopped by a newer run), nothing more is added to it.
-    """
-    for event in events:
-        if reply.status is not Status.STREAMING:
-            return
-        if event:
-            reply.text += event
-        yield event

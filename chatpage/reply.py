@@ -1,98 +1,90 @@
-"""Getting one reply into the conversation, whatever happens on the way.
+"""Asking for a reply, and showing one as it is written.
 
-Every exit is accounted for: a finished reply is complete; a client error leaves the text that
-arrived, marked failed with its kind; a Stop, a new message or a page interruption leaves it
-marked stopped. The HTTP response is closed at once on every path.
+A reply is written by a task of the app process (`replies.py`), not by the page run that
+asked for it, so switching conversation, reloading or closing the tab never cuts it. This
+module starts that task once every check has passed, and shows a reply the process is
+writing as it arrives. Every exit is accounted for: a limit of the page's own settles the
+reply as failed with nothing sent upstream; a deleted conversation refuses it.
 """
 
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractContextManager, nullcontext
 
 import streamlit as st
 
-from liaobots_core import LiaobotsClient, LiaobotsError
+from liaobots_core import LiaobotsClient
 
 from .conversation import Conversation, ErrorInfo, Message, Status
-from .failures import describe, explain
+from .failures import explain
 from .i18n import t
 from .persistence import Journal
 from .quota import Preflight
 from .render import stream_reply
-from .store import ConversationGone
-from .streaming import ReplyPump
+from .replies import Busy, Replies, ReplyTask, Request
 
 log = logging.getLogger(__name__)
 
 
-def produce_reply(
+def begin_reply(
     conversation: Conversation,
     client: LiaobotsClient,
-    lang: str,
     *,
-    continuing: Message | None = None,
-    journal: Journal | None = None,
+    continuing: Message | None,
+    journal: Journal,
+    replies: Replies,
+    max_per_person: int,
     preflight: Preflight | None = None,
-) -> Message:
-    """Stream a reply (or the rest of a cut one) into the page and the conversation.
+) -> None:
+    """Start writing a reply (or the rest of a cut one) on the process's reply tasks.
 
-    With a journal, the reply is stored before the first byte is asked for, saved about once
-    a second while it streams, and saved once more however it ends. A preflight refusal
-    (a limit reached) settles the reply as failed without any request.
+    The reply is stored before the first byte is asked for. A preflight refusal (a limit
+    reached) or no room for another reply settles it as failed without any request. Raises
+    ConversationGone when the conversation was deleted elsewhere.
     """
     wire = conversation.wire_messages(then_continue=continuing is not None)
+    refusal = preflight(wire) if preflight is not None else None
     if continuing is None:
         reply = conversation.start_reply(conversation.model_id)
+        if refusal is not None:
+            reply.status, reply.error = Status.FAILED, refusal
+        journal.add(conversation, reply)
+        if refusal is not None:
+            return
     else:
         reply = continuing
+        if refusal is not None:
+            reply.error = refusal  # shown once under the reply; its text and status stay
+            return
+        before = reply.status, reply.error
         reply.status, reply.error = Status.STREAMING, None
-    checkpoints: AbstractContextManager[object] = nullcontext()
-    if journal is not None:
-        try:
-            if continuing is None:
-                journal.add(conversation, reply)
-            elif not journal.resume(conversation, reply):
-                journal.refresh(conversation)  # another window took it up: show it live
-                st.rerun()
-        except ConversationGone:
-            reply.status, reply.error = Status.FAILED, ErrorInfo("conversation_deleted")
-            return reply
-        checkpoints = journal.checkpoints(conversation, reply)
-    with checkpoints:
-        try:
-            refusal = preflight(wire) if preflight is not None else None
-            if refusal is not None:  # a limit of the page's own: nothing goes upstream
-                reply.status, reply.error = Status.FAILED, refusal
-            else:
-                _stream(conversation, client, wire, reply, lang)
-        except LiaobotsError as exc:
-            reply.status, reply.error = Status.FAILED, describe(exc)
-            log.info("reply failed: %s", type(exc).__name__)
-        except Exception:  # a bug of ours: keep the text, say so plainly, log the details
-            log.exception("reply failed unexpectedly")
-            reply.status, reply.error = Status.FAILED, ErrorInfo("unknown")
-        finally:
-            if reply.status is Status.STREAMING:  # Stop, a new message, or the page went away
-                reply.status = Status.STOPPED
-    return reply  # the caller shows how it ended, with the buttons that fit (views.actions)
-
-
-def _stream(
-    conversation: Conversation,
-    client: LiaobotsClient,
-    wire: list[dict[str, str]],
-    reply: Message,
-    lang: str,
-) -> None:
-    stream = client.stream_chat(
-        wire, model=conversation.model_id, system_prompt=conversation.system_prompt or None
+        if not journal.resume(conversation, reply):
+            reply.status, reply.error = before
+            journal.refresh(conversation)  # another window took it up: it is shown live
+            return
+    request = Request(
+        conversation_id=conversation.id,
+        owner=journal.owner,
+        wire=wire,
+        model_id=conversation.model_id,
+        system_prompt=conversation.system_prompt or None,
     )
-    with ReplyPump(stream) as pump:
-        stream_reply(pump.events(), reply, lang)
-    if reply.status is Status.STREAMING:  # not settled meanwhile by a newer run
-        reply.status = Status.COMPLETE
-    _notes(conversation, stream.history.dropped, stream.history.over_budget, lang)
+    try:
+        replies.start(request, reply, client, max_per_person=max_per_person)
+    except Busy as busy:
+        reply.status, reply.error = Status.FAILED, busy.error()
+        journal.settle(conversation, reply)
+
+
+def follow_reply(task: ReplyTask, conversation: Conversation, lang: str) -> None:
+    """Show a reply this process is writing, from where it is now until it ends.
+
+    The page run may end first (a rerun, another conversation opened, the tab closed): the
+    reply goes on being written all the same.
+    """
+    text, start = task.snapshot()
+    stream_reply(task.follow(start), text, task.reply, lang)
+    _notes(conversation, task.dropped, task.over_budget, lang)
 
 
 def _notes(conversation: Conversation, dropped: int, over_budget: bool, lang: str) -> None:

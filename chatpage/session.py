@@ -6,17 +6,23 @@ run that follows carries it out. That keeps every change to the conversation in 
 
 from __future__ import annotations
 
+import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
 from liaobots_core import DEFAULT_MODEL_ID
 
 from .conversation import Conversation, ErrorInfo, Status
 from .limits import message_problem, without_controls
 from .persistence import Journal
+from .replies import Busy, Replies
+
+log = logging.getLogger(__name__)
 
 PendingKind = Literal["reply", "continue"]
 
@@ -30,6 +36,7 @@ _GIVE_BACK = "give_back_input"
 INPUT_KEY = "chat_input"
 _INTENT = "intent"
 _EDITING = "editing_message"
+EDIT_TEXT_KEY = "edit_text"
 # A reply that ended before its end can be taken up again.
 CONTINUABLE = (Status.STOPPED, Status.INTERRUPTED, Status.FAILED)
 
@@ -81,20 +88,39 @@ def refresh(current: Conversation, journal: Journal) -> bool:
     return False
 
 
-def carry_out(intent: Intent | None, current: Conversation, journal: Journal) -> PendingKind | None:
+def carry_out(
+    intent: Intent | None,
+    current: Conversation,
+    journal: Journal,
+    replies: Replies,
+    room: Callable[[], None] | None = None,
+) -> PendingKind | None:
     """Apply what the person asked for to the conversation and the store.
 
     Returns the reply to produce next, if any. Raises ConversationGone when the
-    conversation was deleted elsewhere (the caller gives the text back).
+    conversation was deleted elsewhere (the caller gives the text back). When there is no
+    room for another reply, nothing is done and the page says why (an edit stays open).
     """
     if intent is None:
         return None
     viewed = intent.message_id
     if viewed is not None and viewed not in current.tree:
         return None  # a button of another conversation, or of a view long gone
+    if intent.kind in ("edit", "regenerate", "continue") and room is not None:
+        busy = no_room(room)
+        if busy is not None:
+            refuse(busy)
+            if intent.kind == "edit":
+                set_editing(viewed)
+                st.session_state[EDIT_TEXT_KEY] = intent.text
+            return None
     if intent.kind == "send":
         if viewed is not None and current.children(viewed):
             journal.changed_elsewhere = True  # what the person saw was continued meanwhile
+        if viewed is not None and current.tree[viewed].status is Status.STREAMING:
+            # Sent while the reply was still being written: it stops there, text kept.
+            stop_reply(journal, replies, current.id, viewed)
+            journal.refresh(current)
         current.rewind_to(viewed)  # after what the person saw, whatever came since
         journal.add(current, current.add_user(intent.text))
         remember_in_url(current)
@@ -118,12 +144,15 @@ def carry_out(intent: Intent | None, current: Conversation, journal: Journal) ->
     return None
 
 
-def check_submitted(limit: int, journal: Journal | None = None) -> None:
+def check_submitted(
+    limit: int, journal: Journal | None = None, room: Callable[[], None] | None = None
+) -> None:
     """Refuse a message that cannot be sent before the run sees it, and give it back.
 
     The text goes back into the input (without control characters), so a refused message
     is never lost: the person fixes it and sends it again. A message for a conversation
-    deleted in another window is refused the same way.
+    deleted in another window is refused the same way, and so is one for which there is no
+    room (`room` raises Busy when the person or the process writes all the replies allowed).
     """
     text = st.session_state.get(INPUT_KEY)
     if not isinstance(text, str):
@@ -133,10 +162,38 @@ def check_submitted(limit: int, journal: Journal | None = None) -> None:
         current: Conversation | None = st.session_state.get(_CONVERSATION)
         if current is not None and journal.is_gone(current):
             problem = ErrorInfo("conversation_deleted")
+    if problem is None and room is not None:
+        problem = no_room(room)
     if problem is None:
         return
     st.session_state[_REFUSED] = problem
     st.session_state[INPUT_KEY] = without_controls(text) if text.strip() else None
+
+
+def no_room(room: Callable[[], None]) -> ErrorInfo | None:
+    """Why there is no room for another reply now, or None when there is."""
+    try:
+        room()
+    except Busy as busy:
+        return busy.error()
+    except SQLAlchemyError:  # cannot count: let it through, the page says the store failed
+        return None
+    return None
+
+
+def refuse(problem: ErrorInfo) -> None:
+    """Show why what a button asked for was not done (on this run)."""
+    st.session_state[_REFUSED] = problem
+
+
+def stop_reply(journal: Journal, replies: Replies, conversation_id: str, message_id: str) -> None:
+    """Stop: the reply ends where it is, its text kept, whichever process writes it."""
+    if not replies.stop(message_id):
+        try:
+            journal.store.request_stop(conversation_id, message_id, journal.owner)
+        except SQLAlchemyError:
+            log.exception("could not ask for a reply to stop")
+            journal.failed = True
 
 
 def take_refused_input() -> ErrorInfo | None:

@@ -12,15 +12,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from sqlalchemy.engine import make_url
+
 from liaobots_core import ConfigurationError
 from liaobots_core.client import clean_base_url
 
-from .limits import MESSAGE_MAX_CHARS
+from .limits import CONTROL_CHARS, MESSAGE_MAX_CHARS
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 AccessMode = Literal["open", "login", "header"]
 ACCESS_MODES: tuple[AccessMode, ...] = ("open", "login", "header")
+# Upper bounds on numbers: far beyond any real use, and safe in every database and timer.
+NUMBER_MAX = 1_000_000_000
+CHARS_MAX = 10_000_000  # a message; a websocket frame holds it with room to spare
+HOURS_MAX = 24 * 365 * 100
+DATABASE_DRIVERS = frozenset({"sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg"})
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,10 @@ class Settings:
     user_header: str | None = None
     public_demo: bool = False
     demo: DemoLimits = field(default_factory=DemoLimits)
+    # Replies written at once: by one person (across processes), and by this app process.
+    max_background_replies: int = 3
+    max_process_replies: int = 32
+    shutdown_grace_seconds: float = 20.0  # for replies to finish when the process must exit
     problems: tuple[str, ...] = ()
 
     @property
@@ -76,25 +87,28 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
     def flag(name: str) -> bool:
         value = (get(name) or "").lower()
         if value and value not in TRUE_WORDS | FALSE_WORDS:
-            problems.append(f"{name} must be 1 or 0 (it is {value!r}).")
+            problems.append(f"{name} must be 1 or 0 (it is {_shown(value)}).")
         return value in TRUE_WORDS
 
-    def number(name: str, default: float, *, whole: bool = True) -> Any:
+    def number(name: str, default: float, *, whole: bool = True, most: int = NUMBER_MAX) -> Any:
         value = get(name)
         if value is None:
             return default
         try:
             parsed = int(value) if whole else float(value)
-        except ValueError:
+        except ValueError:  # also an int of more than 4300 digits
             parsed = -1
-        if parsed <= 0:
-            problems.append(f"{name} must be a positive number (it is {value!r}).")
+        if not 0 < parsed <= most:  # NaN and infinity fail this too
+            problems.append(
+                f"{name} must be a positive number, at most {most:,} (it is {_shown(value)})."
+            )
             return default
         return parsed
 
     access = (get("CHAT_ACCESS") or "open").lower()
     if access not in ACCESS_MODES:
-        problems.append(f"CHAT_ACCESS must be one of {', '.join(ACCESS_MODES)} (it is {access!r}).")
+        modes = ", ".join(ACCESS_MODES)
+        problems.append(f"CHAT_ACCESS must be one of {modes} (it is {_shown(access)}).")
         access = "open"
     user_header = get("CHAT_USER_HEADER")
     if access == "header" and not user_header:
@@ -111,28 +125,63 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
         except ConfigurationError as problem:
             problems.append(f"LIAOBOTS_BASE_URL: {problem}")
             base_url = None
+    auth_code = get("LIAOBOTS_AUTH_CODE")
+    if auth_code is not None and not all(" " <= c <= "~" for c in auth_code):
+        problems.append(  # never shown: it is the secret
+            "LIAOBOTS_AUTH_CODE holds characters no auth code has (control characters or "
+            "letters outside ASCII)."
+        )
+    database_url = get("DATABASE_URL")
+    if database_url is not None:
+        problem = _database_url_problem(database_url)
+        if problem:
+            problems.append(problem)
     public_demo = flag("CHAT_DEMO")
     defaults = DemoLimits()
     return Settings(
-        auth_code=get("LIAOBOTS_AUTH_CODE"),
+        auth_code=auth_code,
         base_url=base_url,
         offline_demo=flag("LIAOBOTS_OFFLINE_DEMO"),
-        database_url=get("DATABASE_URL"),
-        max_message_chars=number("CHAT_MAX_MESSAGE_CHARS", MESSAGE_MAX_CHARS),
+        database_url=database_url,
+        max_message_chars=number("CHAT_MAX_MESSAGE_CHARS", MESSAGE_MAX_CHARS, most=CHARS_MAX),
         access=access,  # type: ignore[arg-type]
         user_header=user_header,
         public_demo=public_demo,
         demo=DemoLimits(
             per_minute=number("CHAT_DEMO_PER_MINUTE", defaults.per_minute),
             per_day=number("CHAT_DEMO_PER_DAY", defaults.per_day),
-            max_chars=number("CHAT_DEMO_MAX_CHARS", defaults.max_chars),
+            max_chars=number("CHAT_DEMO_MAX_CHARS", defaults.max_chars, most=CHARS_MAX),
             max_turns=number("CHAT_DEMO_MAX_TURNS", defaults.max_turns),
             retention_hours=number(
-                "CHAT_DEMO_RETENTION_HOURS", defaults.retention_hours, whole=False
+                "CHAT_DEMO_RETENTION_HOURS", defaults.retention_hours, whole=False, most=HOURS_MAX
             ),
         ),
+        max_background_replies=number("CHAT_MAX_BACKGROUND_REPLIES", 3),
+        max_process_replies=number("CHAT_MAX_PROCESS_REPLIES", 32),
+        shutdown_grace_seconds=number("CHAT_SHUTDOWN_GRACE_SECONDS", 20.0, whole=False),
         problems=tuple(problems),
     )
+
+
+def _shown(value: str) -> str:
+    """A value as a problem quotes it: short enough to read."""
+    return repr(value if len(value) <= 60 else value[:59] + "…")
+
+
+def _database_url_problem(url: str) -> str | None:
+    """Why DATABASE_URL cannot be used, without repeating it (it may hold a password)."""
+    if CONTROL_CHARS.search(url):
+        return "DATABASE_URL holds control characters."
+    try:
+        driver = make_url(url).drivername
+    except Exception:  # ArgumentError, or ValueError for a port that is not a number
+        driver = None
+    if driver not in DATABASE_DRIVERS:
+        return (
+            "DATABASE_URL must be a SQLite or PostgreSQL address, like "
+            "sqlite:///data/chat.sqlite3 or postgresql://user:password@host:5432/dbname."
+        )
+    return None
 
 
 def _has_auth_section(sources: Sequence[Mapping[str, Any]]) -> bool:

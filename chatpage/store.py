@@ -61,6 +61,8 @@ conversations = Table(
     Column("updated_at", Float, nullable=False),
     Column("current_leaf_id", String(64)),
     Column("revision", Integer, nullable=False),
+    Column("reply_settled_at", Float),
+    Column("seen_at", Float),
 )
 messages = Table(
     "messages",
@@ -76,6 +78,7 @@ messages = Table(
     Column("created_at", Float, nullable=False),
     Column("parent_id", String(64)),
     Column("lease_until", Float),
+    Column("stop_requested_at", Float),
 )
 demo_usage = Table(
     "demo_usage",
@@ -108,6 +111,8 @@ class Summary:
     id: str
     title: str
     updated_at: float
+    writing: bool = False  # a reply is being written there right now
+    unseen: bool = False  # a reply ended there since its person last looked
 
 
 def default_url(data_dir: Path | None = None) -> str:
@@ -247,8 +252,9 @@ class ConversationStore:
     def checkpoint(self, conversation_id: str, message: Message, owner: str) -> bool:
         """Save a streaming reply's text so far and renew its writer's lease.
 
-        False when the reply is no longer being written here (settled, or the conversation
-        deleted): a late checkpoint never brings a settled reply back to life.
+        False when the writer should stop: the reply was settled, its conversation deleted,
+        or a Stop asked for from another process. A late checkpoint never brings a settled
+        reply back to life.
         """
         now = time.time()
         with self._writes.begin() as db:
@@ -258,6 +264,7 @@ class ConversationStore:
                     messages.c.id == message.id,
                     messages.c.conversation_id.in_(_owned(conversation_id, owner)),
                     messages.c.status == Status.STREAMING.value,
+                    messages.c.stop_requested_at.is_(None),
                 )
                 .values(text=message.text, lease_until=now + LEASE_SECONDS)
             )
@@ -274,7 +281,7 @@ class ConversationStore:
 
         None when the reply was not being written (settled already, or deleted).
         """
-        return self._change_state(conversation, message, owner, live=False)
+        return self._change_state(conversation.id, conversation.revision, message, owner)
 
     def resume(self, conversation: Conversation, message: Message, owner: str) -> Written | None:
         """Take up writing a cut reply again (Continue).
@@ -282,20 +289,50 @@ class ConversationStore:
         None when someone is writing it already: only one writer at a time, whichever
         window or process asked first.
         """
-        return self._change_state(conversation, message, owner, live=True)
+        return self._change_state(conversation.id, conversation.revision, message, owner, live=True)
+
+    def settle_reply(self, conversation_id: str, message: Message, owner: str) -> bool:
+        """`settle` for a writer that keeps no copy of the conversation (a reply task)."""
+        return self._change_state(conversation_id, None, message, owner) is not None
+
+    def request_stop(self, conversation_id: str, message_id: str, owner: str) -> bool:
+        """Ask whichever process writes this reply to stop it (at its next checkpoint)."""
+        with self._writes.begin() as db:
+            result = db.execute(
+                update(messages)
+                .where(
+                    messages.c.id == message_id,
+                    messages.c.conversation_id.in_(_owned(conversation_id, owner)),
+                    messages.c.status == Status.STREAMING.value,
+                )
+                .values(stop_requested_at=time.time())
+            )
+            return result.rowcount > 0
+
+    def mark_seen(self, conversation_id: str, owner: str) -> None:
+        """The person has seen how the conversation's last reply ended."""
+        with self._writes.begin() as db:
+            db.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id, conversations.c.owner == owner)
+                .values(seen_at=time.time())
+            )
 
     def _change_state(
-        self, conversation: Conversation, message: Message, owner: str, *, live: bool
+        self,
+        conversation_id: str,
+        known_revision: int | None,
+        message: Message,
+        owner: str,
+        *,
+        live: bool = False,
     ) -> Written | None:
         now = time.time()
-        # A reply left streaming with no lease at all (cut before leases existed) is cut too.
-        being_written = (messages.c.status == Status.STREAMING.value) & (
-            func.coalesce(messages.c.lease_until, 0.0) >= now
-        )
+        being_written = _being_written(now)
         with self._writes.begin() as db:
             head = db.execute(
                 select(conversations.c.revision)
-                .where(conversations.c.id == conversation.id, conversations.c.owner == owner)
+                .where(conversations.c.id == conversation_id, conversations.c.owner == owner)
                 .with_for_update()
             ).first()
             if head is None:
@@ -304,7 +341,7 @@ class ConversationStore:
                 update(messages)
                 .where(
                     messages.c.id == message.id,
-                    messages.c.conversation_id == conversation.id,
+                    messages.c.conversation_id == conversation_id,
                     ~being_written if live else messages.c.status == Status.STREAMING.value,
                 )
                 .values(
@@ -312,16 +349,21 @@ class ConversationStore:
                     status=message.status.value,
                     error=_error_json(message.error),
                     lease_until=now + LEASE_SECONDS if live else None,
+                    stop_requested_at=None,
                 )
             )
             if not result.rowcount:
                 return None
+            head_values: dict[str, Any] = {"revision": head.revision + 1, "updated_at": now}
+            if not live:
+                head_values["reply_settled_at"] = now
             db.execute(
                 update(conversations)
-                .where(conversations.c.id == conversation.id)
-                .values(revision=head.revision + 1, updated_at=now)
+                .where(conversations.c.id == conversation_id)
+                .values(**head_values)
             )
-        return Written(head.revision + 1, changed_elsewhere=head.revision != conversation.revision)
+        changed = known_revision is not None and head.revision != known_revision
+        return Written(head.revision + 1, changed_elsewhere=changed)
 
     def show_branch(self, conversation_id: str, leaf_id: str, owner: str) -> bool:
         """Remember which branch is on show, so a reload opens the same one."""
@@ -454,7 +496,33 @@ class ConversationStore:
             ).first()
         return _message(row, time.time()) if row is not None else None
 
-    def list(self, owner: str, query: str = "", limit: int = 200) -> list[Summary]:
+    def writing(self, owner: str) -> frozenset[str]:
+        """The owner's conversations with a reply being written right now, by any process."""
+        return frozenset(self._being_written(owner).values())
+
+    def writing_replies(self, owner: str) -> frozenset[str]:
+        """The owner's replies being written right now, by any process (message ids)."""
+        return frozenset(self._being_written(owner))
+
+    def _being_written(self, owner: str) -> dict[str, str]:
+        with self.engine.connect() as db:
+            rows = db.execute(
+                select(messages.c.id, messages.c.conversation_id).where(
+                    _being_written(time.time()),
+                    messages.c.conversation_id.in_(
+                        select(conversations.c.id).where(conversations.c.owner == owner)
+                    ),
+                )
+            )
+            return {row.id: row.conversation_id for row in rows}
+
+    def list(
+        self,
+        owner: str,
+        query: str = "",
+        limit: int = 200,
+        writing: frozenset[str] | None = None,
+    ) -> list[Summary]:
         """The owner's conversations, newest first; `query` searches titles and text."""
         first_text = (
             select(messages.c.text)
@@ -463,9 +531,14 @@ class ConversationStore:
             .limit(1)
             .scalar_subquery()
         )
+        unseen = conversations.c.reply_settled_at > func.coalesce(conversations.c.seen_at, 0.0)
         statement = (
             select(
-                conversations.c.id, conversations.c.title, conversations.c.updated_at, first_text
+                conversations.c.id,
+                conversations.c.title,
+                conversations.c.updated_at,
+                first_text,
+                unseen.label("unseen"),
             )
             .where(conversations.c.owner == owner)
             .order_by(conversations.c.updated_at.desc())
@@ -485,12 +558,25 @@ class ConversationStore:
             )
         with self.engine.connect() as db:
             rows = db.execute(statement).all()
+        if writing is None:
+            writing = self.writing(owner)
         return [
             Summary(
-                id=row.id, title=row.title or title_from(row[3] or ""), updated_at=row.updated_at
+                id=row.id,
+                title=row.title or title_from(row[3] or ""),
+                updated_at=row.updated_at,
+                writing=row.id in writing,
+                unseen=bool(row.unseen) and row.id not in writing,
             )
             for row in rows
         ]
+
+
+def _being_written(now: float) -> Any:
+    """A reply whose writer holds the lease (a reply left with none was cut)."""
+    return (messages.c.status == Status.STREAMING.value) & (
+        func.coalesce(messages.c.lease_until, 0.0) >= now
+    )
 
 
 def _owned(conversation_id: str, owner: str) -> Any:

@@ -23,6 +23,7 @@ from .library import conversation_list
 from .limits import SYSTEM_PROMPT_MAX_CHARS, without_controls
 from .live import live_reply
 from .persistence import Journal
+from .replies import Replies
 from .reply import show_failure
 from .settings import Settings
 
@@ -34,6 +35,7 @@ class SidebarChoices:
     backend: Backend
     info: ServiceInfo
     model: Model
+    writing: frozenset[str] = frozenset()  # the person's conversations with a reply being written
 
 
 def stop_for_problems(problems: tuple[str, ...], lang: str) -> None:
@@ -127,8 +129,8 @@ def sidebar(
         )
         if conversation.messages:
             _downloads(conversation, lang)
-        conversation_list(journal, conversation.id, lang)
-    return SidebarChoices(backend=backend, info=info, model=model)
+        writing = conversation_list(journal, conversation.id, lang)
+    return SidebarChoices(backend=backend, info=info, model=model, writing=writing)
 
 
 def _connection_status(backend: Backend, info: ServiceInfo, lang: str) -> None:
@@ -193,33 +195,34 @@ def history(
     conversation: Conversation,
     lang: str,
     *,
-    busy: bool,
-    hide_last: bool,
+    following: bool,
     limit: int,
     journal: Journal,
+    replies: Replies,
 ) -> Deferred:
     """The branch on show, each message with its versions (`‹ 2/3 ›`) and its buttons.
 
     Every question can be edited (a new version of it, the old one kept); the last reply
-    gets its actions. A reply being written in another window is shown growing, without
-    buttons. While a reply is about to stream here (`busy`), buttons would interrupt it: the
-    returned slots are where they go once it has settled (`controls_after`).
+    gets its actions. When this process is writing the last reply (`following`), it is left
+    for the caller to show as it arrives, and the buttons, which would interrupt it, go into
+    the returned slots once it has ended (`controls_after`). A reply another process is
+    writing is shown growing, read from the store, with only Stop.
     """
     messages = conversation.messages
-    shown = messages[:-1] if hide_last else messages
+    shown = messages[:-1] if following else messages
     quiet = conversation.streaming() is not None  # no buttons while a reply is written
     deferred: Deferred = []
     for message in shown:
         with st.chat_message(message.role, avatar=AVATARS[message.role]):
-            if message.role == "user" and session.editing() == message.id and not busy:
+            if message.role == "user" and session.editing() == message.id and not quiet:
                 _edit_form(message, lang, limit)
                 continue
-            if message.status is Status.STREAMING and message is conversation.last and not busy:
-                live_reply(journal, conversation.id, message.id, lang)
+            if message.status is Status.STREAMING and message is conversation.last:
+                live_reply(journal, replies, conversation.id, message.id, lang)
                 continue
             st.markdown(message.text)
             slot = st.empty()
-            if busy:
+            if following:
                 deferred.append((slot, message))
                 continue
             message_controls(slot, conversation, message, lang, quiet=quiet)
@@ -333,12 +336,12 @@ def _version_switch(
 
 
 def _edit_form(message: Message, lang: str, limit: int) -> None:
-    st.text_area(t(lang, "edit_label"), value=message.text, key="edit_text")
+    st.text_area(t(lang, "edit_label"), value=message.text, key=session.EDIT_TEXT_KEY)
     left, right, _ = st.columns([2, 1, 3])
     left.button(
         t(lang, "save_and_send"),
         type="primary",
         on_click=session.save_edit,
-        args=("edit_text", limit, message.id),
+        args=(session.EDIT_TEXT_KEY, limit, message.id),
     )
     right.button(t(lang, "cancel"), on_click=session.set_editing, args=(None,))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import random
 import socket
@@ -40,9 +41,17 @@ from .errors import (
     UnknownModelError,
     UpstreamError,
 )
-from .framing import HtmlSniffer, ReplyDecoder, decoder_for, is_event_stream, is_html
+from .framing import (
+    HtmlSniffer,
+    JsonTooDeep,
+    ReplyDecoder,
+    decoder_for,
+    is_event_stream,
+    is_html,
+    parse_json,
+)
 from .history import FittedHistory, fit_history, normalize_messages
-from .models import BUILTIN_MODELS, DEFAULT_MODEL_ID, Model, find_model
+from .models import BUILTIN_MODELS, DEFAULT_MODEL_ID, Model, find_model, models_from_wire
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +59,7 @@ DEFAULT_BASE_URL = "https://liaobots.com"
 AUTH_CODE_ENV = "LIAOBOTS_AUTH_CODE"
 BASE_URL_ENV = "LIAOBOTS_BASE_URL"
 READ_SIZE = 64 * 1024
+ANSWER_MAX_BYTES = 4 * 1024 * 1024  # a model list or an account answer; far beyond real ones
 RETRY_STATUSES = frozenset({502, 503, 504})
 USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -165,60 +175,77 @@ class LiaobotsClient:
     def list_models(self, *, fallback: bool = True) -> list[Model]:
         """The server's model list when it answers, else the built-in catalog.
 
-        With `fallback=False` a server that does not answer is an error instead, for callers
-        (like the terminal's --list-models) that must not pass the catalog off as the server's.
+        Entries the client cannot use (no id, sizes that are not positive finite numbers,
+        a repeated id) are skipped and logged once; the good ones are kept. Only a list with
+        no usable entry at all gives way to the catalog. With `fallback=False` a server that
+        does not answer usably is an error instead, for callers (like the terminal's
+        --list-models) that must not pass the catalog off as the server's.
         """
         try:
-            response = self._post("/api/models", {}, stream=False, require_code=False)
-            try:
-                entries = response.json()
-            finally:
-                response.close()
-            if isinstance(entries, dict):  # some periods wrapped the list
-                entries = entries.get("models") or entries.get("data") or []
-            models = tuple(Model.from_wire(e) for e in entries if isinstance(e, Mapping))
-        except (LiaobotsError, ValueError) as exc:
+            response = self._post("/api/models", {}, stream=True, require_code=False)
+            entries = self._read_json(response, "the model list")
+            if isinstance(entries, Mapping):  # some periods wrapped the list
+                entries = entries.get("models") or entries.get("data")
+            if not isinstance(entries, list):
+                raise ProtocolError("the model list is not a list")
+        except LiaobotsError as exc:
             if not fallback:
-                if isinstance(exc, LiaobotsError):
-                    raise
-                raise ProtocolError("the model list is not valid JSON") from None
+                raise
             log.info("model list unavailable, using the built-in catalog: %s", exc)
             return list(BUILTIN_MODELS)
+        models, skipped = models_from_wire(entries)
+        if skipped:
+            _report_skipped(self.base_url, skipped, len(entries))
         if not models:
             if not fallback:
-                raise ProtocolError("the model list is empty")
+                raise ProtocolError("the model list has no usable model")
+            log.info("model list has no usable model, using the built-in catalog")
             return list(BUILTIN_MODELS)
-        self._server_models = models
-        return list(models)
+        self._server_models = tuple(models)
+        return models
 
     def resolve_model(self, model_id: str) -> Model:
         """Find a model by id in the lists known so far, else in the server's list."""
         try:
             return find_model(model_id, self._server_models or BUILTIN_MODELS)
         except UnknownModelError:
-            if self._server_models is not None:
-                raise
+            pass  # not known yet, or added to the service since its list was read
         return find_model(model_id, self.list_models())
 
     def get_user(self) -> UserInfo:
         """Check the auth code with the service and read its balance."""
         if not self._auth_code:
             raise MissingAuthCodeError()
-        response = self._post("/api/user", {"authcode": self._auth_code}, stream=False)
-        try:
-            data = response.json()
-        except ValueError:
-            raise ProtocolError("the account answer is not JSON") from None
-        finally:
-            response.close()
+        response = self._post("/api/user", {"authcode": self._auth_code}, stream=True)
+        data = self._read_json(response, "the account answer")
         if not isinstance(data, Mapping):
             raise ProtocolError("the account answer is not an object")
-        balance = data.get("balance")
         details = {k: v for k, v in data.items() if k.lower() not in {"authcode", "key"}}
-        return UserInfo(
-            balance=float(balance) if isinstance(balance, (int, float)) else None,
-            details=details,
-        )
+        return UserInfo(balance=_finite_number(data.get("balance")), details=details)
+
+    def _read_json(self, response: requests.Response, what: str) -> Any:
+        """A whole JSON answer, read under a size bound and always closed; LiaobotsError else."""
+        size = 0
+        chunks: list[bytes] = []
+        try:
+            for chunk in response.iter_content(READ_SIZE):
+                size += len(chunk)
+                if size > ANSWER_MAX_BYTES:
+                    raise ProtocolError(f"{what} is larger than {ANSWER_MAX_BYTES} bytes")
+                chunks.append(chunk)
+        except requests.exceptions.RequestException as exc:
+            timed_out = exc.args and isinstance(exc.args[0], urllib3.exceptions.ReadTimeoutError)
+            if timed_out:
+                raise StreamTimeoutError(self.timeout, during_reply=False) from None
+            raise ConnectionFailedError(self.base_url, during_reply=False) from exc
+        finally:
+            response.close()
+        try:
+            return parse_json(b"".join(chunks))
+        except JsonTooDeep:
+            raise ProtocolError(f"{what} is nested too deeply") from None
+        except ValueError:
+            raise ProtocolError(f"{what} is not valid JSON") from None
 
     # -- HTTP -------------------------------------------------------------------------------
 
@@ -230,6 +257,8 @@ class LiaobotsClient:
         headers = {
             "content-type": "application/json",
             "accept": "text/event-stream, text/plain, application/json",
+            # Streamed text is read as it arrives, undecoded: it must not come compressed.
+            "accept-encoding": "identity",
             "origin": origin,
             "referer": self.base_url + "/",
             "user-agent": USER_AGENT,
@@ -250,8 +279,17 @@ class LiaobotsClient:
         """POST with retries before the reply starts; returns a 200 response or raises."""
         if require_code and not self._auth_code:
             raise MissingAuthCodeError()
-        # UTF-8 as a browser sends it: \u-escaped Cyrillic would triple the body's size.
-        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        if self._auth_code and not _sendable(self._auth_code):
+            raise AuthError(
+                "The auth code holds characters no auth code has (control characters or "
+                "letters outside ASCII), so nothing was sent. Paste the code again."
+            )
+        # UTF-8 as a browser sends it: \u-escaped Cyrillic would triple the body's size. A
+        # lone surrogate (from a model entry, say) has no UTF-8 form: then everything escaped.
+        try:
+            payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            payload = json.dumps(body).encode("ascii")
         attempt = 0
         while True:
             try:
@@ -261,13 +299,15 @@ class LiaobotsClient:
                     headers=self._headers(),
                     stream=stream,
                     timeout=(self.connect_timeout, self.timeout),
+                    # A redirect would carry x-auth-code to wherever it points: never follow.
+                    allow_redirects=False,
                 )
             except requests.exceptions.ConnectTimeout as exc:
                 error: LiaobotsError = ConnectionFailedError(self.base_url, during_reply=False)
                 cause: BaseException = exc
             except requests.exceptions.ReadTimeout:
                 raise StreamTimeoutError(self.timeout, during_reply=False) from None
-            except requests.exceptions.ConnectionError as exc:
+            except requests.exceptions.RequestException as exc:  # refused, reset, malformed
                 error, cause = ConnectionFailedError(self.base_url, during_reply=False), exc
             else:
                 if response.status_code == 200:
@@ -368,6 +408,9 @@ class ChatStream(Iterator[str]):
         if is_html(content_type):
             response.close()
             raise HumanCheckError()
+        if response.headers.get("content-encoding", "identity").strip().lower() != "identity":
+            response.close()  # read undecoded, it would show as garbage
+            raise ProtocolError("the reply came compressed")
         self.framing = "sse" if is_event_stream(content_type) else "raw"
         with self._lock:
             self._response = response
@@ -452,12 +495,54 @@ def parse_retry_after(value: str | None) -> float | None:
     except ValueError:
         try:
             when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError, IndexError):  # a year of 20 digits, say
             return None
         if when.tzinfo is None:
             return None
         seconds = when.timestamp() - time()
-    return max(0.0, seconds) if seconds == seconds else None  # NaN is no answer
+    return max(0.0, seconds) if math.isfinite(seconds) else None  # inf and NaN are no answer
+
+
+def _sendable(code: str) -> bool:
+    """Whether a code can travel in an HTTP header as it is: visible ASCII and spaces."""
+    return all(" " <= c <= "~" for c in code)
+
+
+def _finite_number(value: Any) -> float | None:
+    """A number from a JSON answer, or None: never a bool, infinity, NaN or OverflowError."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int of 400 digits
+        return None
+    return number if math.isfinite(number) else None
+
+
+_reported_lock = threading.Lock()
+_reported: set[tuple[str, tuple[str, ...]]] = set()
+
+
+def _report_skipped(base_url: str, skipped: list[str], total: int) -> None:
+    """Say once per service and kind of damage that model entries were skipped."""
+    reasons = tuple(sorted(set(skipped)))
+    with _reported_lock:
+        first = (base_url, reasons) not in _reported
+        if first and len(_reported) < 1000:
+            _reported.add((base_url, reasons))
+    log.log(
+        logging.WARNING if first else logging.DEBUG,
+        "skipped %d of %d entries of the model list from %s: %s",
+        len(skipped),
+        total,
+        base_url,
+        "; ".join(reasons),
+    )
 
 
 def _shutdown_socket(response: requests.Response) -> None:
@@ -475,10 +560,20 @@ def _shutdown_socket(response: requests.Response) -> None:
 def clean_base_url(base_url: str) -> str:
     """Validate the base URL and drop a trailing slash; a path prefix is kept."""
     url = base_url.strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not url.isprintable() or any(c.isspace() for c in url):
+        raise ConfigurationError("The base URL must not contain spaces or control characters.")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
         raise ConfigurationError(
-            f"The base URL {url!r} is not an http(s) address. "
+            "The base URL is not a valid address (check the host and the port). "
+            "Set LIAOBOTS_BASE_URL to something like https://liaobots.com."
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        shown = f" {url!r}" if "@" not in url else ""  # never echo a password
+        raise ConfigurationError(
+            f"The base URL{shown} is not an http(s) address. "
             "Set LIAOBOTS_BASE_URL to something like https://liaobots.com."
         )
     if parts.query or parts.fragment:

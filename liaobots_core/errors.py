@@ -6,6 +6,7 @@ do next. None of them ever contains the auth code or the server's raw response b
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 
@@ -165,6 +166,8 @@ class ProtocolError(LiaobotsError):
 
 
 def _seconds(value: float) -> str:
+    if not math.isfinite(value):  # no wait a person could act on
+        return "a long while"
     if value == int(value):
         n = int(value)
         return f"{n} second" if n == 1 else f"{n} seconds"

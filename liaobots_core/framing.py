@@ -8,6 +8,7 @@ still missing its end). Nothing is held back that could already be shown.
 from __future__ import annotations
 
 import codecs
+import itertools
 import json
 import re
 from typing import Any, Protocol
@@ -18,6 +19,13 @@ _HTML_MARKERS = (b"<!doctype html", b"<html")
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _WHITESPACE = b" \t\r\n\f\v"
 _BOM = codecs.BOM_UTF8
+JSON_MAX_DEPTH = 64
+"""Deepest nesting of arrays and objects accepted in JSON from the service (its answers need 4)."""
+_JSON_ESCAPE = re.compile(r"\\.", re.DOTALL)
+_JSON_STRING = re.compile(r'"[^"]*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_INT_MAX_DIGITS = 4000  # below Python's int-parsing limit (4300 digits)
 
 
 class ReplyDecoder(Protocol):
@@ -130,7 +138,7 @@ def _content_of(data: str) -> str:
     """Text carried by one event: `{"content": ...}`, or an OpenAI-style delta."""
     try:
         payload: Any = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested brackets too deep for the parser count too
         raise ProtocolError("an event's data is not JSON") from None
     if isinstance(payload, dict):
         content = payload.get("content")
@@ -184,6 +192,49 @@ class HtmlSniffer:
         return head
 
 
+class JsonTooDeep(ValueError):
+    """JSON text that nests arrays and objects deeper than the reader accepts."""
+
+    def __init__(self, depth: int, limit: int) -> None:
+        super().__init__(f"JSON nested {depth} levels deep (the limit is {limit})")
+        self.depth = depth
+        self.limit = limit
+
+
+def parse_json(data: bytes | str, *, max_depth: int = JSON_MAX_DEPTH) -> Any:
+    """JSON from a source this program does not control; ValueError for anything unreadable.
+
+    Bytes may be UTF-8 (with or without a byte-order mark), UTF-16 or UTF-32, as JSON allows.
+    Nesting deeper than `max_depth` is refused with `JsonTooDeep` (a ValueError) before the
+    recursive parser sees it, so a file of brackets cannot exhaust the stack. An integer too
+    long for Python's int parser becomes a float (infinity when huge): callers check
+    magnitudes with `math.isfinite`, they never meet OverflowError or RecursionError here.
+    """
+    text = data if isinstance(data, str) else data.decode(json.detect_encoding(data))
+    text = text.removeprefix("\ufeff")
+    depth = nesting_depth(text)
+    if depth > max_depth:
+        raise JsonTooDeep(depth, max_depth)
+    try:
+        return json.loads(text, parse_int=_parse_int)
+    except RecursionError:  # pragma: no cover - the depth check comes first
+        raise JsonTooDeep(depth, max_depth) from None
+
+
+def nesting_depth(text: str) -> int:
+    """How deeply JSON text nests arrays and objects, strings skipped, without parsing it.
+
+    Linear in the text's length, and exact for valid JSON; for invalid JSON it is a bound the
+    parser will refuse anyway.
+    """
+    bare = _NOT_BRACKET.sub("", _JSON_STRING.sub("", _JSON_ESCAPE.sub("", text)))
+    return max(itertools.accumulate(map(_BRACKET_STEP.__getitem__, bare)), default=0)
+
+
+def _parse_int(digits: str) -> int | float:
+    return int(digits) if len(digits) <= _INT_MAX_DIGITS else float(digits)
+
+
 def is_event_stream(content_type: str | None) -> bool:
     return bool(content_type) and content_type.split(";")[0].strip().lower() == (
         "text/event-stream"
@@ -203,11 +254,15 @@ def decoder_for(content_type: str | None) -> ReplyDecoder:
 
 
 __all__ = [
+    "JSON_MAX_DEPTH",
     "HtmlSniffer",
+    "JsonTooDeep",
     "RawTextDecoder",
     "ReplyDecoder",
     "SSEDecoder",
     "decoder_for",
     "is_event_stream",
     "is_html",
+    "nesting_depth",
+    "parse_json",
 ]

@@ -34,32 +34,73 @@ class Model:
         return wire
 
     @classmethod
-    def from_wire(cls, data: Mapping[str, Any]) -> Model:
-        """Build a model from one entry of `/api/models`; raises ValueError when it is unusable."""
+    def from_wire(cls, data: Any) -> Model:
+        """Build a model from one entry of `/api/models`; raises ValueError when it is unusable.
+
+        The service is trusted only so far: an entry without a usable id, or whose sizes are
+        not positive finite numbers (`1e999` parses to infinity), is refused, never half-read.
+        A missing size takes the default; a missing or odd name shows the id instead.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError("an entry is not an object")
         model_id = data.get("id")
-        if not isinstance(model_id, str) or not model_id:
-            raise ValueError("model entry has no id")
+        if not isinstance(model_id, str) or not model_id.strip():
+            raise ValueError("an entry has no id")
+        if len(model_id) > MODEL_ID_MAX_CHARS or not model_id.isprintable():
+            raise ValueError("an id is too long or holds control characters")
+        max_length = _size(data.get("maxLength"), "maxLength", default=12000)
+        token_limit = _size(data.get("tokenLimit"), "tokenLimit", default=max_length // 3 or 1)
         name = data.get("name")
-        max_length = _positive_int(data.get("maxLength"), default=12000)
-        token_limit = _positive_int(data.get("tokenLimit"), default=max_length // 3)
+        readable = isinstance(name, str) and name.strip() and name.isprintable()
         extra = {
             k: v for k, v in data.items() if k not in {"id", "name", "maxLength", "tokenLimit"}
         }
         return cls(
             id=model_id,
-            name=name if isinstance(name, str) and name else model_id,
+            name=name[:MODEL_ID_MAX_CHARS] if readable else model_id,  # type: ignore[index]
             max_length=max_length,
             token_limit=token_limit,
             extra=extra,
         )
 
 
-def _positive_int(value: Any, default: int) -> int:
-    if isinstance(value, bool):
+MODEL_ID_MAX_CHARS = 200  # the page stores a conversation's model id in 200 characters
+_SIZE_MAX = 10**12  # characters or tokens; far beyond any model, and safe in every database
+
+
+def _size(value: Any, key: str, default: int) -> int:
+    """A positive whole size from the wire: a number or a string of digits, else ValueError."""
+    if value is None:
         return default
-    if isinstance(value, (int, float)) and value > 0:
+    if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= 13:
+        value = int(value.strip())
+    # A range check, not int(): infinity and NaN fail it, and a 400-digit int is never floated.
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value <= _SIZE_MAX:
         return int(value)
-    return default
+    raise ValueError(f"a {key} is not a positive finite number")
+
+
+def models_from_wire(entries: Iterable[Any]) -> tuple[list[Model], list[str]]:
+    """The usable models of a `/api/models` list, and why each other entry was skipped.
+
+    Reasons are this module's own words, never text from the service, so they are safe to log.
+    An id seen before is skipped too: the first entry with it wins.
+    """
+    models: list[Model] = []
+    skipped: list[str] = []
+    seen: set[str] = set()
+    for entry in entries:
+        try:
+            model = Model.from_wire(entry)
+        except ValueError as reason:
+            skipped.append(str(reason))
+            continue
+        if model.id in seen:
+            skipped.append("an id is repeated")
+            continue
+        seen.add(model.id)
+        models.append(model)
+    return models, skipped
 
 
 BUILTIN_MODELS: tuple[Model, ...] = (

@@ -96,7 +96,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         elif endpoint == "/api/chat":
             self._chat(body)
         elif endpoint == "/api/models":
-            self._send_json(200, self.state.models)
+            self._models()
         else:
             self._user(body)
 
@@ -122,6 +122,13 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             behavior = Behavior.from_mapping(overrides, base=behavior)
         self._answer_chat(behavior, body)
 
+    def _models(self) -> None:
+        raw = self.state.models_body
+        if raw is None:
+            self._send_json(200, self.state.models)
+        else:
+            self._send_bytes(200, raw, "application/json; charset=utf-8", {})
+
     def _user(self, body: Any) -> None:
         code = body.get("authcode") if isinstance(body, dict) else None
         if code is None:
@@ -129,7 +136,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         if not self.state.accepts(code):
             self._send_json(401, {"error": "invalid auth code"})
             return
-        self._send_json(200, {"authCode": code, "balance": self.state.balance})
+        raw = self.state.user_body
+        if raw is None:
+            self._send_json(200, {"authCode": code, "balance": self.state.balance})
+        else:
+            self._send_bytes(200, raw, "application/json; charset=utf-8", {})
 
     def _answer_chat(self, behavior: Behavior, body: dict[str, Any]) -> None:
         extra = {"Retry-After": behavior.retry_after} if behavior.retry_after is not None else {}

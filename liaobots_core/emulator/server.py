@@ -192,6 +192,28 @@ class Emulator:
         self._state.models = models
 
     @property
+    def models_body(self) -> bytes | None:
+        """Bytes /api/models answers with verbatim instead of `models` (None: from `models`).
+
+        For answers JSON cannot be made to say from Python objects: `"maxLength": 1e999`,
+        a cut-off list, nesting too deep to parse, text that is not JSON at all.
+        """
+        return self._state.models_body
+
+    @models_body.setter
+    def models_body(self, body: bytes | None) -> None:
+        self._state.models_body = _raw_body(body, "models_body")
+
+    @property
+    def user_body(self) -> bytes | None:
+        """Bytes /api/user answers a valid code with verbatim (None: made from `balance`)."""
+        return self._state.user_body
+
+    @user_body.setter
+    def user_body(self, body: bytes | None) -> None:
+        self._state.user_body = _raw_body(body, "user_body")
+
+    @property
     def balance(self) -> float:
         """What /api/user reports for a valid code."""
         return self._state.balance
@@ -218,3 +240,9 @@ class Emulator:
         where = self.base_url if self._server is not None else f"{self._host} (not started)"
         auth = "required" if self._state.requires_code else "any"
         return f"Emulator({where}, auth code {auth})"
+
+
+def _raw_body(body: bytes | None, name: str) -> bytes | None:
+    if body is not None and not isinstance(body, bytes):
+        raise TypeError(f"{name} must be bytes or None, not {type(body).__name__}")
+    return body

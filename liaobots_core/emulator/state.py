@@ -58,6 +58,9 @@ class EmulatorState:
         self.default = default
         self.models = models
         self.balance = balance
+        # Bytes served verbatim instead of the JSON made from `models` / the balance.
+        self.models_body: bytes | None = None
+        self.user_body: bytes | None = None
         self.stopping = threading.Event()
         self._auth_code = auth_code
         self._lock = threading.Lock()

@@ -1,0 +1,261 @@
+"""Replies written by the app process, not by the page run that asked for them.
+
+A person who switches conversation, reloads or closes the tab comes back to a finished reply
+(or one still growing), as in ChatGPT: only Stop stops a reply. Each reply is read from the
+service by a `ReplyTask` on a thread of its own; the process's `Replies` keeps them, bounds
+them, checkpoints them to the store about once a second (which renews their leases and hears
+a Stop asked for on another process) and, when the process is asked to exit, lets them finish
+for a grace period and marks the rest interrupted.
+
+A page on this process follows a task's text as it arrives (`ReplyTask.follow`), at full speed;
+a page on another process reads it from the store (`live.live_reply`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from liaobots_core import ChatStream, LiaobotsClient, LiaobotsError
+
+from .conversation import ErrorInfo, Message, Status
+from .failures import describe
+from .store import ConversationStore
+from .streaming import TICK
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_INTERVAL = 1.0  # seconds of streamed text a crash may cost at most
+SETTLE_ATTEMPTS = 5  # a reply's final save is retried this often while the database is down
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a reply is asked for: everything the task needs, copied at the start."""
+
+    conversation_id: str
+    owner: str
+    wire: list[dict[str, str]]
+    model_id: str
+    system_prompt: str | None
+
+
+@dataclass
+class Busy(Exception):
+    """No room for another reply: `kind` says whose bound was reached ("person", "process")."""
+
+    kind: str
+    limit: int
+
+    def error(self) -> ErrorInfo:
+        return ErrorInfo(f"busy_{self.kind}", limit=self.limit)
+
+
+class ReplyTask:
+    """One reply being read from the service into its message, whoever is watching."""
+
+    def __init__(
+        self, request: Request, reply: Message, client: LiaobotsClient, store: ConversationStore
+    ) -> None:
+        self.request = request
+        self.reply = reply
+        self.dropped = 0  # turns left out of the request to fit the model (for the page's note)
+        self.over_budget = False
+        self._client = client
+        self._store = store
+        self._parts: list[str] = []
+        self._changed = threading.Condition()
+        self._stream: ChatStream | None = None
+        self._stopping = threading.Event()
+        self._interrupting = False
+        self.done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="chat-reply", daemon=True)
+
+    @property
+    def id(self) -> str:
+        return self.reply.id
+
+    def start(self) -> ReplyTask:
+        self._thread.start()
+        return self
+
+    def stop(self, *, interrupted: bool = False) -> None:
+        """End the reply at once, keeping its text: stopped, or interrupted at an exit."""
+        self._interrupting = interrupted
+        self._stopping.set()
+        stream = self._stream
+        if stream is not None:
+            stream.close()  # safe from any thread: the reading thread ends by itself
+
+    def snapshot(self) -> tuple[str, int]:
+        """The text so far and where `follow` should pick up, taken together."""
+        with self._changed:
+            return self.reply.text, len(self._parts)
+
+    def follow(self, start: int, poll: float = 0.1) -> Iterator[str | None]:
+        """Text as it arrives after part `start` (what waits, joined), TICK after `poll` of
+        silence, until the reply has ended."""
+        index = start
+        while True:
+            with self._changed:
+                if index == len(self._parts) and not self.done.is_set():
+                    self._changed.wait(poll)
+                fresh = self._parts[index:]
+                index = len(self._parts)
+                ended = self.done.is_set()
+            if fresh:
+                yield "".join(fresh)
+            elif ended:
+                return
+            else:
+                yield TICK
+
+    def checkpoint(self) -> None:
+        """Save the text so far and renew the lease; a Stop asked for elsewhere stops it."""
+        if self.done.is_set():
+            return
+        try:
+            kept = self._store.checkpoint(
+                self.request.conversation_id, self.reply, self.request.owner
+            )
+        except SQLAlchemyError:  # the database is down: keep streaming, retry next time
+            log.exception("could not save a reply in progress")
+            return
+        if not kept and not self.done.is_set():
+            log.info("a reply was stopped from elsewhere")
+            self.stop()
+
+    def _run(self) -> None:
+        request, reply = self.request, self.reply
+        try:
+            if not self._stopping.is_set():
+                self._stream = self._client.stream_chat(
+                    request.wire, model=request.model_id, system_prompt=request.system_prompt
+                )
+                if self._stopping.is_set():
+                    self._stream.close()
+                for text in self._stream:
+                    with self._changed:
+                        reply.text += text
+                        self._parts.append(text)
+                        self._changed.notify_all()
+                self.dropped = self._stream.history.dropped
+                self.over_budget = self._stream.history.over_budget
+                if not self._stopping.is_set():
+                    reply.status = Status.COMPLETE
+        except LiaobotsError as exc:
+            if not self._stopping.is_set():  # closing the stream on Stop raises here too
+                reply.status, reply.error = Status.FAILED, describe(exc)
+                log.info("reply failed: %s", type(exc).__name__)
+        except Exception:  # a bug of ours: keep the text, say so plainly, log the details
+            log.exception("reply failed unexpectedly")
+            reply.status, reply.error = Status.FAILED, ErrorInfo("unknown")
+        finally:
+            if reply.status is Status.STREAMING:
+                reply.status = Status.INTERRUPTED if self._interrupting else Status.STOPPED
+            self._settle()
+            with self._changed:
+                self.done.set()
+                self._changed.notify_all()
+
+    def _settle(self) -> None:
+        for attempt in range(SETTLE_ATTEMPTS):
+            try:
+                self._store.settle_reply(
+                    self.request.conversation_id, self.reply, self.request.owner
+                )
+                return
+            except SQLAlchemyError:
+                log.exception("could not save how a reply ended (attempt %d)", attempt + 1)
+                time.sleep(min(2.0**attempt, 5.0))
+
+
+@dataclass
+class Replies:
+    """The replies this app process is writing: bounded, checkpointed, finished at exit."""
+
+    store: ConversationStore
+    max_per_process: int = 32
+    _tasks: dict[str, ReplyTask] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _keeper: threading.Thread | None = None
+
+    def start(
+        self,
+        request: Request,
+        reply: Message,
+        client: LiaobotsClient,
+        *,
+        max_per_person: int,
+    ) -> ReplyTask:
+        """Start writing `reply` (stored already, streaming). Raises Busy past a bound."""
+        self.check_room(request.owner, max_per_person, starting=reply.id)
+        task = ReplyTask(request, reply, client, self.store)
+        with self._lock:
+            self._tasks[task.id] = task
+            if self._keeper is None:
+                self._keeper = threading.Thread(
+                    target=self._keep, name="chat-reply-checkpoints", daemon=True
+                )
+                self._keeper.start()
+        return task.start()
+
+    def check_room(self, owner: str, max_per_person: int, starting: str | None = None) -> None:
+        """Raise Busy when the person or the process is writing as many replies as allowed.
+
+        The person's count is read from the store, so it holds across app processes;
+        `starting` is the reply about to start (stored already), which does not count.
+        """
+        with self._lock:
+            running = sum(1 for task in self._tasks.values() if not task.done.is_set())
+        if running >= self.max_per_process:
+            raise Busy("process", self.max_per_process)
+        if len(self.store.writing_replies(owner) - {starting}) >= max_per_person:
+            raise Busy("person", max_per_person)
+
+    def get(self, message_id: str) -> ReplyTask | None:
+        with self._lock:
+            return self._tasks.get(message_id)
+
+    def stop(self, message_id: str, wait: float = 2.0) -> bool:
+        """Stop a reply this process writes; wait a moment for it to settle. False if not here."""
+        task = self.get(message_id)
+        if task is None:
+            return False
+        task.stop()
+        task.done.wait(wait)
+        return True
+
+    def shutdown(self, grace: float) -> None:
+        """At exit: let replies finish for `grace` seconds, then cut and save the rest."""
+        with self._lock:
+            tasks = [task for task in self._tasks.values() if not task.done.is_set()]
+        deadline = time.monotonic() + grace
+        for task in tasks:
+            task.done.wait(max(0.0, deadline - time.monotonic()))
+        for task in tasks:
+            if not task.done.is_set():
+                task.stop(interrupted=True)
+        for task in tasks:
+            task.done.wait(5.0)
+        if tasks:
+            finished = sum(1 for task in tasks if task.reply.status is not Status.INTERRUPTED)
+            log.info(
+                "at exit: %d replies finished, %d interrupted", finished, len(tasks) - finished
+            )
+
+    def _keep(self) -> None:
+        """Checkpoint every running reply about once a second; forget the finished ones."""
+        while True:
+            time.sleep(CHECKPOINT_INTERVAL)
+            with self._lock:
+                for message_id in [i for i, t in self._tasks.items() if t.done.is_set()]:
+                    del self._tasks[message_id]
+                tasks = list(self._tasks.values())
+            for task in tasks:
+                task.checkpoint()

@@ -1,0 +1,188 @@
+"""Replies written by the app process: whole, stoppable from anywhere, bounded, saved at exit."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from chatpage.conversation import Conversation, Status
+from chatpage.persistence import Journal
+from chatpage.replies import Busy, Replies, ReplyTask, Request
+from chatpage.store import ConversationStore
+from chatpage.streaming import TICK
+from liaobots_core import LiaobotsClient
+from liaobots_core.emulator import Behavior, Emulator
+
+OWNER = "alice@example.com"
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[ConversationStore]:
+    store = ConversationStore(database_url)
+    yield store
+    store.close()
+
+
+def asked(store: ConversationStore, question: str = "Расскажи историю") -> tuple:
+    """A stored conversation with a question and a streaming reply, as the page leaves it."""
+    conversation = Conversation(model_id="gpt-4")
+    journal = Journal(store, OWNER)
+    journal.add(conversation, conversation.add_user(question))
+    reply = conversation.start_reply("gpt-4")
+    journal.add(conversation, reply)
+    request = Request(conversation.id, OWNER, conversation.wire_messages(), "gpt-4", None)
+    return conversation, reply, request
+
+
+def stored_reply(store: ConversationStore, conversation: Conversation, reply_id: str):
+    loaded = store.load(conversation.id, OWNER)
+    assert loaded is not None
+    return loaded.tree[reply_id]
+
+
+def test_a_reply_is_written_whole_into_its_message_and_the_store(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="Жил-был маяк 🗼 " * 50, chunk_bytes=7, split_multibyte=True)
+    conversation, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store).start()
+    assert task.done.wait(10)
+    assert reply.text == "Жил-был маяк 🗼 " * 50
+    assert reply.status is Status.COMPLETE
+    saved = stored_reply(store, conversation, reply.id)
+    assert (saved.text, saved.status) == (reply.text, Status.COMPLETE)
+
+
+def test_a_follower_joining_mid_reply_gets_exactly_the_rest(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    full = "".join(f"часть {i}. " for i in range(300))
+    emulator.default = Behavior(reply=full, chunk_bytes=40, delay=0.005)
+    _, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store).start()
+    for _ in task.follow(0):  # until some text has arrived
+        if reply.text:
+            break
+    text, start = task.snapshot()
+    rest = "".join(piece for piece in task.follow(start, poll=0.01) if piece is not TICK)
+    assert text + rest == full
+
+
+def test_stop_keeps_the_text_so_far_and_says_stopped(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="слово " * 2000, chunk_bytes=12, delay=0.01)
+    conversation, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store).start()
+    next(piece for piece in task.follow(0) if piece)
+    task.stop()
+    assert task.done.wait(5)
+    assert reply.status is Status.STOPPED
+    assert 0 < len(reply.text) < len("слово " * 2000)
+    saved = stored_reply(store, conversation, reply.id)
+    assert (saved.text, saved.status) == (reply.text, Status.STOPPED)
+
+
+def test_a_failure_keeps_the_text_and_records_its_kind(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="начало ответа и обрыв", disconnect_after_bytes=20)
+    conversation, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store).start()
+    assert task.done.wait(10)
+    assert reply.status is Status.FAILED
+    assert reply.error is not None
+    assert reply.error.kind == "connection_cut"
+    assert stored_reply(store, conversation, reply.id).text == reply.text
+
+
+def test_a_stop_asked_for_on_another_process_ends_the_reply_at_its_next_checkpoint(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="x" * 100_000, chunk_bytes=10, delay=0.01)
+    conversation, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store).start()
+    next(piece for piece in task.follow(0) if piece)
+    other_process = ConversationStore(store.engine.url.render_as_string(hide_password=False))
+    assert other_process.request_stop(conversation.id, reply.id, OWNER)
+    other_process.close()
+    task.checkpoint()  # what the process's checkpoint thread does about once a second
+    assert task.done.wait(5)
+    assert stored_reply(store, conversation, reply.id).status is Status.STOPPED
+
+
+def test_at_exit_replies_get_a_grace_period_then_are_saved_as_interrupted(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    replies = Replies(store)
+    emulator.enqueue(Behavior(reply="short and done"))
+    done_conversation, done_reply, done_request = asked(store, "short")
+    assert replies.start(done_request, done_reply, client, max_per_person=5).done.wait(5)
+    emulator.default = Behavior(reply="y" * 100_000, chunk_bytes=10, delay=0.01)
+    long_conversation, long_reply, long_request = asked(store, "long")
+    long_task = replies.start(long_request, long_reply, client, max_per_person=5)
+    next(piece for piece in long_task.follow(0) if piece)
+    replies.shutdown(grace=0.5)
+    assert stored_reply(store, done_conversation, done_reply.id).status is Status.COMPLETE
+    cut = stored_reply(store, long_conversation, long_reply.id)
+    assert cut.status is Status.INTERRUPTED
+    assert cut.text == long_reply.text
+    assert cut.text
+
+
+def test_a_person_may_have_only_so_many_replies_being_written(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="z" * 100_000, chunk_bytes=10, delay=0.01)
+    replies = Replies(store, max_per_process=10)
+    tasks = []
+    for question in ("one", "two"):
+        _, reply, request = asked(store, question)
+        tasks.append(replies.start(request, reply, client, max_per_person=2))
+    _, third, third_request = asked(store, "three")
+    with pytest.raises(Busy) as refused:
+        replies.start(third_request, third, client, max_per_person=2)
+    assert (refused.value.kind, refused.value.limit) == ("person", 2)
+    third.status = Status.FAILED  # as the page settles a reply refused for want of room
+    assert store.settle_reply(third_request.conversation_id, third, OWNER)
+    replies.check_room("bob@example.com", 2)  # someone else is not held back
+    for task in tasks:
+        task.stop()
+        assert task.done.wait(5)
+    replies.check_room(OWNER, 2)  # room again once they ended
+
+
+def test_the_process_bound_holds_whoever_asks(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="w" * 100_000, chunk_bytes=10, delay=0.01)
+    replies = Replies(store, max_per_process=1)
+    _, reply, request = asked(store)
+    task = replies.start(request, reply, client, max_per_person=5)
+    with pytest.raises(Busy) as refused:
+        replies.check_room("bob@example.com", 5)
+    assert refused.value.kind == "process"
+    task.stop()
+    assert task.done.wait(5)
+
+
+def test_follow_ends_for_every_follower_when_the_reply_ends(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="общий ответ " * 100, chunk_bytes=16, delay=0.002)
+    _, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store)
+    seen: list[str] = []
+
+    def watch() -> None:
+        seen.append("".join(p for p in task.follow(0, poll=0.01) if p is not TICK))
+
+    followers = [threading.Thread(target=watch) for _ in range(3)]
+    for follower in followers:
+        follower.start()
+    task.start()
+    for follower in followers:
+        follower.join(10)
+    assert seen == ["общий ответ " * 100] * 3
