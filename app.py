@@ -7,7 +7,7 @@ import os
 
 import streamlit as st
 
-from chatpage import reply, session, views
+from chatpage import guard, reply, session, views
 from chatpage.access import identify
 from chatpage.backend import client_for
 from chatpage.conversation import ErrorInfo
@@ -60,74 +60,66 @@ if prompt is not None:
     intent = session.Intent("send", viewed, prompt)
     session.set_editing(None)
 
-try:
-    pending = session.carry_out(intent, conversation, journal, replies, room)
-except ConversationGone:  # deleted in the instant since the input was checked
-    session.give_back(intent.text if intent else "", ErrorInfo("conversation_deleted"))
-    pending = None
+pending = None
+with guard.region("action", lang):
+    try:
+        pending = session.carry_out(intent, conversation, journal, replies, room)
+    except ConversationGone:  # deleted in the instant since the input was checked
+        session.give_back(intent.text if intent else "", ErrorInfo("conversation_deleted"))
 
-choices = views.sidebar(settings, visitor, conversation, lang, journal)
-try:
-    if pending is not None:
-        reply.begin_reply(
-            conversation,
-            client_for(choices.backend),
-            continuing=conversation.last if pending == "continue" else None,
-            journal=journal,
-            replies=replies,
-            max_per_person=settings.max_background_replies,
-            preflight=Gate(settings, store, visitor.quota_key),
-        )
-except ConversationGone:  # deleted in the instant since the input was checked
-    session.give_back(intent.text if intent else "", ErrorInfo("conversation_deleted"))
+choices = None
+with guard.region("sidebar", lang):
+    choices = views.sidebar(settings, visitor, conversation, lang, journal)
+with guard.region("reply", lang):
+    if pending is not None and choices is not None:
+        try:
+            reply.begin_reply(
+                conversation,
+                client_for(choices.backend),
+                continuing=conversation.last if pending == "continue" else None,
+                journal=journal,
+                replies=replies,
+                max_per_person=settings.max_background_replies,
+                preflight=Gate(settings, store, visitor.quota_key),
+            )
+        except ConversationGone:  # deleted in the instant since the input was checked
+            session.give_back(intent.text if intent else "", ErrorInfo("conversation_deleted"))
 refused = session.take_refused_input()
 
+guard.show_pending(lang)
 if session.take_not_found():
     st.warning(t(lang, "not_found"), icon=":material/search_off:")
 if session.take_gone():
     st.warning(t(lang, "deleted_elsewhere"), icon=":material/delete:")
 if journal.changed_elsewhere:
     st.info(t(lang, "changed_elsewhere"), icon=":material/sync:")
-if choices.backend.demo:
+if choices is not None and choices.backend.demo:
     st.info(t(lang, "demo_banner"), icon=":material/science:")
 if refused is not None:
     reply.show_failure(refused, lang)
 
-if not conversation.messages:
-    st.caption(t(lang, "empty_state"))
-
-streaming = conversation.streaming()
-task = replies.get(streaming.id) if streaming is not None else None  # written by this process
-deferred = views.history(
-    conversation,
-    lang,
-    following=task is not None,
-    limit=settings.message_limit,
-    journal=journal,
-    replies=replies,
-)
-if task is not None:
-    with st.chat_message("assistant", avatar=views.AVATARS["assistant"]):
-        body, controls = st.container(), st.empty()
-        controls.button(
-            t(lang, "stop"),
-            icon=":material/stop_circle:",
-            key="stop",
-            on_click=session.stop_reply,
-            args=(journal, replies, conversation.id, task.id),
-        )
-        with body:
-            reply.follow_reply(task, conversation, lang)
-        with controls.container():
-            views.message_controls(st.empty(), conversation, task.reply, lang)
-            views.actions(task.reply, lang)
-    views.controls_after(deferred, conversation, lang)
-    session.remember_in_url(conversation)
-    journal.refresh(conversation)  # the reply's end moved the stored revision on
-    if task.done.is_set():
-        journal.seen(conversation.id)  # watched to its end here: not "new" in the list
-if still_stored and conversation.streaming() is None:  # follow other windows' changes
-    stored_id = conversation.id if conversation.revision else None
-    watch(journal, stored_id, conversation.revision, choices.writing)
+with guard.region("conversation", lang):
+    if not conversation.messages:
+        st.caption(t(lang, "empty_state"))
+    streaming = conversation.streaming()
+    task = replies.get(streaming.id) if streaming is not None else None  # by this process
+    deferred = views.history(
+        conversation,
+        lang,
+        following=task is not None,
+        limit=settings.message_limit,
+        journal=journal,
+        replies=replies,
+    )
+    if task is not None:
+        views.followed_reply(task, conversation, lang, journal, replies)
+        views.controls_after(deferred, conversation, lang)
+        session.remember_in_url(conversation)
+        journal.refresh(conversation)  # the reply's end moved the stored revision on
+        if task.done.is_set():
+            journal.seen(conversation.id)  # watched to its end here: not "new" in the list
+    if still_stored and conversation.streaming() is None:  # follow other windows' changes
+        stored_id = conversation.id if conversation.revision else None
+        watch(journal, stored_id, conversation.revision, choices.writing if choices else None)
 if journal.failed or storage_failed_in_callback():
     st.warning(t(lang, "storage_failed"), icon=":material/database:")

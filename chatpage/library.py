@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import session
 from .export import ImportRefused, from_json
+from .guard import guarded
 from .i18n import t
 from .limits import SEARCH_MAX_CHARS, TITLE_MAX_CHARS, without_controls
 from .persistence import Journal
@@ -123,6 +124,7 @@ def storage_failed_in_callback() -> bool:
     return bool(st.session_state.pop(_STORAGE_FAILED, False))
 
 
+@guarded
 @_storage_guarded
 def _rename(journal: Journal, conversation_id: str) -> None:
     """Read the title when the button is clicked, not when it was drawn."""
@@ -132,6 +134,7 @@ def _rename(journal: Journal, conversation_id: str) -> None:
         session.retitle(conversation_id, title)
 
 
+@guarded
 @_storage_guarded
 def _delete(journal: Journal, conversation_id: str) -> None:
     journal.store.delete(conversation_id, journal.owner)
@@ -155,6 +158,7 @@ def _import(journal: Journal, lang: str) -> None:
         st.error(t(lang, refused.key, **refused.values), icon=":material/block:")
 
 
+@guarded
 @_storage_guarded
 def _import_file(journal: Journal, lang: str) -> None:
     upload = st.session_state.get(_IMPORT_KEY)

@@ -52,7 +52,7 @@ def live_reply(
 
 @st.fragment(run_every=WATCH_INTERVAL)
 def watch(
-    journal: Journal, conversation_id: str | None, revision: int, writing: frozenset[str]
+    journal: Journal, conversation_id: str | None, revision: int, writing: frozenset[str] | None
 ) -> None:
     """Re-run the page when another window changed the open conversation, or when a reply
     started or ended in any of the person's conversations (the list marks those).
@@ -61,7 +61,7 @@ def watch(
     itself from here.
     """
     try:
-        changed = journal.store.writing(journal.owner) != writing
+        changed = writing is not None and journal.store.writing(journal.owner) != writing
         if conversation_id is not None and not changed:
             changed = journal.store.revision(conversation_id, journal.owner) != revision
     except SQLAlchemyError:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from liaobots_core import DEFAULT_MODEL_ID
 
 from .conversation import Conversation, ErrorInfo, Status
+from .guard import guarded
 from .limits import message_problem, without_controls
 from .persistence import Journal
 from .replies import Busy, Replies
@@ -144,6 +145,7 @@ def carry_out(
     return None
 
 
+@guarded
 def check_submitted(
     limit: int, journal: Journal | None = None, room: Callable[[], None] | None = None
 ) -> None:
@@ -186,6 +188,7 @@ def refuse(problem: ErrorInfo) -> None:
     st.session_state[_REFUSED] = problem
 
 
+@guarded
 def stop_reply(journal: Journal, replies: Replies, conversation_id: str, message_id: str) -> None:
     """Stop: the reply ends where it is, its text kept, whichever process writes it."""
     if not replies.stop(message_id):
@@ -230,6 +233,7 @@ def open_id() -> str | None:
     return current.id if current else None
 
 
+@guarded
 def open_conversation(conversation_id: str) -> None:
     """Switch to a stored conversation; the URL follows so reloads and bookmarks work."""
     st.query_params[URL_KEY] = conversation_id
@@ -251,6 +255,7 @@ def take_not_found() -> bool:
     return bool(st.session_state.pop(_NOT_FOUND, False))
 
 
+@guarded
 def start_new_conversation() -> None:
     old = conversation()
     st.session_state[_CONVERSATION] = Conversation(
@@ -276,6 +281,7 @@ def take_intent() -> Intent | None:
     return st.session_state.pop(_INTENT, None)
 
 
+@guarded
 def ask(kind: str, message_id: str | None, text: str = "") -> None:
     """A button's callback: record what to do; the next run does it."""
     st.session_state[_INTENT] = Intent(kind, message_id, text)  # type: ignore[arg-type]
@@ -286,10 +292,12 @@ def editing() -> str | None:
     return st.session_state.get(_EDITING)
 
 
+@guarded
 def set_editing(message_id: str | None) -> None:
     st.session_state[_EDITING] = message_id
 
 
+@guarded
 def save_edit(text_key: str, limit: int, message_id: str) -> None:
     """Send an edited question as a new version of it; the old one stays, with its branch.
 

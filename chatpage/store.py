@@ -342,7 +342,17 @@ class ConversationStore:
                 .where(
                     messages.c.id == message.id,
                     messages.c.conversation_id == conversation_id,
-                    ~being_written if live else messages.c.status == Status.STREAMING.value,
+                    *(
+                        # Continue takes up the reply only as this copy saw it: not one being
+                        # written, nor one that another window continued meanwhile.
+                        (
+                            ~being_written,
+                            messages.c.status != Status.COMPLETE.value,
+                            messages.c.text == message.text,
+                        )
+                        if live
+                        else (messages.c.status == Status.STREAMING.value,)
+                    ),
                 )
                 .values(
                     text=message.text,

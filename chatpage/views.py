@@ -23,8 +23,8 @@ from .library import conversation_list
 from .limits import SYSTEM_PROMPT_MAX_CHARS, without_controls
 from .live import live_reply
 from .persistence import Journal
-from .replies import Replies
-from .reply import show_failure
+from .replies import Replies, ReplyTask
+from .reply import follow_reply, show_failure
 from .settings import Settings
 
 AVATARS = {"user": ":material/person:", "assistant": ":material/smart_toy:"}
@@ -229,6 +229,26 @@ def history(
             if message is conversation.last and not quiet:
                 actions(message, lang)
     return deferred
+
+
+def followed_reply(
+    task: ReplyTask, conversation: Conversation, lang: str, journal: Journal, replies: Replies
+) -> None:
+    """The reply this process is writing, shown as it arrives, with Stop; then its buttons."""
+    with st.chat_message("assistant", avatar=AVATARS["assistant"]):
+        body, controls = st.container(), st.empty()
+        controls.button(
+            t(lang, "stop"),
+            icon=":material/stop_circle:",
+            key="stop",
+            on_click=session.stop_reply,
+            args=(journal, replies, conversation.id, task.id),
+        )
+        with body:
+            follow_reply(task, conversation, lang)
+        with controls.container():
+            message_controls(st.empty(), conversation, task.reply, lang)
+            actions(task.reply, lang)
 
 
 def controls_after(deferred: Deferred, conversation: Conversation, lang: str) -> None:
