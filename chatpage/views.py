@@ -331,27 +331,26 @@ def message_controls(
 def _version_switch(
     versions: list[Message], message: Message, lang: str, *, disabled: bool
 ) -> None:
+    """`‹ 2 / 3 ›`: the arrows show the neighbouring version (and its newest continuation)."""
     index = next(i for i, m in enumerate(versions) if m.id == message.id)
-    st.button(
-        "",
-        icon=":material/chevron_left:",
-        key=f"previous_{message.id}",
-        type="tertiary",
-        help=t(lang, "previous_version"),
-        disabled=disabled or index == 0,
-        on_click=session.ask,
-        args=("switch", versions[max(index - 1, 0)].id),
-    )
+    _version_arrow(versions, index - 1, "previous", message, lang, disabled=disabled)
     st.caption(t(lang, "version_of", index=index + 1, count=len(versions)), width="content")
+    _version_arrow(versions, index + 1, "next", message, lang, disabled=disabled)
+
+
+def _version_arrow(
+    versions: list[Message], target: int, way: str, message: Message, lang: str, *, disabled: bool
+) -> None:
+    exists = 0 <= target < len(versions)
     st.button(
         "",
-        icon=":material/chevron_right:",
-        key=f"next_{message.id}",
+        icon=":material/chevron_left:" if way == "previous" else ":material/chevron_right:",
+        key=f"{way}_{message.id}",
         type="tertiary",
-        help=t(lang, "next_version"),
-        disabled=disabled or index == len(versions) - 1,
+        help=t(lang, f"{way}_version"),
+        disabled=disabled or not exists,
         on_click=session.ask,
-        args=("switch", versions[min(index + 1, len(versions) - 1)].id),
+        args=("switch", versions[target].id if exists else message.id),
     )
 
 
