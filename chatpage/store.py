@@ -390,7 +390,10 @@ class ConversationStore:
             result = db.execute(
                 update(conversations)
                 .where(conversations.c.id == conversation_id, conversations.c.owner == owner)
-                .values(title=_clip(title.strip()) or None)
+                .values(
+                    title=_clip(title.strip()) or None,
+                    revision=conversations.c.revision + 1,  # other tabs take the title in
+                )
             )
             return result.rowcount > 0
 

@@ -227,7 +227,8 @@ def history(
                 continue
             message_controls(slot, conversation, message, lang, quiet=quiet)
             if message is conversation.last and not quiet:
-                actions(message, lang)
+                with st.empty().container():  # one place, as in `followed_reply`
+                    actions(message, lang)
     return deferred
 
 
@@ -236,7 +237,9 @@ def followed_reply(
 ) -> None:
     """The reply this process is writing, shown as it arrives, with Stop; then its buttons."""
     with st.chat_message("assistant", avatar=AVATARS["assistant"]):
-        body, controls = st.container(), st.empty()
+        # The same three places as a settled last reply (text, versions, actions), so nothing
+        # of that reply's buttons lingers while this one is written.
+        body, controls, _ = st.container(), st.empty(), st.empty()
         controls.button(
             t(lang, "stop"),
             icon=":material/stop_circle:",

@@ -39,7 +39,7 @@ class Model:
 
         The service is trusted only so far: an entry without a usable id, or whose sizes are
         not positive finite numbers (`1e999` parses to infinity), is refused, never half-read.
-        A missing size takes the default; a missing or odd name shows the id instead.
+        A missing size takes the default; a missing or empty name shows the id instead.
         """
         if not isinstance(data, Mapping):
             raise ValueError("an entry is not an object")
@@ -51,13 +51,14 @@ class Model:
         max_length = _size(data.get("maxLength"), "maxLength", default=12000)
         token_limit = _size(data.get("tokenLimit"), "tokenLimit", default=max_length // 3 or 1)
         name = data.get("name")
-        readable = isinstance(name, str) and name.strip() and name.isprintable()
+        if isinstance(name, str):  # control characters, lone surrogates and the like as spaces
+            name = " ".join("".join(c if c.isprintable() else " " for c in name).split())
         extra = {
             k: v for k, v in data.items() if k not in {"id", "name", "maxLength", "tokenLimit"}
         }
         return cls(
             id=model_id,
-            name=name[:MODEL_ID_MAX_CHARS] if readable else model_id,  # type: ignore[index]
+            name=name[:MODEL_ID_MAX_CHARS] if isinstance(name, str) and name else model_id,
             max_length=max_length,
             token_limit=token_limit,
             extra=extra,

@@ -359,3 +359,13 @@ def test_a_reply_cut_before_leases_existed_can_be_taken_up(store: ConversationSt
     assert loaded.tree[cut.id].status is Status.INTERRUPTED
     loaded.tree[cut.id].status = Status.STREAMING
     assert store.resume(loaded, loaded.tree[cut.id], ALICE) is not None
+
+
+def test_a_rename_reaches_another_tabs_copy(store: ConversationStore) -> None:
+    chat = conversation("Борщ")
+    store.create(chat, ALICE)
+    other_tab = store.load(chat.id, ALICE)
+    assert other_tab is not None
+    assert store.rename(chat.id, "Рецепты", ALICE)
+    assert Journal(store, ALICE).refresh(other_tab)
+    assert other_tab.title == "Рецепты"
