@@ -7,6 +7,7 @@ The helpers here are plain classes as well as fixtures so `bench/ws_bytes.py` ca
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -73,6 +74,28 @@ window.__chatTest = {
   },
   stopSampling() { clearInterval(this.timer); return this.samples; },
 };
+"""
+
+
+def word_watcher(name: str, words: list[str], root: str) -> str:
+    """A page script, installed before Streamlit's, that notes each of `words` that ever shows
+    inside `root` (a CSS selector), even for one frame: `window[name].seen` lists them."""
+    return f"""
+window.{name} = {{
+  words: {json.dumps(words)},
+  seen: [],
+  check() {{
+    const root = document.querySelector({json.dumps(root)});
+    if (!root) return;
+    const text = root.textContent;
+    for (const word of this.words) {{
+      if (text.includes(word) && !this.seen.includes(word)) this.seen.push(word);
+    }}
+  }},
+}};
+new MutationObserver(() => window.{name}.check()).observe(document, {{
+  subtree: true, childList: true, characterData: true,
+}});
 """
 
 

@@ -35,6 +35,7 @@ from .conftest import (
     StreamlitServer,
     page_env,
     squash,
+    word_watcher,
 )
 
 pytestmark = pytest.mark.browser
@@ -50,23 +51,9 @@ SIDEBAR = '[data-testid="stSidebar"]'
 
 # Installed in every tab before Streamlit's scripts: notes each of `words` that ever shows in
 # the main area, even for one frame (a MutationObserver sees every change of the DOM).
-_WATCH_WORDS = """
-window.__onTheirOwn = {
-  words: ['Stopped', 'Interrupted'],
-  seen: [],
-  check() {
-    const main = document.querySelector('[data-testid="stMainBlockContainer"]');
-    if (!main) return;
-    const text = main.textContent;
-    for (const word of this.words) {
-      if (text.includes(word) && !this.seen.includes(word)) this.seen.push(word);
-    }
-  },
-};
-new MutationObserver(() => window.__onTheirOwn.check()).observe(document, {
-  subtree: true, childList: true, characterData: true,
-});
-"""
+_WATCH_WORDS = word_watcher(
+    "__onTheirOwn", ["Stopped", "Interrupted"], '[data-testid="stMainBlockContainer"]'
+)
 
 # The icon the list shows beside a conversation ('' for none), from its current entry.
 _MARK = """(id) => {

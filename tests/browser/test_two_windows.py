@@ -30,6 +30,7 @@ from .conftest import (
     StreamlitServer,
     page_env,
     squash,
+    word_watcher,
 )
 
 pytestmark = pytest.mark.browser
@@ -40,23 +41,7 @@ CHANGED_ELSEWHERE = "This conversation changed in another window"
 
 # Installed in every tab before Streamlit's scripts: notes every word of `WORDS` that ever
 # appears in the app, even for one frame (a MutationObserver sees each change of the DOM).
-_WATCH_WORDS = """
-window.__twoWindows = {
-  words: ['Interrupted'],
-  seen: [],
-  check() {
-    const app = document.querySelector('[data-testid="stApp"]');
-    if (!app) return;
-    const text = app.textContent;
-    for (const word of this.words) {
-      if (text.includes(word) && !this.seen.includes(word)) this.seen.push(word);
-    }
-  },
-};
-new MutationObserver(() => window.__twoWindows.check()).observe(document, {
-  subtree: true, childList: true, characterData: true,
-});
-"""
+_WATCH_WORDS = word_watcher("__twoWindows", ["Interrupted"], '[data-testid="stApp"]')
 
 # The bubbles on show are exactly `expected.length`, bubble i containing expected[i].
 _SHOWS = """(expected) => {
