@@ -54,7 +54,7 @@ class Settings:
     demo: DemoLimits = field(default_factory=DemoLimits)
     # Replies written at once: by one person (across processes), and by this app process.
     max_background_replies: int = 3
-    max_process_replies: int = 32
+    max_process_replies: int = 100
     shutdown_grace_seconds: float = 20.0  # for replies to finish when the process must exit
     problems: tuple[str, ...] = ()
 
@@ -157,7 +157,7 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
             ),
         ),
         max_background_replies=number("CHAT_MAX_BACKGROUND_REPLIES", 3),
-        max_process_replies=number("CHAT_MAX_PROCESS_REPLIES", 32),
+        max_process_replies=number("CHAT_MAX_PROCESS_REPLIES", 100),
         shutdown_grace_seconds=number("CHAT_SHUTDOWN_GRACE_SECONDS", 20.0, whole=False),
         problems=tuple(problems),
     )
