@@ -339,6 +339,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ttft-runs", type=int, default=3, help="requests per first-text cell")
     parser.add_argument("--sse-mb", type=float, default=5.0, help="SSE reply size; 0 skips it")
     parser.add_argument(
+        "--write-kib",
+        type=int,
+        default=WRITE_BYTES // 1024,
+        help="KiB the emulator writes at once (one HTTP chunk each when chunked)",
+    )
+    parser.add_argument(
         "--in-process", action="store_true", help="run the throughput loops in this process"
     )
     parser.add_argument("--worker", nargs=2, metavar=("LOOP", "BASE_URL"), help=argparse.SUPPRESS)
@@ -374,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     transfer=transfer,
                     reply=UNIT,
                     reply_chars=len(raw.text),
-                    chunk_bytes=WRITE_BYTES,
+                    chunk_bytes=args.write_kib * 1024,
                 ),
                 "bare-raw",
                 args.runs,
@@ -385,7 +391,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sse_rates = None
         if sse is not None:
             sse_behavior = Behavior(
-                framing="sse", reply=UNIT, reply_chars=len(sse.text), chunk_bytes=WRITE_BYTES
+                framing="sse",
+                reply=UNIT,
+                reply_chars=len(sse.text),
+                chunk_bytes=args.write_kib * 1024,
             )
             sse_rates = throughput(
                 emulator, client, sse, sse_behavior, "bare-sse", args.runs, isolated
@@ -407,7 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(
         f"Raw reply: {raw.wire_bytes / MB:.1f} MB of UTF-8, {len(raw.text):,} characters "
-        f"(ASCII, Cyrillic, CJK, emoji), written in {WRITE_BYTES // 1024} KiB pieces; "
+        f"(ASCII, Cyrillic, CJK, emoji), written in {args.write_kib} KiB pieces; "
         f"MB/s, median (min–max) of {args.runs} interleaved runs; every run of both loops "
         f"got all {len(raw.text):,} characters."
     )

@@ -87,6 +87,8 @@ from streamlit.string_util import clean_text  # noqa: E402
 
 from bench.st_protocol import (  # noqa: E402
     FINISHED,
+    FINISHED_EARLY,
+    FINISHED_FRAGMENT,
     MAIN,
     SessionError,
     StreamlitSession,
@@ -94,9 +96,12 @@ from bench.st_protocol import (  # noqa: E402
     new_element,
 )
 from bench.ws_bytes import bench_reply  # noqa: E402
+from chatpage.store import ConversationStore  # noqa: E402
+from liaobots_core import DEFAULT_MODEL_ID  # noqa: E402
 from tests.browser.conftest import APP, AUTH_CODE, StreamlitServer, page_env  # noqa: E402
 
 TUTORIAL = REPO / "bench" / "tutorial_app.py"
+SAVED = "page, saved"  # the page whose users have saved conversations (--saved, --history)
 USER_HEADER = "X-Forwarded-Email"
 SAME_FRAME = 0.010  # seconds: deltas closer than this are one visible update
 SAMPLE_EVERY = 0.2  # seconds between samples of the page process
@@ -360,6 +365,7 @@ class Probe:
     user: str
     prompt: str
     expected: ReplyText
+    query: str = ""  # `c=<id>`: the saved conversation the session opens (--history)
     started: float = math.nan
     loaded_at: float = math.nan
     sent_at: float = math.nan
@@ -379,8 +385,11 @@ class Probe:
     fragment_reruns: int = 0
     trace: list[str] | None = None
     session: StreamlitSession | None = None
+    message_wire_bytes: float = math.nan  # on the socket, compressed if the page compresses
     _send_runs: set[str] = field(default_factory=set)
+    _send_fragment: str = ""  # the fragment the message re-runs ("" for the whole page)
     _bytes_at_send: int = 0
+    _wire_at_send: int = 0
     loaded: asyncio.Event = field(default_factory=asyncio.Event)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -419,13 +428,19 @@ class Probe:
             return
         if self.finished.is_set():
             return
-        if kind == "new_session" and not msg.metadata.run.fragment_ids:
-            self._send_runs.add(msg.metadata.run.script_run_id)
-            self.full_runs += 1
-        elif kind == "script_finished":
-            if (
-                msg.script_finished == FINISHED
-                and msg.metadata.run.script_run_id in self._send_runs
+        run = msg.metadata.run
+        if kind == "new_session":
+            # The message's run: the whole page, or the fragment its input belongs to (a
+            # fragment on a timer runs on its own and is not part of it).
+            if not run.fragment_ids:
+                self.full_runs += 1
+            if not run.fragment_ids or self._send_fragment in run.fragment_ids:
+                self._send_runs.add(run.script_run_id)
+        elif kind == "script_finished" and run.script_run_id in self._send_runs:
+            # A run cut short by a queued re-run (a stale timer's, say) after the whole reply
+            # was drawn has done the message's work; one cut short before has not.
+            if msg.script_finished in (FINISHED, FINISHED_FRAGMENT) or (
+                msg.script_finished == FINISHED_EARLY and not math.isnan(self.complete_at)
             ):
                 self._run_ended(at)
         elif kind == "delta":
@@ -458,6 +473,8 @@ class Probe:
     def _run_ended(self, at: float) -> None:
         self.ended_at = at
         self.message_bytes = self.bytes_total - self._bytes_at_send
+        if self.session is not None:
+            self.message_wire_bytes = self.session.wire_bytes - self._wire_at_send
         if math.isnan(self.complete_at):
             reason = (
                 f"refused: {self.alerts[-1]}"
@@ -469,9 +486,12 @@ class Probe:
             self.failure = "the last reply text differs from the emulator's reply"
         self.finished.set()
 
-    def mark_sent(self, at: float) -> None:
+    def mark_sent(self, at: float, fragment: str = "") -> None:
         self.sent_at = at
+        self._send_fragment = fragment
         self._bytes_at_send = self.bytes_total
+        if self.session is not None:
+            self._wire_at_send = self.session.wire_bytes
         if self.trace is not None:
             self.trace.append(f"{at - self.started:8.3f}    sent {self.prompt!r}")
 
@@ -502,7 +522,10 @@ async def run_session(
     await asyncio.sleep(delay)
     probe.started = time.monotonic()
     session = StreamlitSession(
-        url, headers={header: probe.user}, listener=probe.on_message, open_timeout=OPEN_TIMEOUT
+        f"{url}?{probe.query}" if probe.query else url,
+        headers={header: probe.user},
+        listener=probe.on_message,
+        open_timeout=OPEN_TIMEOUT,
     )
     opened.append(session)
     probe.session = session
@@ -517,7 +540,7 @@ async def run_session(
             probe.fail("the page has no chat input (refused at the door?)")
             return
         stage = "waiting for the reply"
-        probe.mark_sent(time.monotonic())
+        probe.mark_sent(time.monotonic(), session.chat_input_fragment)
         await session.send_chat(probe.prompt)
         if not await _until(probe.finished, session.closed, reply_timeout):
             probe.fail(f"while {stage}: {session.close_reason}")
@@ -564,6 +587,10 @@ async def measure(
         )
         for i in range(args.sessions)
     ]
+    if name == SAVED:
+        opened = seed(database_url(name, args), [p.user for p in probes], args.saved, args.history)
+        for probe in probes:
+            probe.query = f"c={opened[probe.user]}" if opened.get(probe.user) else ""
     usage = Usage()
     sampler = Sampler(meter)
     lag = LoopLag()
@@ -622,6 +649,47 @@ async def measure(
     for probe in probes:
         probe.upstream_at = arrivals.get(probe.prompt, math.nan)
     return TargetResult(name, args.sessions, probes, usage, reply)
+
+
+def database_url(name: str, args: argparse.Namespace) -> str:
+    return f"sqlite:///{Path(args.workdir_path) / name / 'chat.sqlite3'}"
+
+
+def seed(url: str, users: list[str], saved: int, history: int) -> dict[str, str]:
+    """Give each user `saved` conversations, and one of `history` messages to send in.
+
+    Returns the conversation each user opens (none when `history` is 0). Written straight to
+    the page's store, as earlier visits would have left it, before any session starts.
+    """
+    from chatpage.conversation import Conversation, Message
+
+    store = ConversationStore(url)
+    opened: dict[str, str] = {}
+    text = bench_reply(600)
+    try:
+        for user in users:
+            owner = "header:" + user.lower()
+            for k in range(saved):
+                question = Message("user", f"Saved question {k} of {user}")
+                pair = [question, Message("assistant", text)]
+                store.create(
+                    Conversation.linear(pair, model_id=DEFAULT_MODEL_ID, title=f"Saved {k}"), owner
+                )
+            if history:
+                chain = [
+                    Message("user" if i % 2 == 0 else "assistant", f"Turn {i}. " + text)
+                    for i in range(history)
+                ]
+                if chain[-1].role == "user":
+                    chain.append(Message("assistant", text))
+                conversation = Conversation.linear(
+                    chain, model_id=DEFAULT_MODEL_ID, title="Long history"
+                )
+                store.create(conversation, owner)
+                opened[user] = conversation.id
+    finally:
+        store.close()
+    return opened
 
 
 async def warm_up(url: str, emulator: EmulatorProcess, header: str) -> None:
@@ -873,7 +941,7 @@ def _replay(events: list[tuple[str, dict[str, Any]]], probe: Probe) -> None:
             back.ParseFromString(payload)
             widgets = back.rerun_script.widget_states.widgets
             if any(w.chat_input_value.data == probe.prompt for w in widgets):
-                probe.mark_sent(at)
+                probe.mark_sent(at, back.rerun_script.fragment_id)
         else:
             msg = ForwardMsg()
             msg.ParseFromString(payload)
@@ -927,15 +995,17 @@ def _f(value: float, spec: str, unit: str = "") -> str:
 
 def cost_table(results: list[TargetResult]) -> str:
     lines = [
-        "| target | WS bytes: page load | WS bytes: message | per reply byte | updates/s "
+        "| target | WS bytes: page load | WS bytes: message | per reply byte "
+        "| on the wire: message | per reply byte | updates/s "
         "| CPU s per reply | CPU busy | RSS MB: before / peak / idle after "
         "| RSS MB per session: streaming / idle | CPU per idle session | threads |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|",
     ]
     for r in results:
         ok = [p for p in r.probes if p.ok]
         load = _median([p.load_bytes for p in r.probes if not math.isnan(p.loaded_at)])
         message = _median([p.message_bytes for p in ok])
+        wire = _median([p.message_wire_bytes for p in ok])
         rates = [
             (len(p.updates) - 1) / (p.complete_at - p.first_at)
             for p in ok
@@ -949,7 +1019,9 @@ def cost_table(results: list[TargetResult]) -> str:
         threads = f"{u.threads_before} → {u.threads_peak}" if u.threads_peak else "–"
         lines.append(
             f"| {r.name} | {_f(load, ',.0f')} | {_f(message, ',.0f')} "
-            f"| {_f(message / len(r.reply.encode()), '.1f', 'x')} | {_f(_median(rates), '.1f')} "
+            f"| {_f(message / len(r.reply.encode()), '.1f', 'x')} "
+            f"| {_f(wire, ',.0f')} | {_f(wire / len(r.reply.encode()), '.1f', 'x')} "
+            f"| {_f(_median(rates), '.1f')} "
             f"| {_f(per_reply, '.3f')} | {_f(100 * busy, '.0f', '%')} "
             f"| {_mb(u.rss_before)} / {_mb(u.rss_peak)} / {_mb(u.rss_idle)} "
             f"| {_f(stream_each, '.2f')} / {_f(idle_each, '.2f')} "
@@ -1086,11 +1158,27 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--trace", action="store_true", help="print every message session 0 received"
     )
+    parser.add_argument(
+        "--saved",
+        type=int,
+        default=0,
+        help="saved conversations each user already has (the sidebar lists up to 100)",
+    )
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        help="messages of a saved conversation each session opens and sends its message in",
+    )
     parser.add_argument("--no-warmup", action="store_true")
     parser.add_argument(
         "--workdir", help="keep the pages' databases and logs here (default: a temporary folder)"
     )
     args = parser.parse_args(argv)
+    if args.saved < 0 or args.history < 0:
+        parser.error("--saved and --history must not be negative")
+    if args.url and (args.saved or args.history):
+        parser.error("--saved and --history need a page this run starts (not --url)")
     if args.sessions < 1 or args.chars < 1 or args.rate <= 0 or args.chunk_bytes < 1:
         parser.error("--sessions, --chars, --rate and --chunk-bytes must be positive")
     if args.ramp < 0 or args.idle < 0:
@@ -1128,6 +1216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     seconds = len(reply) / args.rate
     behavior = {"reply": reply, "chunk_bytes": args.chunk_bytes, "delay": seconds / pieces}
     names = ["page", "tutorial"] if args.target == "both" else [args.target]
+    if args.saved or args.history:  # the same page empty and with saved data, same run
+        names = ["page", SAVED]
     if args.url:
         names = ["url"]
 
@@ -1136,6 +1226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         EmulatorProcess(behavior, None if args.url else AUTH_CODE, args.emulator_port) as emu,
         contextlib.ExitStack() as stack,
     ):
+        args.workdir_path = tmp
         targets: list[tuple[str, str, ProcessMeter | None]] = []
         if args.url:
             print(f"emulator at {emu.base_url}; the page at {args.url} must use it", flush=True)
@@ -1145,13 +1236,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name in names:
                 data_dir = Path(tmp) / name
                 data_dir.mkdir()
+                if name == SAVED:
+                    ConversationStore(database_url(name, args)).close()  # its schema, now
                 env = page_env(emu.base_url, AUTH_CODE, data_dir) | {
                     "PYTHONPATH": str(REPO),
                     "CHAT_ACCESS": "header",
                     "CHAT_USER_HEADER": args.user_header,
                     **extra,
                 }
-                script = APP if name == "page" else TUTORIAL
+                script = TUTORIAL if name == "tutorial" else APP
                 server = StreamlitServer(script, env, data_dir / "streamlit.log")
                 stack.enter_context(server)
                 assert server.process is not None

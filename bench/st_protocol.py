@@ -9,10 +9,13 @@ A `StreamlitSession` does on `/_stcore/stream` what Streamlit's frontend does fo
   `rerun_script` per interaction, carrying the page's query string (kept up to date from
   `page_info_changed`, as the browser's address bar is), the page's script hash, the context a
   browser reports, and no cached message hashes, so every message arrives whole;
+- offers websocket compression (permessage-deflate) as a browser does, and counts the bytes
+  that crossed the socket (`wire_bytes`) beside the bytes of the messages (`bytes_received`);
 - re-runs fragments on the timers `auto_rerun` asks for (`st.fragment(run_every=...)`) until a
   full run or `stop_auto_rerun` ends them, as the browser does;
-- remembers the chat input's widget id from the deltas, so `send_chat` can submit a message
-  as the chat input's `WidgetState` with `chat_input_value`.
+- remembers the chat input's widget id from the deltas, and the fragment that drew it, so
+  `send_chat` can submit a message as the chat input's `WidgetState` with `chat_input_value`,
+  re-running that fragment only, as the browser does.
 
 Unlike a browser it sends only the widget states it is told to (Streamlit keeps the previous
 value of every widget a rerun does not mention), and keeps no element tree: each received
@@ -46,6 +49,16 @@ MAX_HTTP_HEAD = 64 * 1024
 CLOSE_TIMEOUT = 2.0
 
 Listener = Callable[[float, int, ForwardMsg], None]
+
+
+class CountingConnection(ClientConnection):
+    """A websocket connection that counts the bytes read from its socket (compressed or not)."""
+
+    wire_bytes = 0
+
+    def data_received(self, data: bytes) -> None:
+        self.wire_bytes += len(data)
+        super().data_received(data)
 
 
 class SessionError(Exception):
@@ -118,6 +131,7 @@ class StreamlitSession:
         self.query_string = parts.query
         self.page_script_hash = ""
         self.chat_input_id: str | None = None
+        self.chat_input_fragment = ""  # the fragment that drew the chat input, if any
         self.session_id: str | None = None
         self.bytes_received = 0
         self.messages_received = 0
@@ -125,7 +139,7 @@ class StreamlitSession:
         self.fragment_reruns_sent = 0
         self.close_reason: str | None = None
         self.closed = asyncio.Event()
-        self._ws: ClientConnection | None = None
+        self._ws: CountingConnection | None = None
         self._reader: asyncio.Task[None] | None = None
         self._timers: dict[str, tuple[float, asyncio.Task[None]]] = {}
 
@@ -150,7 +164,8 @@ class StreamlitSession:
             origin=origin,  # type: ignore[arg-type]
             subprotocols=["streamlit", token],  # type: ignore[list-item]
             additional_headers=headers,
-            compression=None,  # Streamlit turns websocket compression off by default
+            compression="deflate",  # offered, as a browser does; the server may decline
+            create_connection=CountingConnection,
             proxy=None,  # loopback only, whatever the environment says
             max_size=None,  # a whole page can be one large message
             max_queue=None,  # never stall the server's sender behind our reading
@@ -161,6 +176,19 @@ class StreamlitSession:
         )
         self._reader = asyncio.create_task(self._read(), name=f"read:{self.url}")
         await self.rerun()
+
+    @property
+    def wire_bytes(self) -> int:
+        """Bytes read from the socket so far, the opening handshake's answer included."""
+        return self._ws.wire_bytes if self._ws is not None else 0
+
+    @property
+    def compressed(self) -> bool:
+        """Whether the server accepted permessage-deflate."""
+        return self._ws is not None and any(
+            getattr(extension, "name", "") == "permessage-deflate"
+            for extension in self._ws.protocol.extensions
+        )
 
     async def close(self) -> None:
         """Close the websocket and stop every fragment timer; safe to call twice."""
@@ -207,7 +235,9 @@ class StreamlitSession:
         """Submit `text` in the page's chat input, as pressing Enter does."""
         if self.chat_input_id is None:
             raise SessionError("the page has drawn no chat input")
-        await self.rerun([chat_input_state(self.chat_input_id, text)])
+        await self.rerun(
+            [chat_input_state(self.chat_input_id, text)], fragment_id=self.chat_input_fragment
+        )
 
     # --- what the server sends ------------------------------------------------------------
 
@@ -240,6 +270,7 @@ class StreamlitSession:
             element = msg.delta.new_element
             if msg.delta.WhichOneof("type") == "new_element" and element.HasField("chat_input"):
                 self.chat_input_id = element.chat_input.id
+                self.chat_input_fragment = msg.delta.fragment_id
         elif kind == "new_session":
             if not msg.metadata.run.fragment_ids:  # a full run: the browser drops its timers
                 self._stop_timers()

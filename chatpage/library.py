@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
+from streamlit.delta_generator import DeltaGenerator
 
 from . import session
+from .conversation import Conversation
 from .export import ImportRefused, from_json
 from .guard import guarded
 from .i18n import t
 from .limits import SEARCH_MAX_CHARS, TITLE_MAX_CHARS, without_controls
 from .persistence import Journal
+from .store import Summary
 
 LIST_LIMIT = 100
 _CONFIRM_DELETE = "confirm_delete"
@@ -27,8 +32,18 @@ _STORAGE_FAILED = "storage_failed_in_callback"
 log = logging.getLogger(__name__)
 
 
-def conversation_list(journal: Journal, open_id: str, lang: str) -> frozenset[str]:
-    """The person's conversations; returns those with a reply being written right now."""
+@dataclass(frozen=True)
+class Listed:
+    """What the list drew: the chat fragment adds the open conversation when it is missing."""
+
+    ids: frozenset[str]
+    writing: frozenset[str]  # the person's conversations with a reply being written right now
+    searching: bool
+    open_slot: DeltaGenerator  # where the open conversation goes when the list lacks it
+
+
+def conversation_list(journal: Journal, open_id: str, lang: str) -> Listed:
+    """The person's conversations, newest first, each with its menu; search; import."""
     st.subheader(t(lang, "conversations"))
     query = st.text_input(
         t(lang, "search"),
@@ -37,39 +52,61 @@ def conversation_list(journal: Journal, open_id: str, lang: str) -> frozenset[st
         key="conversation_search",
         label_visibility="collapsed",
     )
+    open_slot = st.empty()
     try:
         writing = journal.store.writing(journal.owner)
         summaries = journal.store.list(journal.owner, query, limit=LIST_LIMIT, writing=writing)
     except SQLAlchemyError:
         log.exception("could not list conversations")
         st.caption(":material/database: " + t(lang, "storage_failed"))
-        return frozenset()
+        return Listed(frozenset(), frozenset(), bool(query.strip()), open_slot)
     if not summaries:
         st.caption(t(lang, "no_matches" if query.strip() else "no_conversations"))
     for summary in summaries:
-        is_open = summary.id == open_id
-        if is_open and summary.unseen:
-            journal.seen(summary.id)  # the person is looking at it now
-        icon, note = None, None
-        if summary.writing:
-            icon, note = ":material/progress_activity:", t(lang, "writing_now")
-        elif summary.unseen and not is_open:
-            icon, note = ":material/mark_chat_unread:", t(lang, "unseen_reply")
-        title_column, menu_column = st.columns([5, 1], vertical_alignment="center")
-        title_column.button(
-            summary.title,
-            key=f"open_{summary.id}",
-            type="primary" if is_open else "tertiary",
-            icon=icon,
-            help=note,
-            on_click=session.open_conversation,
-            args=(summary.id,),
-            width="stretch",
-        )
-        with menu_column.popover("", icon=":material/more_vert:", help=t(lang, "more_actions")):
-            _manage(journal, summary.id, summary.title, lang)
+        entry(journal, summary, summary.id == open_id, lang)
     _import(journal, lang)
-    return writing
+    return Listed(frozenset(s.id for s in summaries), writing, bool(query.strip()), open_slot)
+
+
+def entry(journal: Journal, summary: Summary, is_open: bool, lang: str) -> None:
+    """One conversation in the list: its title opens it, its menu renames or deletes it."""
+    if is_open and summary.unseen:
+        journal.seen(summary.id)  # the person is looking at it now
+    icon, note = None, None
+    if summary.writing:
+        icon, note = ":material/progress_activity:", t(lang, "writing_now")
+    elif summary.unseen and not is_open:
+        icon, note = ":material/mark_chat_unread:", t(lang, "unseen_reply")
+    title_column, menu_column = st.columns([5, 1], vertical_alignment="center")
+    title_column.button(
+        summary.title,
+        key=f"open_{summary.id}",
+        type="primary" if is_open else "tertiary",
+        icon=icon,
+        help=note,
+        on_click=session.open_conversation,
+        args=(summary.id,),
+        width="stretch",
+    )
+    with menu_column.popover("", icon=":material/more_vert:", help=t(lang, "more_actions")):
+        _manage(journal, summary.id, summary.title, lang)
+
+
+def open_entry(listed: Listed, journal: Journal, conversation: Conversation, lang: str) -> None:
+    """The open conversation in the list when the list, drawn before it was stored, lacks it.
+
+    Drawn by the chat fragment on every run (a fragment must write a place outside it on
+    each full run to keep it), so a first message lists its new conversation at once
+    without re-sending the whole list.
+    """
+    stored = conversation.revision > 0
+    if not stored or conversation.id in listed.ids or listed.searching:
+        listed.open_slot.empty()
+        return
+    # Drawn before a reply is followed, so without "writing": the open conversation shows that.
+    summary = Summary(id=conversation.id, title=conversation.display_title, updated_at=time.time())
+    with listed.open_slot.container():
+        entry(journal, summary, True, lang)
 
 
 def _manage(journal: Journal, conversation_id: str, title: str, lang: str) -> None:

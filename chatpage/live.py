@@ -61,7 +61,10 @@ def watch(
     itself from here.
     """
     try:
-        changed = writing is not None and journal.store.writing(journal.owner) != writing
+        # The open conversation's own replies are followed by its revision, not by the list.
+        changed = writing is not None and (
+            journal.store.writing(journal.owner) - {conversation_id} != writing - {conversation_id}
+        )
         if conversation_id is not None and not changed:
             changed = journal.store.revision(conversation_id, journal.owner) != revision
     except SQLAlchemyError:

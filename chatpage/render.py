@@ -14,13 +14,18 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+from streamlit.runtime.scriptrunner_utils.script_run_context import (
+    ThreadState,
+    get_script_run_ctx,
+)
 
 from .blocks import DEFAULT_MAX_PIECE, FREEZE, BlockSplitter, display_updates
 from .conversation import Message
 from .i18n import t
-from .streaming import TICK, coalesce
+from .streaming import TICK
 
-UPDATE_INTERVAL = 0.15  # seconds between updates of the block being written: ~7 a second
+UPDATE_INTERVAL = 0.08  # seconds between updates of the block being written: 12 a second
 _INTERRUPT_PROBE = "__chatpage_interrupt_probe__"
 
 
@@ -31,10 +36,32 @@ def _freeze() -> None:
 def allow_interrupt() -> None:
     """Give Streamlit a chance to deliver a Stop or a new message, without sending anything.
 
-    Streamlit raises its rerun/stop request inside the script thread at its next yield
-    point; reading session state is one, and costs no bytes on the websocket.
+    Streamlit raises a full re-run's request inside the script thread at its next yield
+    point; reading session state is one, and costs no bytes on the websocket. A click on a
+    widget of the running fragment, though, only waits: `give_way` answers those.
     """
     _ = _INTERRUPT_PROBE in st.session_state
+    give_way()
+
+
+def give_way() -> None:
+    """End this run when a click or a message for the running fragment waits for it.
+
+    Streamlit queues the re-run a fragment's widget asks for behind the run in progress
+    instead of cutting it short (only a full re-run, or a re-run a fragment asks for itself,
+    does that). The chat fragment follows a reply for as long as it is written, so its Stop
+    and its input would wait that long; this notices such a click and re-runs at once, the
+    click's widget state included. It reads Streamlit's script-request state (1.67), which has
+    no public reader; `tests/test_render.py` fails if that changes.
+    """
+    ctx = get_script_run_ctx()
+    requests = ctx.script_requests if ctx is not None else None
+    if requests is None or requests._state is not ScriptRequestType.RERUN:
+        return
+    fragment = ThreadState.get().fragment_id
+    if fragment is None or fragment not in requests._rerun_data.fragment_id_queue:
+        return  # a full re-run (Streamlit delivers it itself), or another fragment's timer
+    st.rerun(scope="fragment" if ctx.fragment_ids_this_run else "app")
 
 
 def stream_reply(
@@ -43,13 +70,13 @@ def stream_reply(
     reply: Message,
     lang: str,
     *,
-    interval: float = UPDATE_INTERVAL,
     max_piece: int = DEFAULT_MAX_PIECE,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
     """Show a reply as it arrives: `initial` (the text so far), then `events`.
 
-    `events` yields new text, or TICK when nothing arrived for a moment; the reply's writer
+    `events` yields new text, paced (`ReplyTask.follow`: one update per UPDATE_INTERVAL), or
+    TICK when nothing arrived for a moment; the reply's writer
     keeps `reply.text` (this only shows it). If the page run is interrupted (a rerun, another
     conversation opened), the exception passes through; the reply goes on being written.
     """
@@ -61,9 +88,7 @@ def stream_reply(
             waiting = st.empty()
             if not initial:
                 waiting.caption(t(lang, "waiting"))
-            st.write_stream(
-                _display_chunks(events, waiting, lang, interval, max_piece, clock, bool(initial))
-            )
+            st.write_stream(_display_chunks(events, waiting, lang, max_piece, clock, bool(initial)))
     except Exception:  # a failed reply: show all that arrived, some of it not yet displayed
         _final(slot, reply)
         raise
@@ -82,7 +107,6 @@ def _display_chunks(
     events: Iterable[str | None],
     waiting: st.delta_generator.DeltaGenerator,
     lang: str,
-    interval: float,
     max_piece: int,
     clock: Callable[[], float],
     started_with_text: bool,
@@ -91,7 +115,8 @@ def _display_chunks(
     started = clock()
     shown_seconds = 0
     first_text = not started_with_text
-    for item in coalesce(events, interval, clock):
+    for item in events:
+        give_way()
         if item is TICK:
             allow_interrupt()
             if first_text:

@@ -97,18 +97,29 @@ class ReplyTask:
         with self._changed:
             return self.reply.text, len(self._parts)
 
-    def follow(self, start: int, poll: float = 0.1) -> Iterator[str | None]:
-        """Text as it arrives after part `start` (what waits, joined), TICK after `poll` of
-        silence, until the reply has ended."""
-        index = start
+    def follow(self, start: int, poll: float = 0.1, pace: float = 0.0) -> Iterator[str | None]:
+        """Text as it arrives after part `start`, TICK after `poll` of silence, until the end.
+
+        With a `pace`, text comes at most once per `pace` seconds: what arrives meanwhile is
+        joined and given at the deadline, not held until more arrives, so a page shows a
+        steady `1 / pace` updates a second however the service cuts its reply.
+        """
+        index, given_at = start, float("-inf")
         while True:
             with self._changed:
-                if index == len(self._parts) and not self.done.is_set():
-                    self._changed.wait(poll)
+                silence_ends = time.monotonic() + poll
+                while not self.done.is_set():
+                    now = time.monotonic()
+                    waiting = index < len(self._parts)
+                    until = given_at + pace if waiting else silence_ends
+                    if now >= until:
+                        break
+                    self._changed.wait(until - now)
                 fresh = self._parts[index:]
                 index = len(self._parts)
                 ended = self.done.is_set()
             if fresh:
+                given_at = time.monotonic()
                 yield "".join(fresh)
             elif ended:
                 return

@@ -20,7 +20,7 @@ from .failures import explain
 from .i18n import t
 from .persistence import Journal
 from .quota import Preflight
-from .render import stream_reply
+from .render import UPDATE_INTERVAL, stream_reply
 from .replies import Busy, Replies, ReplyTask, Request
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def follow_reply(task: ReplyTask, conversation: Conversation, lang: str) -> None
     reply goes on being written all the same.
     """
     text, start = task.snapshot()
-    stream_reply(task.follow(start), text, task.reply, lang)
+    stream_reply(task.follow(start, pace=UPDATE_INTERVAL), text, task.reply, lang)
     _notes(conversation, task.dropped, task.over_budget, lang)
 
 

@@ -6,9 +6,12 @@ Every text a person or the model wrote is shown with plain `st.markdown`, never 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+from streamlit.delta_generator import DeltaGenerator
 
 from liaobots_core import Model
 
@@ -19,13 +22,15 @@ from .conversation import Conversation, Message, Status
 from .export import file_stem, to_json, to_markdown
 from .failures import describe, explain
 from .i18n import LANGUAGES, t
-from .library import conversation_list
+from .library import Listed, conversation_list
 from .limits import SYSTEM_PROMPT_MAX_CHARS, without_controls
 from .live import live_reply
 from .persistence import Journal
 from .replies import Replies, ReplyTask
 from .reply import follow_reply, show_failure
 from .settings import Settings
+
+log = logging.getLogger(__name__)
 
 AVATARS = {"user": ":material/person:", "assistant": ":material/smart_toy:"}
 
@@ -35,7 +40,8 @@ class SidebarChoices:
     backend: Backend
     info: ServiceInfo
     model: Model
-    writing: frozenset[str] = frozenset()  # the person's conversations with a reply being written
+    listed: Listed
+    downloads: DeltaGenerator  # the place of the export buttons
 
 
 def stop_for_problems(problems: tuple[str, ...], lang: str) -> None:
@@ -127,10 +133,11 @@ def sidebar(
                 key=f"system_prompt_{conversation.id}",
             )
         )
-        if conversation.messages:
-            _downloads(conversation, lang)
-        writing = conversation_list(journal, conversation.id, lang)
-    return SidebarChoices(backend=backend, info=info, model=model, writing=writing)
+        downloads = st.empty()  # the chat fragment fills it: the exports follow each message
+        listed = conversation_list(journal, conversation.id, lang)
+    return SidebarChoices(
+        backend=backend, info=info, model=model, listed=listed, downloads=downloads
+    )
 
 
 def _connection_status(backend: Backend, info: ServiceInfo, lang: str) -> None:
@@ -165,12 +172,32 @@ def _model_picker(info: ServiceInfo, conversation: Conversation, lang: str) -> M
     return models[chosen]
 
 
-def _downloads(conversation: Conversation, lang: str) -> None:
+def downloads(
+    slot: DeltaGenerator, conversation: Conversation, journal: Journal, lang: str
+) -> None:
+    """Markdown and JSON exports of the conversation, made when clicked, from the store.
+
+    Making them only on a click keeps every run's cost independent of the conversation's
+    length; reading the store then gives what was saved last, the branch on show included.
+    """
+    if not conversation.messages:
+        slot.empty()
+        return
+
+    def current() -> Conversation:
+        try:
+            stored = journal.store.load(conversation.id, journal.owner)
+        except SQLAlchemyError:
+            log.exception("could not load a conversation to export")
+            stored = None
+        return stored if stored is not None else conversation
+
     stem = file_stem(conversation)
-    left, right = st.columns(2)
+    left, right = slot.container().columns(2)
     left.download_button(
         t(lang, "download_md"),
-        data=to_markdown(conversation, lang),
+        data=lambda: to_markdown(current(), lang),
+        on_click="ignore",
         file_name=f"{stem}.md",
         mime="text/markdown",
         icon=":material/download:",
@@ -179,7 +206,8 @@ def _downloads(conversation: Conversation, lang: str) -> None:
     )
     right.download_button(
         t(lang, "download_json"),
-        data=to_json(conversation),
+        data=lambda: to_json(current()),
+        on_click="ignore",
         file_name=f"{stem}.json",
         mime="application/json",
         icon=":material/download:",
@@ -188,48 +216,59 @@ def _downloads(conversation: Conversation, lang: str) -> None:
     )
 
 
-Deferred = list[tuple[st.delta_generator.DeltaGenerator, Message]]
+def history(conversation: Conversation, lang: str, *, limit: int) -> tuple[str, ...]:
+    """The branch on show up to its last reply, each message with its versions and Edit.
+
+    The last reply, if the branch ends in one, is left to the chat fragment (`chat.py`) with
+    all that follows, so a message or a button under the last reply re-runs only that part.
+    Returns the ids drawn, in order, for the fragment to draw from where this stopped.
+    """
+    messages = conversation.messages
+    shown = messages[:-1] if messages and messages[-1].role == "assistant" else messages
+    for message in shown:
+        bubble(conversation, message, lang, limit=limit)
+    return tuple(message.id for message in shown)
 
 
-def history(
+def tail(
     conversation: Conversation,
+    drawn: int,
     lang: str,
     *,
-    following: bool,
     limit: int,
     journal: Journal,
     replies: Replies,
-) -> Deferred:
-    """The branch on show, each message with its versions (`‹ 2/3 ›`) and its buttons.
+) -> ReplyTask | None:
+    """The branch on show after its first `drawn` messages; returns the reply it followed.
 
-    Every question can be edited (a new version of it, the old one kept); the last reply
-    gets its actions. When this process is writing the last reply (`following`), it is left
-    for the caller to show as it arrives, and the buttons, which would interrupt it, go into
-    the returned slots once it has ended (`controls_after`). A reply another process is
-    writing is shown growing, read from the store, with only Stop.
+    A reply this process is writing is shown as it arrives, with Stop, and its buttons once it
+    has ended (`followed_reply`); one another process is writing is read from the store as it
+    grows (`live_reply`).
     """
-    messages = conversation.messages
-    shown = messages[:-1] if following else messages
-    quiet = conversation.streaming() is not None  # no buttons while a reply is written
-    deferred: Deferred = []
-    for message in shown:
-        with st.chat_message(message.role, avatar=AVATARS[message.role]):
-            if message.role == "user" and session.editing() == message.id and not quiet:
-                _edit_form(message, lang, limit)
-                continue
-            if message.status is Status.STREAMING and message is conversation.last:
+    for message in conversation.messages[drawn:]:
+        if message.status is Status.STREAMING and message is conversation.last:
+            task = replies.get(message.id)  # written by this process?
+            if task is not None:
+                followed_reply(task, conversation, lang, journal, replies)
+                return task
+            with st.chat_message(message.role, avatar=AVATARS[message.role]):
                 live_reply(journal, replies, conversation.id, message.id, lang)
-                continue
-            st.markdown(message.text)
-            slot = st.empty()
-            if following:
-                deferred.append((slot, message))
-                continue
-            message_controls(slot, conversation, message, lang, quiet=quiet)
-            if message is conversation.last and not quiet:
-                with st.empty().container():  # one place, as in `followed_reply`
-                    actions(message, lang)
-    return deferred
+            return None
+        bubble(conversation, message, lang, limit=limit)
+    return None
+
+
+def bubble(conversation: Conversation, message: Message, lang: str, *, limit: int) -> None:
+    """A settled message with its controls, and the actions of the last reply."""
+    with st.chat_message(message.role, avatar=AVATARS[message.role]):
+        if message.role == "user" and session.editing() == message.id:
+            _edit_form(message, lang, limit)
+            return
+        st.markdown(message.text)
+        message_controls(st.empty(), conversation, message, lang)
+        if message is conversation.last:
+            with st.empty().container():  # one place, as in `followed_reply`
+                actions(message, lang)
 
 
 def followed_reply(
@@ -252,12 +291,6 @@ def followed_reply(
         with controls.container():
             message_controls(st.empty(), conversation, task.reply, lang)
             actions(task.reply, lang)
-
-
-def controls_after(deferred: Deferred, conversation: Conversation, lang: str) -> None:
-    """The buttons left out while a reply streamed, now that it has settled."""
-    for slot, message in deferred:
-        message_controls(slot, conversation, message, lang)
 
 
 def actions(message: Message, lang: str) -> None:
@@ -294,23 +327,21 @@ def message_controls(
     conversation: Conversation,
     message: Message,
     lang: str,
-    *,
-    quiet: bool = False,
 ) -> None:
     """A message's versions to switch between, and Edit for a question.
 
     A question left with no answer at all (the page stopped before asking) also gets Retry.
-    Nothing is offered while a reply is being written (`quiet`).
+    They stay usable while a reply is written: that reply goes on, on its own branch.
     """
     versions = conversation.siblings(message)
-    editable = message.role == "user" and not quiet
-    unanswered = message is conversation.last and message.role == "user" and not quiet
+    editable = message.role == "user"
+    unanswered = message is conversation.last and message.role == "user"
     if len(versions) < 2 and not editable:
         slot.empty()
         return
     with slot.container(horizontal=True, gap="small", vertical_alignment="center"):
         if len(versions) > 1:
-            _version_switch(versions, message, lang, disabled=quiet)
+            _version_switch(versions, message, lang)
         if editable:
             st.button(
                 t(lang, "edit"),
@@ -331,18 +362,16 @@ def message_controls(
             )
 
 
-def _version_switch(
-    versions: list[Message], message: Message, lang: str, *, disabled: bool
-) -> None:
+def _version_switch(versions: list[Message], message: Message, lang: str) -> None:
     """`‹ 2 / 3 ›`: the arrows show the neighbouring version (and its newest continuation)."""
     index = next(i for i, m in enumerate(versions) if m.id == message.id)
-    _version_arrow(versions, index - 1, "previous", message, lang, disabled=disabled)
+    _version_arrow(versions, index - 1, "previous", message, lang)
     st.caption(t(lang, "version_of", index=index + 1, count=len(versions)), width="content")
-    _version_arrow(versions, index + 1, "next", message, lang, disabled=disabled)
+    _version_arrow(versions, index + 1, "next", message, lang)
 
 
 def _version_arrow(
-    versions: list[Message], target: int, way: str, message: Message, lang: str, *, disabled: bool
+    versions: list[Message], target: int, way: str, message: Message, lang: str
 ) -> None:
     exists = 0 <= target < len(versions)
     st.button(
@@ -351,7 +380,7 @@ def _version_arrow(
         key=f"{way}_{message.id}",
         type="tertiary",
         help=t(lang, f"{way}_version"),
-        disabled=disabled or not exists,
+        disabled=not exists,
         on_click=session.ask,
         args=("switch", versions[target].id if exists else message.id),
     )

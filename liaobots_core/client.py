@@ -1,8 +1,9 @@
 """The Liaobots HTTP client: one pooled session, explicit timeouts, honest errors.
 
 `stream_chat` returns a `ChatStream`, an iterator that yields text the moment bytes arrive:
-it reads with `read1` (whatever the socket has, never waiting to fill a buffer), so a
-close-delimited reply is not held back the way `iter_content` holds it.
+a chunked reply is read chunk by chunk, as the server sent them; any other with `read1`
+(whatever the socket has, never waiting to fill a buffer), so a close-delimited reply is not
+held back the way `iter_content` holds it.
 """
 
 from __future__ import annotations
@@ -432,7 +433,7 @@ class ChatStream(Iterator[str]):
         response = self._open()
         decoder: ReplyDecoder = decoder_for(response.headers.get("content-type"))
         sniffer = HtmlSniffer()
-        raw = response.raw
+        pieces = _pieces(response.raw)
         received = 0
         started = time()
         try:
@@ -442,7 +443,7 @@ class ChatStream(Iterator[str]):
                         return
                     self._reading = True
                 try:
-                    data = raw.read1(READ_SIZE)
+                    data = next(pieces, b"")
                 except Exception as exc:
                     if self._cancelled.is_set():
                         return
@@ -472,6 +473,20 @@ class ChatStream(Iterator[str]):
             with self._lock:
                 self._response = None
             response.close()
+
+
+def _pieces(raw: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
+    """The body as it arrives, in the pieces that cost least to read.
+
+    A chunked body comes whole chunk by whole chunk (what a server writes at once), through
+    urllib3's chunk reader, which is cheaper per call than `read1`; any other body with
+    `read1`, which returns whatever the socket has instead of waiting to fill a buffer.
+    """
+    if raw.chunked and raw.supports_chunked_reads():
+        yield from raw.read_chunked(decode_content=True)
+        return
+    while data := raw.read1(READ_SIZE):
+        yield data
 
 
 def _status_error(response: requests.Response) -> LiaobotsError:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -68,6 +70,47 @@ def test_a_follower_joining_mid_reply_gets_exactly_the_rest(
     text, start = task.snapshot()
     rest = "".join(piece for piece in task.follow(start, poll=0.01) if piece is not TICK)
     assert text + rest == full
+
+
+def test_a_paced_follower_gives_text_at_the_deadline_not_when_more_arrives(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    # Two pieces 20 ms apart, then the service goes quiet for 3 s.
+    emulator.default = Behavior(
+        reply="aaaabbbbcccc", chunk_bytes=4, delay=0.02, stall_after_bytes=8, stall_seconds=3
+    )
+    _, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store).start()
+    given: list[tuple[float, str]] = []
+    try:
+        for piece in task.follow(0, poll=10, pace=0.1):
+            if piece:
+                given.append((time.monotonic(), piece))
+            if "".join(text for _, text in given) == "aaaabbbb":
+                break
+    finally:
+        task.stop()
+    (first_at, first), (second_at, second) = given[0], given[-1]
+    assert (first, second) == ("aaaa", "bbbb")
+    assert 0.08 <= second_at - first_at < 1.5  # paced, and given before the silence ends
+
+
+def test_a_paced_follower_joins_what_arrives_within_the_pace(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    full = "слово " * 400
+    emulator.default = Behavior(reply=full, chunk_bytes=8, delay=0.002)
+    _, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store).start()
+    times, pieces = [], []
+    for piece in task.follow(0, pace=0.1):
+        if piece:
+            times.append(time.monotonic())
+            pieces.append(piece)
+    assert "".join(pieces) == full
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert len(pieces) < len(full.encode()) / 8 / 3  # far fewer updates than pieces sent
+    assert min(gaps[:-1], default=1.0) >= 0.09  # the last comes as soon as the reply ends
 
 
 def test_stop_keeps_the_text_so_far_and_says_stopped(

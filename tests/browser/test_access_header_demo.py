@@ -150,8 +150,10 @@ def test_markup_in_titles_and_imports_is_shown_as_text_not_run(
         chat.page.locator(SIDEBAR).locator('input[type="file"]').set_input_files(str(export))
         expect(chat.page.get_by_text("answer <img", exact=False)).to_be_visible()
         chat.wait_until_idle()
-        expect(chat.page.locator(SIDEBAR).get_by_text("Imported <img", exact=False)).to_be_visible()
-        expect(chat.page.locator(SIDEBAR).get_by_text("Title <img", exact=False)).to_be_visible()
+        # Each listed once, as text (to_have_count waits out a run still replacing the list).
+        sidebar = chat.page.locator(SIDEBAR)
+        expect(sidebar.get_by_text("Imported <img", exact=False)).to_have_count(1)
+        expect(sidebar.get_by_text("Title <img", exact=False)).to_have_count(1)
         assert chat.page.evaluate("() => window.__pwned") is None
         assert chat.page.locator('img[src="x"]').count() == 0
     finally:

@@ -1,0 +1,180 @@
+"""The end of the conversation and the input, as one fragment: a message re-runs only this.
+
+A full run draws the sidebar and the conversation up to its last reply (`views.history`).
+Sending a message, and every button of what this fragment draws, re-runs only the fragment,
+so what one message costs the server and the websocket does not grow with the saved
+conversations or the length of the history. Anything that changes what the full run drew (a
+button of an earlier message, the list, another window's change) re-runs the whole page.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import streamlit as st
+
+from . import guard, session, views
+from .access import Visitor
+from .backend import client_for
+from .conversation import Conversation, ErrorInfo
+from .i18n import t
+from .library import open_entry, storage_failed_in_callback
+from .live import watch
+from .persistence import Journal
+from .quota import Gate
+from .replies import Replies
+from .reply import begin_reply, show_failure
+from .session import Intent, PendingKind
+from .settings import Settings
+from .store import ConversationGone, ConversationStore
+
+log = logging.getLogger(__name__)
+
+_DRAWN_BY = "chat_drawn_by"  # the Page of the full run this fragment last ran in
+_CARRIED = "chat_carried_notes"  # what a run that re-ran the page had to say
+_REDRAWN = "chat_redrawn"  # the last full run was asked for by the fragment of a full run
+
+
+@dataclass(frozen=True, eq=False)
+class Page:
+    """What a full run hands the chat fragment; its re-runs reuse it as it was."""
+
+    settings: Settings
+    visitor: Visitor
+    store: ConversationStore
+    journal: Journal  # the full run's: what it found and wrote is said by the fragment
+    replies: Replies
+    lang: str
+    conversation_id: str
+    viewed: str | None  # the message the tab showed before the full run took in changes
+    drawn: tuple[str, ...]  # the messages the full run drew, in order
+    stored: bool  # the open conversation was still stored at the full run
+    choices: views.SidebarChoices | None  # None when the sidebar could not be drawn
+
+    def room(self) -> None:
+        """Raises Busy when the person or the process writes all the replies allowed."""
+        self.replies.check_room(self.visitor.owner, self.settings.max_background_replies)
+
+
+def carry_out(
+    intent: Intent | None,
+    conversation: Conversation,
+    journal: Journal,
+    page: Page,
+) -> None:
+    """Do what the person asked, and start the reply it calls for."""
+    pending: PendingKind | None = None
+    with guard.region("action", page.lang):
+        try:
+            pending = session.carry_out(intent, conversation, journal, page.replies, page.room)
+        except ConversationGone:  # deleted in the instant since the input was checked
+            session.give_back(intent.text if intent else "", ErrorInfo("conversation_deleted"))
+    if pending is None or page.choices is None:
+        return
+    with guard.region("reply", page.lang):
+        try:
+            begin_reply(
+                conversation,
+                client_for(page.choices.backend),
+                continuing=conversation.last if pending == "continue" else None,
+                journal=journal,
+                replies=page.replies,
+                max_per_person=page.settings.max_background_replies,
+                preflight=Gate(page.settings, page.store, page.visitor.quota_key),
+            )
+        except ConversationGone:  # deleted in the instant since the input was checked
+            session.give_back(intent.text if intent else "", ErrorInfo("conversation_deleted"))
+
+
+@st.fragment(key="chat")
+def chat(page: Page) -> None:
+    """The input, what was asked of it, and the conversation from where the full run stopped."""
+    full_run = st.session_state.get(_DRAWN_BY) is not page
+    st.session_state[_DRAWN_BY] = page
+    lang = page.lang
+    journal = page.journal if full_run else Journal(page.store, owner=page.visitor.owner)
+    conversation = session.conversation()
+    if conversation.id != page.conversation_id:  # opened, started or deleted from here
+        _rerun_page(full_run, journal)
+    # What this tab showed: a message sent now goes after it, whatever came since.
+    viewed = page.viewed if full_run else conversation.leaf_id
+    stored = page.stored if full_run else session.refresh(conversation, journal)
+
+    with st.bottom:
+        session.restore_input()
+        prompt = st.chat_input(
+            t(lang, "input_placeholder"),
+            key=session.INPUT_KEY,
+            on_submit=session.check_submitted,
+            args=(page.settings.message_limit, journal, page.room),
+        )
+    intent = session.take_intent()
+    if prompt is not None:
+        intent = Intent("send", viewed, prompt)
+        session.set_editing(None)
+    carry_out(intent, conversation, journal, page)
+    if [m.id for m in conversation.messages[: len(page.drawn)]] != list(page.drawn):
+        _rerun_page(full_run, journal)  # the part the full run drew changed: draw it again
+    elif full_run:
+        st.session_state.pop(_REDRAWN, None)
+
+    if page.choices is not None:  # the sidebar's places that follow each message
+        with guard.region("sidebar", lang):
+            open_entry(page.choices.listed, journal, conversation, lang)
+            views.downloads(page.choices.downloads, conversation, journal, lang)
+    _notices(journal, lang)
+    with guard.region("conversation", lang):
+        if not conversation.messages:
+            st.caption(t(lang, "empty_state"))
+        task = views.tail(
+            conversation,
+            len(page.drawn),
+            lang,
+            limit=page.settings.message_limit,
+            journal=journal,
+            replies=page.replies,
+        )
+        if task is not None:
+            session.remember_in_url(conversation)
+            journal.refresh(conversation)  # the reply's end moved the stored revision on
+            if task.done.is_set():
+                journal.seen(conversation.id)  # watched to its end here: not "new" in the list
+        if stored and conversation.streaming() is None:  # follow other windows' changes
+            stored_id = conversation.id if conversation.revision else None
+            listed = page.choices.listed if page.choices is not None else None
+            watch(journal, stored_id, conversation.revision, listed.writing if listed else None)
+    if journal.failed or storage_failed_in_callback():
+        st.warning(t(lang, "storage_failed"), icon=":material/database:")
+
+
+def _notices(journal: Journal, lang: str) -> None:
+    """What the person should know about this run, said once, above the newest messages."""
+    changed, failed = st.session_state.pop(_CARRIED, (False, False))
+    journal.changed_elsewhere |= changed
+    journal.failed |= failed
+    guard.show_pending(lang)
+    if session.take_not_found():
+        st.warning(t(lang, "not_found"), icon=":material/search_off:")
+    if session.take_gone():
+        st.warning(t(lang, "deleted_elsewhere"), icon=":material/delete:")
+    if journal.changed_elsewhere:
+        st.info(t(lang, "changed_elsewhere"), icon=":material/sync:")
+    refused = session.take_refused_input()
+    if refused is not None:
+        show_failure(refused, lang)
+
+
+def _rerun_page(full_run: bool, journal: Journal) -> None:
+    """Draw the whole page again: what the full run drew above is no longer on show.
+
+    A full run that found it so (a send from a stale view, in the instant of the run) runs
+    once more; should that not settle it, it goes on from where it is rather than loop.
+    """
+    if full_run and st.session_state.get(_REDRAWN):
+        log.warning("the conversation changed twice during full runs; drawn from where it was")
+        return
+    if full_run:
+        st.session_state[_REDRAWN] = True
+    st.session_state[_CARRIED] = (journal.changed_elsewhere, journal.failed)
+    st.rerun()
