@@ -848,7 +848,12 @@ class ChromiumResult:
 
 
 def chromium_check(
-    targets: list[tuple[str, str]], header: str, tries: int, timeout: float, reply: str
+    targets: list[tuple[str, str]],
+    header: str,
+    tries: int,
+    timeout: float,
+    reply: str,
+    trace: bool = False,
 ) -> list[ChromiumResult]:
     """Each target once per try in headless Chromium, alternating, each a new user."""
     from playwright.sync_api import sync_playwright
@@ -879,8 +884,12 @@ def chromium_check(
                             user,
                             f"Chromium check {attempt}: the long answer, please.",
                             ReplyText(reply),
+                            trace=[] if trace else None,
                         )
                         results.append(_chromium_once(context, name, url, timeout, probe))
+                        if trace:
+                            print(f"--- Chromium, {name}, try {attempt}")
+                            print("\n".join(probe.trace or []))
                     finally:
                         context.close()
         finally:
@@ -1272,6 +1281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.chromium_tries,
                 args.reply_timeout,
                 reply,
+                args.trace,
             )
 
     print()

@@ -119,10 +119,8 @@ def chat(page: Page) -> None:
     elif full_run:
         st.session_state.pop(_REDRAWN, None)
 
-    if page.choices is not None:  # the sidebar's places that follow each message
-        with guard.region("sidebar", lang):
-            open_entry(page.choices.listed, journal, conversation, lang)
-            views.downloads(page.choices.downloads, conversation, journal, lang)
+    if full_run:  # before a reply is followed: a full run must fill them (see `_sidebar`)
+        _sidebar(page, journal, conversation)
     _notices(journal, lang)
     with guard.region("conversation", lang):
         if not conversation.messages:
@@ -140,12 +138,28 @@ def chat(page: Page) -> None:
             journal.refresh(conversation)  # the reply's end moved the stored revision on
             if task.done.is_set():
                 journal.seen(conversation.id)  # watched to its end here: not "new" in the list
+        if not full_run:  # after the reply, so its first words come sooner
+            _sidebar(page, journal, conversation)
         if stored and conversation.streaming() is None:  # follow other windows' changes
             stored_id = conversation.id if conversation.revision else None
             listed = page.choices.listed if page.choices is not None else None
             watch(journal, stored_id, conversation.revision, listed.writing if listed else None)
     if journal.failed or storage_failed_in_callback():
         st.warning(t(lang, "storage_failed"), icon=":material/database:")
+
+
+def _sidebar(page: Page, journal: Journal, conversation: Conversation) -> None:
+    """The sidebar's places that follow each message: the open conversation, the exports.
+
+    A fragment may fill a place outside it only if it filled it in the last full run, so a
+    full run fills them first thing; a message's run fills them after its reply (keeping
+    what they showed until then), so nothing stands between Enter and the first words.
+    """
+    if page.choices is None:
+        return
+    with guard.region("sidebar", page.lang):
+        open_entry(page.choices.listed, journal, conversation, page.lang)
+        views.downloads(page.choices.downloads, conversation, journal, page.lang)
 
 
 def _notices(journal: Journal, lang: str) -> None:
