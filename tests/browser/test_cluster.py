@@ -1,0 +1,267 @@
+"""Several app processes behind nginx on one PostgreSQL, as `scripts/cluster` runs them.
+
+People spread over the replicas (even from one address, as here on loopback) and each stays
+on theirs; a replica killed with `kill -9` mid-reply hands its people to another replica,
+where the reply is found saved up to about a second before the kill, marked interrupted, with
+Continue, while people on the other replica never notice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, expect
+
+from liaobots_core.emulator import Behavior, Emulator
+
+from .conftest import AUTH_CODE, ChatPage, free_port, page_env, squash
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+CLUSTER = REPO / "scripts" / "cluster"
+HEADER = "X-Forwarded-Email"
+START_TIMEOUT = 120.0
+CHARS_PER_SECOND = 400  # 20 ASCII characters every 50 ms
+KILL_AFTER_CHARS = 3 * CHARS_PER_SECOND
+REPLICA_LINE = re.compile(r"replica (\d+) pid (\d+) port (\d+)")
+
+
+@dataclass(frozen=True)
+class Replica:
+    number: int
+    pid: int
+    port: int
+
+    def sessions(self) -> int:
+        """Open connections to this replica: with no upstream keep-alive in the nginx site,
+        each is a browser session's websocket."""
+        return established(self.port)
+
+
+def established(port: int) -> int:
+    """Established TCP connections whose local end is `port` (from /proc/net/tcp{,6})."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError), open(table) as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                local, state = fields[1], fields[3]
+                if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:
+                    count += 1
+    return count
+
+
+class Cluster:
+    """`scripts/cluster` in a subprocess, read the way its interface promises."""
+
+    def __init__(self, replicas: int, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = log
+        self.replicas: list[Replica] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        with log.open("wb") as stderr:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    str(CLUSTER),
+                    "--replicas",
+                    str(replicas),
+                    "--port",
+                    str(self.port),
+                ],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.put(line.strip())
+        self._lines.put(None)
+
+    def wait_ready(self) -> Cluster:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no `ready` line in time; log:\n{self._log()}") from None
+            if line is None:
+                raise AssertionError(f"scripts/cluster ended early; log:\n{self._log()}")
+            found = REPLICA_LINE.fullmatch(line)
+            if found:
+                self.replicas.append(Replica(*(int(part) for part in found.groups())))
+            elif line == f"ready {self.url}":
+                return self
+            else:
+                raise AssertionError(f"unexpected line from scripts/cluster: {line!r}")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise AssertionError("scripts/cluster did not stop within 60 s of SIGTERM") from None
+
+    def _log(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+
+@pytest.fixture
+def cluster(page_emulator: Emulator, postgres_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    page_emulator.clear()
+    page_emulator.default = Behavior()
+    env = page_env(page_emulator.base_url, AUTH_CODE, tmp_path) | {
+        "DATABASE_URL": postgres_url,
+        "CHAT_ACCESS": "header",
+        "CHAT_USER_HEADER": HEADER,
+    }
+    started = Cluster(2, env, tmp_path / "cluster.log")
+    try:
+        yield started.wait_ready()
+    finally:
+        assert started.stop() == 0
+
+
+def settles(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Whether `condition` holds within `timeout` (polled)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def sessions(cluster: Cluster) -> dict[int, int]:
+    return {replica.number: replica.sessions() for replica in cluster.replicas}
+
+
+def open_person(
+    chromium: Browser, cluster: Cluster, email: str
+) -> tuple[BrowserContext, ChatPage, int]:
+    """A new person's browser on the cluster, and the replica their session landed on."""
+    before = sessions(cluster)
+    context = chromium.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-US", extra_http_headers={HEADER: email}
+    )
+    chat = ChatPage(context.new_page(), cluster.url).open()
+
+    def grown() -> list[int]:
+        return [k for k, n in sessions(cluster).items() if n > before[k]]
+
+    if not settles(lambda: len(grown()) == 1):
+        raise AssertionError(
+            f"no one replica took {email}'s session: {before} -> {sessions(cluster)}"
+        )
+    return context, chat, grown()[0]
+
+
+def people_on_both(
+    chromium: Browser, cluster: Cluster
+) -> list[tuple[BrowserContext, ChatPage, int]]:
+    """Open people until each replica has one (random cookies: 1 in 2**11 fails twelve times)."""
+    people = []
+    for i in range(12):
+        people.append(open_person(chromium, cluster, f"person{i}@example.com"))
+        if {replica for _, _, replica in people} == {1, 2}:
+            return people
+    raise AssertionError(f"twelve people all landed on one replica: {sessions(cluster)}")
+
+
+def test_people_spread_over_the_replicas_and_each_stays_on_theirs(
+    chromium: Browser, cluster: Cluster
+) -> None:
+    people = people_on_both(chromium, cluster)
+    try:
+        (_, first, first_replica), (_, second, second_replica) = people[-2], people[-1]
+        if first_replica == second_replica:  # the last one is alone on its replica
+            first, first_replica = next((c, r) for _, c, r in people if r != second_replica)
+        first.wait_for_reply(first.send("First person's question"))
+        second.wait_for_reply(second.send("Second person's question"))
+        for chat, own, other in (
+            (first, "First person's question", "Second person's question"),
+            (second, "Second person's question", "First person's question"),
+        ):
+            sidebar = chat.page.locator('[data-testid="stSidebar"]')
+            expect(sidebar.get_by_text(own)).to_have_count(1)
+            expect(sidebar.get_by_text(other)).to_have_count(0)
+
+        before = sessions(cluster)
+        first.page.reload()  # the same browser: its cookie brings it back to its replica
+        first.page.wait_for_selector('[data-testid="stChatInput"] textarea')
+        first.wait_until_idle()
+        expect(first.messages.first).to_contain_text("First person's question")
+        # Once the old websocket's close has reached its replica, nothing else moved.
+        assert settles(lambda: sessions(cluster) == before), f"{before} -> {sessions(cluster)}"
+    finally:
+        for context, _, _ in people:
+            context.close()
+
+
+def long_reply(label: str) -> str:
+    return "".join(
+        f"{label} sentence {i} goes on about the lighthouse keeper. " for i in range(300)
+    )
+
+
+def test_a_replica_killed_mid_reply_loses_nothing_and_others_never_notice(
+    chromium: Browser, cluster: Cluster, page_emulator: Emulator
+) -> None:
+    page_emulator.default = Behavior(reply=long_reply("Story"), chunk_bytes=20, delay=0.05)
+    people = people_on_both(chromium, cluster)
+    try:
+        _, victim, doomed = people[-1]
+        _, bystander, safe = next(p for p in people if p[2] != doomed)
+        sockets: list[str] = []
+        bystander.page.on("websocket", lambda ws: sockets.append(ws.url))
+
+        calm = bystander.send("A calm question")
+        index = victim.send("A long question")
+        victim.page.wait_for_function(
+            "([i, n]) => window.__chatTest.text(i).length >= n",
+            arg=[index, KILL_AFTER_CHARS],
+            timeout=30_000,
+        )
+        shown_at_kill = squash(victim.text(index))
+        os.kill(cluster.replicas[doomed - 1].pid, signal.SIGKILL)
+
+        # The victim's browser reconnects through nginx to the other replica, which reopens
+        # the conversation from the URL: the reply is there, then marked interrupted.
+        reply = victim.messages.nth(index)
+        expect(reply.get_by_text("Interrupted", exact=False)).to_be_visible(timeout=30_000)
+        expect(reply.get_by_role("button", name="Continue", exact=True)).to_be_visible()
+        recovered = squash(victim.text(index))
+        assert squash(long_reply("Story")).startswith(recovered)
+        assert len(recovered) >= len(shown_at_kill) - int(1.25 * CHARS_PER_SECOND), (
+            f"shown at the kill: {len(shown_at_kill)} characters; found: {len(recovered)}"
+        )
+        assert cluster.replicas[safe - 1].sessions() >= 2  # the victim now talks to it too
+
+        bystander.wait_for_reply(calm)
+        assert squash(bystander.text(calm)) == squash(long_reply("Story"))
+        assert sockets == [], f"the bystander's page reconnected: {sockets}"
+    finally:
+        for context, _, _ in people:
+            context.close()
