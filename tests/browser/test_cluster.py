@@ -222,7 +222,7 @@ def test_people_spread_over_the_replicas_and_each_stays_on_theirs(
 
 def long_reply(label: str) -> str:
     return "".join(
-        f"{label} sentence {i} goes on about the lighthouse keeper. " for i in range(300)
+        f"{label} sentence {i} goes on about the lighthouse keeper. " for i in range(100)
     )
 
 
