@@ -129,19 +129,32 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(page_emulator: Emulator, postgres_url: str, tmp_path: Path) -> Iterator[Cluster]:
+def start_cluster(
+    page_emulator: Emulator, postgres_url: str, tmp_path: Path
+) -> Iterator[Callable[..., Cluster]]:
+    """Start `scripts/cluster --replicas 2` with these settings (header mode by default)."""
+    started: list[Cluster] = []
+
+    def start(**settings: str) -> Cluster:
+        env = page_env(page_emulator.base_url, AUTH_CODE, tmp_path) | {
+            "DATABASE_URL": postgres_url,
+            "CHAT_ACCESS": "header",
+            "CHAT_USER_HEADER": HEADER,
+            **settings,
+        }
+        started.append(Cluster(2, env, tmp_path / f"cluster-{len(started)}.log"))
+        return started[-1].wait_ready()
+
     page_emulator.clear()
     page_emulator.default = Behavior()
-    env = page_env(page_emulator.base_url, AUTH_CODE, tmp_path) | {
-        "DATABASE_URL": postgres_url,
-        "CHAT_ACCESS": "header",
-        "CHAT_USER_HEADER": HEADER,
-    }
-    started = Cluster(2, env, tmp_path / "cluster.log")
-    try:
-        yield started.wait_ready()
-    finally:
-        assert started.stop() == 0
+    yield start
+    for running in started:
+        assert running.stop() == 0
+
+
+@pytest.fixture
+def cluster(start_cluster: Callable[..., Cluster]) -> Cluster:
+    return start_cluster()
 
 
 def settles(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
@@ -262,6 +275,26 @@ def test_a_replica_killed_mid_reply_loses_nothing_and_others_never_notice(
         bystander.wait_for_reply(calm)
         assert squash(bystander.text(calm)) == squash(long_reply("Story"))
         assert sockets == [], f"the bystander's page reconnected: {sockets}"
+    finally:
+        for context, _, _ in people:
+            context.close()
+
+
+def test_demo_limits_hold_across_replicas(
+    chromium: Browser, start_cluster: Callable[..., Cluster], page_emulator: Emulator
+) -> None:
+    # One visitor's address (loopback here, through nginx's X-Forwarded-For) on two replicas.
+    cluster = start_cluster(CHAT_ACCESS="open", CHAT_DEMO="1", CHAT_DEMO_PER_MINUTE="2")
+    people = people_on_both(chromium, cluster)
+    try:
+        (_, first, first_replica) = people[-1]
+        _, second, _ = next(p for p in people if p[2] != first_replica)
+        first.wait_for_reply(first.send("Первый вопрос"))
+        second.wait_for_reply(second.send("Второй вопрос"))
+        third = first.send("Третий вопрос")
+        first.wait_for_button(third, "Retry")
+        expect(first.page.get_by_text("Demo limit: at most 2 messages a minute")).to_be_visible()
+        assert len(page_emulator.chat_requests) == 2
     finally:
         for context, _, _ in people:
             context.close()
