@@ -59,6 +59,7 @@ import asyncio
 import base64
 import contextlib
 import itertools
+import json
 import math
 import multiprocessing
 import os
@@ -98,7 +99,13 @@ from bench.st_protocol import (  # noqa: E402
 from bench.ws_bytes import bench_reply  # noqa: E402
 from chatpage.store import ConversationStore  # noqa: E402
 from liaobots_core import DEFAULT_MODEL_ID  # noqa: E402
-from tests.browser.conftest import APP, AUTH_CODE, StreamlitServer, page_env  # noqa: E402
+from tests.browser.conftest import (  # noqa: E402
+    APP,
+    AUTH_CODE,
+    Cluster,
+    StreamlitServer,
+    page_env,
+)
 
 TUTORIAL = REPO / "bench" / "tutorial_app.py"
 SAVED = "page, saved"  # the page whose users have saved conversations (--saved, --history)
@@ -249,6 +256,28 @@ class ProcessMeter:
         return rss, threads
 
 
+class GroupMeter:
+    """The same readings summed over several processes (the replicas of a cluster)."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.meters = [ProcessMeter(pid) for pid in pids]
+        self.pid = pids[0]  # what the profiler attaches to: the first replica
+
+    def cpu(self) -> float:
+        return sum(_alive(meter.cpu, 0.0) for meter in self.meters)
+
+    def status(self) -> tuple[int, int]:
+        readings = [_alive(meter.status, (0, 0)) for meter in self.meters]
+        return sum(r[0] for r in readings), sum(r[1] for r in readings)
+
+
+def _alive(read: Any, dead: Any) -> Any:
+    try:
+        return read()
+    except FileNotFoundError:  # a replica that has exited
+        return dead
+
+
 def machine_busy() -> float:
     """CPU seconds all processes of this machine have used, from /proc/stat."""
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
@@ -275,7 +304,7 @@ class Usage:
 class Sampler:
     """Samples the page process in the background while sessions run."""
 
-    def __init__(self, meter: ProcessMeter | None) -> None:
+    def __init__(self, meter: ProcessMeter | GroupMeter | None) -> None:
         self.meter = meter
         self.rss_peak = 0
         self.threads_peak = 0
@@ -571,7 +600,7 @@ async def measure(
     url: str,
     args: argparse.Namespace,
     reply: str,
-    meter: ProcessMeter | None,
+    meter: ProcessMeter | GroupMeter | None,
     emulator: EmulatorProcess,
 ) -> TargetResult:
     """N sessions against one page; the page process watched while they run and idle."""
@@ -711,7 +740,7 @@ async def warm_up(url: str, emulator: EmulatorProcess, header: str) -> None:
 
 
 def start_profiler(
-    args: argparse.Namespace, name: str, meter: ProcessMeter | None
+    args: argparse.Namespace, name: str, meter: ProcessMeter | GroupMeter | None
 ) -> tuple[subprocess.Popen[bytes], Path] | None:
     if not args.profile or meter is None:
         return None
@@ -1088,6 +1117,36 @@ def chromium_table(chromium: list[ChromiumResult], results: list[TargetResult]) 
     return "\n".join(lines)
 
 
+def figures(results: list[TargetResult], args: argparse.Namespace) -> dict[str, Any]:
+    """The run's figures as data (for `bench/scaling.py`'s chart)."""
+
+    def quantiles(values: list[float]) -> dict[str, float]:
+        values = sorted(v for v in values if not math.isnan(v))
+        if not values:
+            return {}
+        return {
+            "p50": statistics.median(values),
+            "p95": values[min(len(values) - 1, math.ceil(0.95 * len(values)) - 1)],
+            "max": values[-1],
+        }
+
+    out: dict[str, Any] = {"sessions": args.sessions, "replicas": args.replicas, "targets": {}}
+    for r in results:
+        ok = [p for p in r.probes if p.ok]
+        out["targets"][r.name] = {
+            "complete": len(ok),
+            "sessions": r.sessions,
+            "page_load": quantiles([p.loaded_at - p.started for p in r.probes]),
+            "first_text": quantiles([p.first_at - p.sent_at for p in ok]),
+            "gap": quantiles([b - a for p in ok for a, b in itertools.pairwise(p.updates)]),
+            "completion": quantiles([p.complete_at - p.sent_at for p in ok]),
+            "cpu_seconds": r.usage.cpu_seconds,
+            "wall_seconds": r.usage.wall_seconds,
+            "rss_peak": r.usage.rss_peak,
+        }
+    return out
+
+
 def failures(results: list[TargetResult]) -> str:
     lines = []
     for r in results:
@@ -1179,11 +1238,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=0,
         help="messages of a saved conversation each session opens and sends its message in",
     )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        help="run the page as this many replicas behind nginx (scripts/cluster) and measure "
+        "through nginx; CPU and memory are summed over the replicas",
+    )
+    parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE")
     parser.add_argument("--no-warmup", action="store_true")
     parser.add_argument(
         "--workdir", help="keep the pages' databases and logs here (default: a temporary folder)"
     )
     args = parser.parse_args(argv)
+    if args.replicas < 0 or (args.replicas and (args.url or args.saved or args.history)):
+        parser.error("--replicas needs a page this run starts, without --saved or --history")
     if args.saved < 0 or args.history < 0:
         parser.error("--saved and --history must not be negative")
     if args.url and (args.saved or args.history):
@@ -1236,10 +1305,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         contextlib.ExitStack() as stack,
     ):
         args.workdir_path = tmp
-        targets: list[tuple[str, str, ProcessMeter | None]] = []
+        targets: list[tuple[str, str, ProcessMeter | GroupMeter | None]] = []
+        warm: dict[str, list[str]] = {}
         if args.url:
             print(f"emulator at {emu.base_url}; the page at {args.url} must use it", flush=True)
             targets.append(("url", args.url, ProcessMeter(args.pid) if args.pid else None))
+        elif args.replicas:
+            extra = dict(item.split("=", 1) for item in args.page_env)
+            env = page_env(emu.base_url, AUTH_CODE, Path(tmp)) | {
+                "PYTHONPATH": str(REPO),
+                "CHAT_ACCESS": "header",
+                "CHAT_USER_HEADER": args.user_header,
+                **extra,
+            }
+            env.pop("DATABASE_URL")  # the cluster's own PostgreSQL, unless --page-env names one
+            env.update({k: v for k, v in extra.items() if k == "DATABASE_URL"})
+            cluster = Cluster(args.replicas, env, Path(tmp) / "cluster.log")
+            stack.callback(cluster.stop)
+            cluster.wait_ready()
+            name = f"page, {args.replicas} replica{'s' if args.replicas > 1 else ''}"
+            print(f"{name}: nginx at {cluster.url}", flush=True)
+            targets.append((name, cluster.url, GroupMeter([r.pid for r in cluster.replicas])))
+            # Each replica warmed on its own port: through nginx a warm-up reaches only one.
+            warm[name] = [f"http://127.0.0.1:{r.port}/" for r in cluster.replicas]
         else:
             extra = dict(item.split("=", 1) for item in args.page_env)
             for name in names:
@@ -1265,7 +1353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = []
         for name, url, meter in targets:
             if not args.no_warmup:
-                asyncio.run(warm_up(url, emu, args.user_header))
+                for warm_url in warm.get(name, [url]):
+                    asyncio.run(warm_up(warm_url, emu, args.user_header))
             time.sleep(SETTLE_SECONDS)
             print(f"{name}: {args.sessions} sessions over {args.ramp:g} s ...", flush=True)
             result = asyncio.run(measure(name, url, args, reply, meter, emu))
@@ -1308,6 +1397,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"(max); fragment re-runs sent: {sum(p.fragment_reruns for p in r.probes)}; "
             f"other processes on this machine used {_f(r.usage.others_cpu_share, '.2f')} cores."
         )
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures(results, args), indent=2))
     problems = failures(results)
     if problems:
         print("\n" + problems)

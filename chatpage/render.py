@@ -72,8 +72,12 @@ def stream_reply(
     *,
     max_piece: int = DEFAULT_MAX_PIECE,
     clock: Callable[[], float] = time.monotonic,
+    saving_failed: Callable[[], bool] = lambda: False,
 ) -> None:
     """Show a reply as it arrives: `initial` (the text so far), then `events`.
+
+    While `saving_failed()` says the database cannot be reached, a note under the reply says
+    so (the text goes on arriving, and is saved once the database is back).
 
     `events` yields new text, paced (`ReplyTask.follow`: one update per UPDATE_INTERVAL), or
     TICK when nothing arrived for a moment; the reply's writer
@@ -88,7 +92,11 @@ def stream_reply(
             waiting = st.empty()
             if not initial:
                 waiting.caption(t(lang, "waiting"))
-            st.write_stream(_display_chunks(events, waiting, lang, max_piece, clock, bool(initial)))
+            chunks = _display_chunks(events, waiting, lang, max_piece, clock, bool(initial))
+            text, note = st.container(), st.empty()  # the note goes under the text
+            with text:
+                st.write_stream(_noting(chunks, note, saving_failed, lang))
+            note.empty()
     except Exception:  # a failed reply: show all that arrived, some of it not yet displayed
         _final(slot, reply)
         raise
@@ -101,6 +109,25 @@ def _final(slot: st.delta_generator.DeltaGenerator, reply: Message) -> None:
         slot.markdown(reply.text)
     else:
         slot.empty()
+
+
+def _noting(
+    chunks: Iterator[str | Callable[[], None]],
+    note: st.delta_generator.DeltaGenerator,
+    saving_failed: Callable[[], bool],
+    lang: str,
+) -> Iterator[str | Callable[[], None]]:
+    """Pass the chunks on, and keep the note under the reply in step with the database."""
+    shown = False
+    for chunk in chunks:
+        failing = saving_failed()
+        if failing != shown:
+            shown = failing
+            if failing:
+                note.caption(":material/database: " + t(lang, "saving_paused"))
+            else:
+                note.empty()
+        yield chunk
 
 
 def _display_chunks(

@@ -66,6 +66,7 @@ class ReplyTask:
         self.reply = reply
         self.dropped = 0  # turns left out of the request to fit the model (for the page's note)
         self.over_budget = False
+        self.saving_failed = False  # the last checkpoint could not reach the database
         self._client = client
         self._store = store
         self._parts: list[str] = []
@@ -136,7 +137,9 @@ class ReplyTask:
             )
         except SQLAlchemyError:  # the database is down: keep streaming, retry next time
             log.exception("could not save a reply in progress")
+            self.saving_failed = True
             return
+        self.saving_failed = False
         if not kept and not self.done.is_set():
             log.info("a reply was stopped from elsewhere")
             self.stop()

@@ -83,7 +83,13 @@ def follow_reply(task: ReplyTask, conversation: Conversation, lang: str) -> None
     reply goes on being written all the same.
     """
     text, start = task.snapshot()
-    stream_reply(task.follow(start, pace=UPDATE_INTERVAL), text, task.reply, lang)
+    stream_reply(
+        task.follow(start, pace=UPDATE_INTERVAL),
+        text,
+        task.reply,
+        lang,
+        saving_failed=lambda: task.saving_failed,
+    )
     _notes(conversation, task.dropped, task.over_budget, lang)
 
 

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 
@@ -35,41 +35,67 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+class PostgresServer:
+    """A throw-away server the caller may stop and start again (a database outage)."""
+
+    def __init__(self) -> None:
+        bindir = find_bindir()
+        if bindir is None:
+            raise RuntimeError(
+                "PostgreSQL is not installed (no initdb found). Install Debian's `postgresql` "
+                "package, or set TEST_DATABASE_URL to a server the tests may use."
+            )
+        self.bindir = bindir
+        self.folder = Path(tempfile.mkdtemp(prefix="chat-pg-"))
+        self.data = self.folder / "data"
+        self.port = _free_port()
+        self.url = f"postgresql+psycopg://chat@127.0.0.1:{self.port}/postgres"
+        self._as_user: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+            self._as_user = ["runuser", "-u", "postgres", "--"]
+        initdb = str(bindir / "initdb")
+        self._run(initdb, "-D", str(self.data), "-A", "trust", "-U", "chat", "--no-sync")
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self._as_user, *args], check=True, capture_output=True, text=True)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.folder / "log"),
+            "-w",
+            "start",
+        )
+
+    def stop(self, mode: str = "immediate") -> None:
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 @contextmanager
 def temporary_server() -> Iterator[str]:
     """Yield the URL of a fresh PostgreSQL server; stop it and remove its data afterwards."""
-    bindir = find_bindir()
-    if bindir is None:
-        raise RuntimeError(
-            "PostgreSQL is not installed (no initdb found). Install Debian's `postgresql` "
-            "package, or set TEST_DATABASE_URL to a server the tests may use."
-        )
-    folder = Path(tempfile.mkdtemp(prefix="chat-pg-"))
-    data = folder / "data"
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
+    with controllable_server() as server:
+        yield server.url
 
-    def run(*args: str) -> None:
-        subprocess.run([*as_user, *args], check=True, capture_output=True, text=True)
 
-    run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "chat", "--no-sync")
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-    run(
-        str(bindir / "pg_ctl"),
-        "-D",
-        str(data),
-        "-o",
-        options,
-        "-l",
-        str(folder / "log"),
-        "-w",
-        "start",
-    )
+@contextmanager
+def controllable_server() -> Iterator[PostgresServer]:
+    """A fresh PostgreSQL server, started; stopped (if running) and removed afterwards."""
+    server = PostgresServer()
+    server.start()
     try:
-        yield f"postgresql+psycopg://chat@127.0.0.1:{port}/postgres"
+        yield server
     finally:
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
+        with suppress(subprocess.CalledProcessError):  # already stopped by the caller
+            server.stop()
+        server.remove()

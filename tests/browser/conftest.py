@@ -7,11 +7,16 @@ The helpers here are plain classes as well as fixtures so `bench/ws_bytes.py` ca
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
+import re
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -442,3 +447,99 @@ def page(chromium: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
 def chat(page: Page, page_server: StreamlitServer, emulator: Emulator) -> ChatPage:
     """The chat page, not yet opened, so a test can attach listeners first."""
     return ChatPage(page, page_server.url)
+
+
+# --- several replicas behind nginx (scripts/cluster) ------------------------------------------
+
+CLUSTER = REPO / "scripts" / "cluster"
+CLUSTER_START_TIMEOUT = 120.0
+REPLICA_LINE = re.compile(r"replica (\d+) pid (\d+) port (\d+)")
+
+
+@dataclass(frozen=True)
+class Replica:
+    number: int
+    pid: int
+    port: int
+
+    def sessions(self) -> int:
+        """Open connections to this replica: with no upstream keep-alive in the nginx site,
+        each is a browser session's websocket."""
+        return established(self.port)
+
+
+def established(port: int) -> int:
+    """Established TCP connections whose local end is `port` (from /proc/net/tcp{,6})."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError), open(table) as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                local, state = fields[1], fields[3]
+                if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:
+                    count += 1
+    return count
+
+
+class Cluster:
+    """`scripts/cluster` in a subprocess, read the way its interface promises."""
+
+    def __init__(self, replicas: int, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = log
+        self.replicas: list[Replica] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        with log.open("wb") as stderr:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    str(CLUSTER),
+                    "--replicas",
+                    str(replicas),
+                    "--port",
+                    str(self.port),
+                ],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.put(line.strip())
+        self._lines.put(None)
+
+    def wait_ready(self) -> Cluster:
+        deadline = time.monotonic() + CLUSTER_START_TIMEOUT
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no `ready` line in time; log:\n{self._log()}") from None
+            if line is None:
+                raise AssertionError(f"scripts/cluster ended early; log:\n{self._log()}")
+            found = REPLICA_LINE.fullmatch(line)
+            if found:
+                self.replicas.append(Replica(*(int(part) for part in found.groups())))
+            elif line == f"ready {self.url}":
+                return self
+            else:
+                raise AssertionError(f"unexpected line from scripts/cluster: {line!r}")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise AssertionError("scripts/cluster did not stop within 60 s of SIGTERM") from None
+
+    def _log(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]

@@ -8,124 +8,27 @@ Continue, while people on the other replica never notice.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import queue
-import re
 import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
+from chatpage.conversation import Status
+from chatpage.store import ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
+from tests.postgres import controllable_server
 
-from .conftest import AUTH_CODE, ChatPage, free_port, page_env, squash
+from .conftest import AUTH_CODE, ChatPage, Cluster, page_env, squash
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[2]
-CLUSTER = REPO / "scripts" / "cluster"
 HEADER = "X-Forwarded-Email"
-START_TIMEOUT = 120.0
 CHARS_PER_SECOND = 400  # 20 ASCII characters every 50 ms
 KILL_AFTER_CHARS = 3 * CHARS_PER_SECOND
-REPLICA_LINE = re.compile(r"replica (\d+) pid (\d+) port (\d+)")
-
-
-@dataclass(frozen=True)
-class Replica:
-    number: int
-    pid: int
-    port: int
-
-    def sessions(self) -> int:
-        """Open connections to this replica: with no upstream keep-alive in the nginx site,
-        each is a browser session's websocket."""
-        return established(self.port)
-
-
-def established(port: int) -> int:
-    """Established TCP connections whose local end is `port` (from /proc/net/tcp{,6})."""
-    count = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(FileNotFoundError), open(table) as lines:
-            next(lines)
-            for line in lines:
-                fields = line.split()
-                local, state = fields[1], fields[3]
-                if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:
-                    count += 1
-    return count
-
-
-class Cluster:
-    """`scripts/cluster` in a subprocess, read the way its interface promises."""
-
-    def __init__(self, replicas: int, env: dict[str, str], log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.log = log
-        self.replicas: list[Replica] = []
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        with log.open("wb") as stderr:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    str(CLUSTER),
-                    "--replicas",
-                    str(replicas),
-                    "--port",
-                    str(self.port),
-                ],
-                cwd=REPO,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                text=True,
-            )
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._lines.put(line.strip())
-        self._lines.put(None)
-
-    def wait_ready(self) -> Cluster:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                line = self._lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"no `ready` line in time; log:\n{self._log()}") from None
-            if line is None:
-                raise AssertionError(f"scripts/cluster ended early; log:\n{self._log()}")
-            found = REPLICA_LINE.fullmatch(line)
-            if found:
-                self.replicas.append(Replica(*(int(part) for part in found.groups())))
-            elif line == f"ready {self.url}":
-                return self
-            else:
-                raise AssertionError(f"unexpected line from scripts/cluster: {line!r}")
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            raise AssertionError("scripts/cluster did not stop within 60 s of SIGTERM") from None
-
-    def _log(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
 
 
 @pytest.fixture
@@ -135,9 +38,9 @@ def start_cluster(
     """Start `scripts/cluster --replicas 2` with these settings (header mode by default)."""
     started: list[Cluster] = []
 
-    def start(**settings: str) -> Cluster:
+    def start(database_url: str = postgres_url, **settings: str) -> Cluster:
         env = page_env(page_emulator.base_url, AUTH_CODE, tmp_path) | {
-            "DATABASE_URL": postgres_url,
+            "DATABASE_URL": database_url,
             "CHAT_ACCESS": "header",
             "CHAT_USER_HEADER": HEADER,
             **settings,
@@ -298,3 +201,44 @@ def test_demo_limits_hold_across_replicas(
     finally:
         for context, _, _ in people:
             context.close()
+
+
+def test_a_database_outage_mid_reply_loses_nothing(
+    chromium: Browser, start_cluster: Callable[..., Cluster], page_emulator: Emulator
+) -> None:
+    full = long_reply("Outage")
+    page_emulator.default = Behavior(reply=full, chunk_bytes=20, delay=0.05)
+    with controllable_server() as database:
+        cluster = start_cluster(database.url)
+        context, chat, _ = open_person(chromium, cluster, "outage@example.com")
+        try:
+            index = chat.send("A question during an outage")
+            chat.page.wait_for_function(
+                "([i, n]) => window.__chatTest.text(i).length >= n", arg=[index, 400]
+            )
+            conversation = chat.page.evaluate("() => new URLSearchParams(location.search).get('c')")
+            database.stop()
+            note = chat.messages.nth(index).get_by_text("The database cannot be reached")
+            expect(note).to_be_visible(timeout=10_000)
+            during = len(chat.text(index))
+            chat.page.wait_for_function(  # the reply goes on while the database is away
+                "([i, n]) => window.__chatTest.text(i).length >= n", arg=[index, during + 400]
+            )
+            database.start()
+            chat.wait_for_reply(index)
+            expect(note).to_have_count(0)
+            assert squash(chat.text(index)) == squash(full)
+
+            def saved_whole() -> bool:
+                store = ConversationStore(database.url)
+                try:
+                    loaded = store.load(conversation, "header:outage@example.com")
+                finally:
+                    store.close()
+                last = loaded.last if loaded is not None else None
+                return last is not None and last.status is Status.COMPLETE and last.text == full
+
+            assert settles(saved_whole, timeout=30), "the reply is not whole in the database"
+        finally:
+            context.close()
+            cluster.stop()
