@@ -6,6 +6,7 @@ import json
 
 import pytest
 from sqlalchemy import text
+from streamlit.testing.v1 import AppTest
 
 from chatpage.conversation import Conversation, Message, Status
 from chatpage.export import to_json
@@ -70,9 +71,16 @@ def test_search_narrows_the_list_by_title_and_text(configured: Emulator) -> None
     assert any("Nothing matches" in c.value for c in at.sidebar.caption)
 
 
+def open_menu(at: AppTest, conversation_id: str) -> None:
+    """Open a listed conversation's menu, as clicking its ⋮ does (AppTest has no popover)."""
+    at.session_state[f"menu_{conversation_id}"] = True
+    at.run()
+
+
 def test_rename_changes_the_listed_title(own_database: str) -> None:
     at = send(fresh_session(), "Original")
     conversation_id = at.query_params["c"]
+    open_menu(at, conversation_id)
     at.sidebar.text_input(key=f"title_{conversation_id}").input("Новое имя").run()
     at.sidebar.button(key=f"rename_{conversation_id}").click().run()
     assert listed(at) == ["Новое имя"]
@@ -82,6 +90,7 @@ def test_rename_changes_the_listed_title(own_database: str) -> None:
 def test_delete_asks_first_then_removes_the_conversation(own_database: str) -> None:
     at = send(fresh_session(), "Doomed")
     conversation_id = at.query_params["c"]
+    open_menu(at, conversation_id)
     at.sidebar.button(key=f"delete_{conversation_id}").click().run()
     assert listed(at) == ["Doomed"]  # only asked so far
     assert any("cannot be undone" in w.value for w in at.sidebar.warning)

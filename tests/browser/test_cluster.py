@@ -147,37 +147,48 @@ def test_a_replica_killed_mid_reply_loses_nothing_and_others_never_notice(
 ) -> None:
     page_emulator.default = Behavior(reply=long_reply("Story"), chunk_bytes=20, delay=0.05)
     people = people_on_both(chromium, cluster)
+    while len(people) < 4:  # four people, on both replicas
+        people.append(open_person(chromium, cluster, f"extra{len(people)}@example.com"))
     try:
-        _, victim, doomed = people[-1]
-        _, bystander, safe = next(p for p in people if p[2] != doomed)
-        sockets: list[str] = []
-        bystander.page.on("websocket", lambda ws: sockets.append(ws.url))
+        doomed = people[-1][2]
+        victims = [chat for _, chat, replica in people if replica == doomed]
+        bystanders = [chat for _, chat, replica in people if replica != doomed]
+        reconnects: list[str] = []
+        for chat in bystanders:
+            chat.page.on("websocket", lambda ws: reconnects.append(ws.url))
 
-        calm = bystander.send("A calm question")
-        index = victim.send("A long question")
-        victim.page.wait_for_function(
-            "([i, n]) => window.__chatTest.text(i).length >= n",
-            arg=[index, KILL_AFTER_CHARS],
-            timeout=30_000,
-        )
-        shown_at_kill = squash(victim.text(index))
+        asked = [(chat, chat.send(f"A long question from {n}")) for n, chat in enumerate(victims)]
+        calm = [(chat, chat.send("A calm question")) for chat in bystanders]
+        for chat, index in asked:
+            chat.page.wait_for_function(
+                "([i, n]) => window.__chatTest.text(i).length >= n",
+                arg=[index, KILL_AFTER_CHARS],
+                timeout=30_000,
+            )
+        shown_at_kill = [squash(chat.text(index)) for chat, index in asked]
         os.kill(cluster.replicas[doomed - 1].pid, signal.SIGKILL)
 
-        # The victim's browser reconnects through nginx to the other replica, which reopens
-        # the conversation from the URL: the reply is there, then marked interrupted.
-        reply = victim.messages.nth(index)
-        expect(reply.get_by_text("Interrupted", exact=False)).to_be_visible(timeout=30_000)
-        expect(reply.get_by_role("button", name="Continue", exact=True)).to_be_visible()
-        recovered = squash(victim.text(index))
-        assert squash(long_reply("Story")).startswith(recovered)
-        assert len(recovered) >= len(shown_at_kill) - int(1.25 * CHARS_PER_SECOND), (
-            f"shown at the kill: {len(shown_at_kill)} characters; found: {len(recovered)}"
-        )
-        assert cluster.replicas[safe - 1].sessions() >= 2  # the victim now talks to it too
+        # Each victim's browser reconnects through nginx to the other replica, which reopens
+        # its conversation from the URL: the reply is there, then marked interrupted.
+        for (chat, index), shown in zip(asked, shown_at_kill, strict=True):
+            reply = chat.messages.nth(index)
+            expect(reply.get_by_text("Interrupted", exact=False)).to_be_visible(timeout=30_000)
+            expect(reply.get_by_role("button", name="Continue", exact=True)).to_be_visible()
+            recovered = squash(chat.text(index))
+            assert squash(long_reply("Story")).startswith(recovered)
+            assert len(recovered) >= len(shown) - int(1.25 * CHARS_PER_SECOND), (
+                f"shown at the kill: {len(shown)} characters; found: {len(recovered)}"
+            )
+        for chat, index in calm:
+            chat.wait_for_reply(index)
+            assert squash(chat.text(index)) == squash(long_reply("Story"))
+        assert reconnects == [], f"pages on the live replica reconnected: {reconnects}"
 
-        bystander.wait_for_reply(calm)
-        assert squash(bystander.text(calm)) == squash(long_reply("Story"))
-        assert sockets == [], f"the bystander's page reconnected: {sockets}"
+        # And the conversation goes on there.
+        page_emulator.default = Behavior(reply="Still here, on the other replica.")
+        for chat, _ in asked:
+            chat.wait_for_reply(after := chat.send("Are you still there?"))
+            assert "Still here" in chat.text(after)
     finally:
         for context, _, _ in people:
             context.close()
