@@ -28,8 +28,6 @@ class Visitor:
     name: str | None = None  # what the sidebar shows; None for the local user
     signed_in: bool = False  # True when a sign-out makes sense
     quota_key: str | None = None  # whose usage counts against the demo limits
-    # The browser session, where everyone shares one owner (open): per-person bounds count it.
-    session: str | None = None
 
 
 def identify(
@@ -58,7 +56,7 @@ def identify(
         # Anonymous visitors: private to their session; limits follow their address if known.
         address = _address(ip_address, headers)
         return Visitor(DEMO_PREFIX + session_key, quota_key=address or session_key)
-    return Visitor(LOCAL_OWNER, session=session_key)
+    return Visitor(LOCAL_OWNER)
 
 
 def _account(user: Mapping[str, Any] | None) -> str | None:
