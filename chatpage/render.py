@@ -41,7 +41,6 @@ def allow_interrupt() -> None:
     widget of the running fragment, though, only waits: `give_way` answers those.
     """
     _ = _INTERRUPT_PROBE in st.session_state
-    give_way()
 
 
 def give_way() -> None:
