@@ -1,6 +1,9 @@
 """Who is using the page, and so whose conversations they see.
 
-- `open`: one local user; every conversation is theirs.
+- `local` (no CHAT_ACCESS): one local user, and only a visitor on this machine is let in
+  (a loopback connection that no proxy forwarded); anyone else is shown how to open the
+  page to others. So a page served without settings shares nobody's conversations.
+- `open`: everyone who can reach the page is the one local user and shares everything.
 - `login`: Streamlit's OpenID Connect sign-in; each person sees only their own.
 - `header`: the user named by a trusted reverse proxy's header; each person sees only their
   own. Only safe behind a proxy that sets the header itself and strips it from clients.
@@ -18,6 +21,7 @@ from .settings import Settings
 from .store import DEMO_PREFIX, LOCAL_OWNER
 
 OWNER_MAX_CHARS = 320
+PROXY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,9 @@ class Visitor:
     name: str | None = None  # what the sidebar shows; None for the local user
     signed_in: bool = False  # True when a sign-out makes sense
     quota_key: str | None = None  # whose usage counts against the demo limits
+    # Where everyone shares one owner (CHAT_ACCESS=open), the browser session: per-person
+    # bounds count it, since the page cannot tell people apart.
+    session: str | None = None
 
 
 def identify(
@@ -38,7 +45,7 @@ def identify(
     session_key: str,
     ip_address: str | None = None,
 ) -> Visitor | None:
-    """The visitor, or None when they must sign in (login) or be refused (header)."""
+    """The visitor, or None when they must sign in (login) or be refused (header, local)."""
     if settings.access == "login":
         who = _account(user)
         if who is None:
@@ -56,7 +63,23 @@ def identify(
         # Anonymous visitors: private to their session; limits follow their address if known.
         address = _address(ip_address, headers)
         return Visitor(DEMO_PREFIX + session_key, quota_key=address or session_key)
+    if settings.access == "open":
+        return Visitor(LOCAL_OWNER, session=session_key)
+    if not is_local(ip_address, headers):
+        return None
     return Visitor(LOCAL_OWNER)
+
+
+def is_local(ip_address: str | None, headers: Mapping[str, str]) -> bool:
+    """Whether the visitor is on this machine: a loopback peer, and no proxy in between.
+
+    Streamlit gives no address for a loopback peer. A proxy on this machine connects from
+    loopback too, but adds X-Forwarded-For, Forwarded or X-Real-IP (nginx, Caddy, Apache
+    and the cloud load balancers do), so its visitors are not taken for local ones.
+    """
+    if isinstance(ip_address, str) and ip_address:  # (AppTest gives a stand-in object)
+        return False
+    return not any(_header(headers, name) for name in PROXY_HEADERS)
 
 
 def _account(user: Mapping[str, Any] | None) -> str | None:

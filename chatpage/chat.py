@@ -54,7 +54,11 @@ class Page:
 
     def room(self) -> None:
         """Raises Busy when the person or the process writes all the replies allowed."""
-        self.replies.check_room(self.visitor.owner, self.settings.max_background_replies)
+        self.replies.check_room(
+            self.visitor.owner,
+            self.settings.max_background_replies,
+            session=self.visitor.session,
+        )
 
 
 def carry_out(
@@ -82,6 +86,7 @@ def carry_out(
                 replies=page.replies,
                 max_per_person=page.settings.max_background_replies,
                 preflight=Gate(page.settings, page.store, page.visitor.quota_key),
+                session=page.visitor.session,
             )
         except ConversationGone:  # deleted in the instant since the input was checked
             session.give_back(intent.text if intent else "", ErrorInfo("conversation_deleted"))
@@ -142,8 +147,12 @@ def chat(page: Page) -> None:
             _sidebar(page, journal, conversation)
         if stored and conversation.streaming() is None:  # follow other windows' changes
             stored_id = conversation.id if conversation.revision else None
+            # The list's marks follow other conversations' replies live, except where everyone
+            # shares one owner (open): there every person's reply would re-run every tab.
             listed = page.choices.listed if page.choices is not None else None
-            watch(journal, stored_id, conversation.revision, listed.writing if listed else None)
+            shared = page.visitor.session is not None
+            writing = listed.writing if listed is not None and not shared else None
+            watch(journal, stored_id, conversation.revision, writing)
     if journal.failed or storage_failed_in_callback():
         st.warning(t(lang, "storage_failed"), icon=":material/database:")
 

@@ -144,6 +144,21 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "signed_in_as": "Signed in as {name}",
         "refused": "This page is only available through your team's sign-in. Open it from the team's address.",
         "config_problems": "The page is not configured correctly. The operator needs to fix:",
+        "local_only_title": "This page is not open to other computers yet",
+        "local_only_body": (
+            "It runs without an access setting, so it only serves a visitor on its own machine: "
+            "unconfigured, everyone would share one person's conversations and code. "
+            "Whoever runs it chooses who may use it with `CHAT_ACCESS`:\n\n"
+            "- `CHAT_ACCESS=header` and `CHAT_USER_HEADER`: a team page behind a sign-in proxy; "
+            "each person sees only their own conversations.\n"
+            "- `CHAT_ACCESS=login` and an `[auth]` section in `.streamlit/secrets.toml`: "
+            "people sign in with your identity provider; each sees only their own.\n"
+            "- `CHAT_DEMO=1`: a public demo with limits per visitor; each visitor's "
+            "conversations are private to their tab.\n\n"
+            "`CHAT_ACCESS=open` serves everyone who can reach the page as one person, sharing "
+            "every conversation. The README's Deploy section explains each."
+        ),
+        "shared_page_note": "Everyone who can open this page shares these conversations.",
         "public_demo_note": "Public demo: up to {per_minute} messages a minute and {per_day} a day. Conversations are private to this browser tab and deleted after {hours} h.",
         "export_title": "Conversation",
         "role_user": "You",
@@ -279,6 +294,21 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "sign_out": "Выйти",
         "signed_in_as": "Вы вошли как {name}",
         "refused": "Страница доступна только через вход вашей команды. Откройте её по адресу команды.",
+        "local_only_title": "Эта страница пока не открыта для других компьютеров",
+        "local_only_body": (
+            "Она запущена без настройки доступа и потому обслуживает только посетителя на своей "
+            "машине: без настройки все делили бы разговоры и код одного человека. "
+            "Тот, кто её запустил, выбирает, кому она доступна, через `CHAT_ACCESS`:\n\n"
+            "- `CHAT_ACCESS=header` и `CHAT_USER_HEADER`: страница команды за прокси со входом; "
+            "каждый видит только свои разговоры.\n"
+            "- `CHAT_ACCESS=login` и раздел `[auth]` в `.streamlit/secrets.toml`: вход через "
+            "ваш провайдер учётных записей; каждый видит только свои.\n"
+            "- `CHAT_DEMO=1`: публичное демо с ограничениями на посетителя; разговоры каждого "
+            "видны только в его вкладке.\n\n"
+            "`CHAT_ACCESS=open` обслуживает всех, кто может открыть страницу, как одного "
+            "человека с общими разговорами. Подробности — в разделе Deploy файла README."
+        ),
+        "shared_page_note": "Все, кто может открыть эту страницу, видят эти разговоры.",
         "config_problems": "Страница настроена неверно. Оператору нужно исправить:",
         "public_demo_note": "Публичное демо: до {per_minute} сообщений в минуту и {per_day} в день. Разговоры видны только в этой вкладке и удаляются через {hours} ч.",
         "export_title": "Разговор",

@@ -43,6 +43,9 @@ class Request:
     wire: list[dict[str, str]]
     model_id: str
     system_prompt: str | None
+    # Whose replies count against the per-person bound when the owner is shared by everyone
+    # (CHAT_ACCESS=open): the browser session; None counts by owner, across processes.
+    session: str | None = None
 
 
 @dataclass
@@ -208,7 +211,7 @@ class Replies:
         max_per_person: int,
     ) -> ReplyTask:
         """Start writing `reply` (stored already, streaming). Raises Busy past a bound."""
-        self.check_room(request.owner, max_per_person, starting=reply.id)
+        self.check_room(request.owner, max_per_person, starting=reply.id, session=request.session)
         task = ReplyTask(request, reply, client, self.store)
         with self._lock:
             self._tasks[task.id] = task
@@ -219,17 +222,29 @@ class Replies:
                 self._keeper.start()
         return task.start()
 
-    def check_room(self, owner: str, max_per_person: int, starting: str | None = None) -> None:
+    def check_room(
+        self,
+        owner: str,
+        max_per_person: int,
+        starting: str | None = None,
+        session: str | None = None,
+    ) -> None:
         """Raise Busy when the person or the process is writing as many replies as allowed.
 
         The person's count is read from the store, so it holds across app processes;
-        `starting` is the reply about to start (stored already), which does not count.
+        `starting` is the reply about to start (stored already), which does not count. Where
+        everyone shares one owner, a `session` (a browser session, which lives in this
+        process) is counted instead: the page cannot tell people apart there.
         """
         with self._lock:
-            running = sum(1 for task in self._tasks.values() if not task.done.is_set())
-        if running >= self.max_per_process:
+            live = [task for task in self._tasks.values() if not task.done.is_set()]
+        if len(live) >= self.max_per_process:
             raise Busy("process", self.max_per_process)
-        if len(self.store.writing_replies(owner) - {starting}) >= max_per_person:
+        if session is not None:
+            mine = {t.id for t in live if t.request.session == session} - {starting}
+        else:
+            mine = self.store.writing_replies(owner) - {starting}
+        if len(mine) >= max_per_person:
             raise Busy("person", max_per_person)
 
     def get(self, message_id: str) -> ReplyTask | None:

@@ -35,6 +35,7 @@ def begin_reply(
     replies: Replies,
     max_per_person: int,
     preflight: Preflight | None = None,
+    session: str | None = None,
 ) -> None:
     """Start writing a reply (or the rest of a cut one) on the process's reply tasks.
 
@@ -68,6 +69,7 @@ def begin_reply(
         wire=wire,
         model_id=conversation.model_id,
         system_prompt=conversation.system_prompt or None,
+        session=session,
     )
     try:
         replies.start(request, reply, client, max_per_person=max_per_person)

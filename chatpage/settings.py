@@ -21,8 +21,9 @@ from .limits import CONTROL_CHARS, MESSAGE_MAX_CHARS
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
-AccessMode = Literal["open", "login", "header"]
-ACCESS_MODES: tuple[AccessMode, ...] = ("open", "login", "header")
+# `local` is what no CHAT_ACCESS means: `open`, but only for a visitor on this machine.
+AccessMode = Literal["local", "open", "login", "header"]
+ACCESS_MODES: tuple[AccessMode, ...] = ("open", "login", "header")  # what CHAT_ACCESS may say
 # Upper bounds on numbers: far beyond any real use, and safe in every database and timer.
 NUMBER_MAX = 1_000_000_000
 CHARS_MAX = 10_000_000  # a message; a websocket frame holds it with room to spare
@@ -48,7 +49,7 @@ class Settings:
     offline_demo: bool = False
     database_url: str | None = field(default=None, repr=False)
     max_message_chars: int = MESSAGE_MAX_CHARS
-    access: AccessMode = "open"
+    access: AccessMode = "local"
     user_header: str | None = None
     public_demo: bool = False
     demo: DemoLimits = field(default_factory=DemoLimits)
@@ -105,11 +106,11 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
             return default
         return parsed
 
-    access = (get("CHAT_ACCESS") or "open").lower()
-    if access not in ACCESS_MODES:
+    access = (get("CHAT_ACCESS") or "local").lower()
+    if access not in (*ACCESS_MODES, "local"):
         modes = ", ".join(ACCESS_MODES)
         problems.append(f"CHAT_ACCESS must be one of {modes} (it is {_shown(access)}).")
-        access = "open"
+        access = "local"
     user_header = get("CHAT_USER_HEADER")
     if access == "header" and not user_header:
         problems.append("CHAT_ACCESS=header needs CHAT_USER_HEADER, e.g. X-Forwarded-Email.")

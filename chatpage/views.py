@@ -63,6 +63,9 @@ def stop_at_gate(settings: Settings, lang: str) -> None:
         st.title(t(lang, "page_title"))
         st.write(t(lang, "sign_in_prompt"))
         st.button(t(lang, "sign_in"), type="primary", icon=":material/login:", on_click=st.login)
+    elif settings.access == "local":
+        st.title(t(lang, "local_only_title"))
+        st.markdown(t(lang, "local_only_body"))
     else:
         st.error(t(lang, "refused"), icon=":material/lock:")
     st.stop()
@@ -81,6 +84,8 @@ def sidebar(
             st.caption(":material/person: " + t(lang, "signed_in_as", name=visitor.name))
         if visitor.signed_in:
             st.button(t(lang, "sign_out"), icon=":material/logout:", on_click=st.logout)
+        if visitor.session is not None:
+            st.caption(":material/groups: " + t(lang, "shared_page_note"))
         st.button(
             t(lang, "new_chat"),
             icon=":material/edit_square:",

@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
+import pytest
+
 from chatpage.access import identify
 from chatpage.settings import Settings
 
 
-def test_open_mode_is_one_local_user() -> None:
+def test_default_mode_is_one_local_user_on_this_machine() -> None:
     visitor = identify(Settings(), headers={}, user=None, session_key="s1")
     assert visitor is not None
     assert visitor.owner == "local"
+    assert visitor.session is None  # one person: bounds count their replies, not tabs
+
+
+@pytest.mark.parametrize(
+    ("headers", "ip_address"),
+    [
+        ({"X-Forwarded-For": "203.0.113.9"}, None),
+        ({"x-forwarded-for": "127.0.0.1"}, None),  # even a proxy on this machine forwards
+        ({"Forwarded": "for=198.51.100.7"}, None),
+        ({"X-Real-IP": "198.51.100.7"}, None),
+        ({}, "192.0.2.4"),  # a direct connection from another computer
+    ],
+)
+def test_default_mode_lets_no_one_in_from_another_computer(
+    headers: dict[str, str], ip_address: str | None
+) -> None:
+    visitor = identify(
+        Settings(), headers=headers, user=None, session_key="s", ip_address=ip_address
+    )
+    assert visitor is None
+
+
+def test_explicit_open_mode_serves_everyone_as_one_user_counted_by_session() -> None:
+    settings = Settings(access="open")
+    remote = identify(
+        settings, headers={"X-Forwarded-For": "203.0.113.9"}, user=None, session_key="s1"
+    )
+    other = identify(settings, headers={}, user=None, session_key="s2", ip_address="192.0.2.4")
+    assert remote is not None
+    assert other is not None
+    assert remote.owner == other.owner == "local"
+    assert (remote.session, other.session) == ("s1", "s2")
 
 
 def test_header_mode_reads_the_named_header_case_insensitively() -> None:

@@ -197,11 +197,27 @@ def test_a_bad_setting_is_named_instead_of_a_half_working_page(
     assert len(at.chat_input) == 0
 
 
-def test_open_mode_keeps_every_conversation_for_the_local_user(configured: Emulator) -> None:
+def test_the_default_mode_keeps_every_conversation_for_the_local_user(
+    configured: Emulator,
+) -> None:
     send(fresh_session(), "shared with myself")
     at = fresh_session()
     assert listed(at) == ["shared with myself"]
     assert conversation(at).messages == []
+    assert "shares these conversations" not in page_text(at)
+
+
+def test_explicit_open_mode_says_everyone_shares_the_conversations(
+    configured: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHAT_ACCESS", "open")
+    send(fresh_session(), "seen by all")
+    at = fresh_session()
+    assert listed(at) == ["seen by all"]
+    assert any(
+        "Everyone who can open this page shares these conversations" in c.value
+        for c in at.sidebar.caption
+    )
 
 
 def test_regenerate_in_the_demo_counts_against_the_limit(

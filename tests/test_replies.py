@@ -6,6 +6,7 @@ import itertools
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -195,6 +196,27 @@ def test_a_person_may_have_only_so_many_replies_being_written(
         task.stop()
         assert task.done.wait(5)
     replies.check_room(OWNER, 2)  # room again once they ended
+
+
+def test_where_everyone_shares_one_owner_each_browser_session_has_its_own_bound(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="o" * 100_000, chunk_bytes=10, delay=0.01)
+    replies = Replies(store, max_per_process=10)
+    tasks = []
+    for session in ("tab-a", "tab-b", "tab-c"):  # three people on one open page, same owner
+        _, reply, request = asked(store, session)
+        tasks.append(
+            replies.start(replace(request, session=session), reply, client, max_per_person=1)
+        )
+    _, again, request = asked(store, "tab-a again")
+    with pytest.raises(Busy) as refused:
+        replies.start(replace(request, session="tab-a"), again, client, max_per_person=1)
+    assert refused.value.kind == "person"
+    replies.check_room(OWNER, 1, session="tab-d")  # a fourth person still has room
+    for task in tasks:
+        task.stop()
+        assert task.done.wait(5)
 
 
 def test_the_process_bound_holds_whoever_asks(

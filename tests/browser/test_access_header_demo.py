@@ -1,4 +1,5 @@
-"""Team page behind a proxy (`header` mode) and the public demo, in real Chromium."""
+"""Who gets in, in real Chromium: the default's local-only page, the team page behind a proxy
+(`header` mode) and the public demo."""
 
 from __future__ import annotations
 
@@ -40,11 +41,34 @@ def server_with(page_emulator: Emulator, tmp_path: Path) -> Iterator[dict[str, S
         server.stop()
 
 
-def context_as(chromium: Browser, email: str | None) -> BrowserContext:
-    headers = {HEADER: email} if email else {}
+def context_as(chromium: Browser, email: str | None, **more_headers: str) -> BrowserContext:
+    headers = ({HEADER: email} if email else {}) | more_headers
     return chromium.new_context(
         viewport={"width": 1280, "height": 900}, locale="en-US", extra_http_headers=headers
     )
+
+
+def test_default_settings_serve_only_a_visitor_on_this_machine(
+    chromium: Browser, server_with
+) -> None:
+    server = server_with()  # no CHAT_ACCESS at all
+    local_context = context_as(chromium, None)
+    forwarded_context = context_as(chromium, None, **{"X-Forwarded-For": "203.0.113.9"})
+    try:
+        local = ChatPage(local_context.new_page(), server.url).open()
+        local.wait_for_reply(local.send("The local user's private notes"))
+        assert "The local user's private notes" in listed_titles(local)
+
+        page = forwarded_context.new_page()
+        page.goto(server.url)
+        expect(page.get_by_text("This page is not open to other computers yet")).to_be_visible()
+        expect(page.get_by_text("CHAT_ACCESS=header")).to_be_visible()
+        assert page.locator('[data-testid="stChatInput"]').count() == 0
+        assert page.locator(SIDEBAR).count() == 0
+        assert "private notes" not in page.content()
+    finally:
+        local_context.close()
+        forwarded_context.close()
 
 
 def listed_titles(chat: ChatPage) -> list[str]:
