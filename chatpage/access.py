@@ -35,6 +35,9 @@ class Visitor:
     # Where everyone shares one owner (CHAT_ACCESS=open), the browser session: per-person
     # bounds count it, since the page cannot tell people apart.
     session: str | None = None
+    # May see the usage page and is not limited: named in CHAT_ADMINS, or the local user of
+    # a page that serves only its own machine (whoever runs it is its operator).
+    admin: bool = False
 
 
 def identify(
@@ -52,13 +55,15 @@ def identify(
             return None
         owner = "user:" + who[:OWNER_MAX_CHARS]
         name = str(user.get("name") or user.get("email") or who)  # type: ignore[union-attr]
-        return Visitor(owner, name=name, signed_in=True, quota_key=owner)
+        admin = who in settings.admins
+        return Visitor(owner, name=name, signed_in=True, quota_key=owner, admin=admin)
     if settings.access == "header":
         value = _header(headers, settings.user_header or "")
         if not value:
             return None
         owner = "header:" + value.lower()[:OWNER_MAX_CHARS]
-        return Visitor(owner, name=value, quota_key=owner)
+        admin = value.lower() in settings.admins
+        return Visitor(owner, name=value, quota_key=owner, admin=admin)
     if settings.public_demo:
         # Anonymous visitors: private to their session; limits follow their address if known.
         address = _address(ip_address, headers)
@@ -67,7 +72,7 @@ def identify(
         return Visitor(LOCAL_OWNER, session=session_key)
     if not is_local(ip_address, headers):
         return None
-    return Visitor(LOCAL_OWNER)
+    return Visitor(LOCAL_OWNER, admin=True)
 
 
 def is_local(ip_address: str | None, headers: Mapping[str, str]) -> bool:

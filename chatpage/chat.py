@@ -10,6 +10,7 @@ button of an earlier message, the list, another window's change) re-runs the who
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import streamlit as st
@@ -23,11 +24,12 @@ from .library import open_entry, storage_failed_in_callback
 from .live import watch
 from .persistence import Journal
 from .quota import Gate
-from .replies import Replies
+from .replies import OverLimit, Replies
 from .reply import begin_reply, show_failure
 from .session import Intent, PendingKind
 from .settings import Settings
 from .store import ConversationGone, ConversationStore
+from .usage import Allowance
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +54,23 @@ class Page:
     stored: bool  # the open conversation was still stored at the full run
     choices: views.SidebarChoices | None  # None when the sidebar could not be drawn
 
+    @property
+    def allowances(self) -> tuple[Allowance, ...]:
+        """What this person may spend; admins are not limited."""
+        return () if self.visitor.admin else self.settings.user_limits
+
     def room(self) -> None:
-        """Raises Busy when the person or the process writes all the replies allowed."""
+        """Raises Busy when the person or the process writes all the replies allowed, and
+        OverLimit when the person has spent what they may (checked again as a reply starts).
+        """
         self.replies.check_room(
             self.visitor.owner,
             self.settings.max_background_replies,
             session=self.visitor.session,
         )
+        reached = self.store.usage.over(self.visitor.owner, self.allowances, time.time())
+        if reached is not None:
+            raise OverLimit(reached)
 
 
 def carry_out(
@@ -87,6 +99,7 @@ def carry_out(
                 max_per_person=page.settings.max_background_replies,
                 preflight=Gate(page.settings, page.store, page.visitor.quota_key),
                 session=page.visitor.session,
+                allowances=page.allowances,
             )
         except ConversationGone:  # deleted in the instant since the input was checked
             session.give_back(intent.text if intent else "", ErrorInfo("conversation_deleted"))

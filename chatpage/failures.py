@@ -26,6 +26,7 @@ from .conversation import ErrorInfo
 from .i18n import t
 
 Level = Literal["error", "warning"]
+LIMIT_KINDS = ("requests_day", "requests_month", "chars_day", "chars_month")
 
 
 def describe(exc: LiaobotsError) -> ErrorInfo:
@@ -80,6 +81,11 @@ def explain(info: ErrorInfo, lang: str) -> tuple[Level, str]:
         return "warning", t(lang, f"error_{kind}")
     if kind in ("busy_person", "busy_process"):
         return "warning", t(lang, f"error_{kind}", limit=info.limit)
+    if kind.startswith("limit_") and kind.removeprefix("limit_") in LIMIT_KINDS:
+        wait = waiting_time(info.retry_after or 0, lang)
+        return "warning", t(lang, f"error_{kind}", limit=f"{info.limit:,}", wait=wait)
+    if kind == "limits_unavailable":
+        return "warning", t(lang, "error_limits_unavailable")
     if kind == "demo_turns":
         return "warning", t(lang, "error_demo_turns", limit=info.limit)
     if kind == "demo_per_minute":
@@ -97,3 +103,13 @@ def explain(info: ErrorInfo, lang: str) -> tuple[Level, str]:
         "protocol": "error_protocol",
     }
     return "error", t(lang, simple.get(kind, "error_unknown"))
+
+
+def waiting_time(seconds: float, lang: str) -> str:
+    """How long until a limit resets, as a person says it: minutes, hours, or days."""
+    minutes = max(1, round(seconds / 60))
+    if minutes < 60:
+        return t(lang, "wait_minutes", minutes=minutes)
+    if minutes < 48 * 60:
+        return t(lang, "wait_hours", hours=minutes // 60, minutes=minutes % 60)
+    return t(lang, "wait_days", days=round(minutes / 1440))

@@ -76,6 +76,14 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "error_demo_turns": "This demo conversation has reached its limit of {limit} messages. Start a new chat to go on.",
         "error_demo_per_minute": "Demo limit: at most {limit} messages a minute. Wait {seconds} s, then retry.",
         "error_demo_per_day": "Demo limit: at most {limit} messages a day. Try again in {hours} h.",
+        "error_limit_requests_day": "You have sent your {limit} messages for today. The limit resets at midnight UTC, in {wait}.",
+        "error_limit_requests_month": "You have sent your {limit} messages for this month. The limit resets on the 1st (UTC), in {wait}.",
+        "error_limit_chars_day": "Today's replies have reached your limit of {limit} characters. It resets at midnight UTC, in {wait}.",
+        "error_limit_chars_month": "This month's replies have reached your limit of {limit} characters. It resets on the 1st (UTC), in {wait}.",
+        "error_limits_unavailable": "Your usage cannot be counted right now (the database cannot be reached), so nothing was sent. Try again in a moment.",
+        "wait_minutes": "{minutes} min",
+        "wait_hours": "{hours} h {minutes} min",
+        "wait_days": "{days} days",
         "error_missing_code": (
             "No auth code is set. Paste your Liaobots auth code in the sidebar, "
             "or switch on the offline demo."
@@ -230,6 +238,14 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "error_demo_turns": "Этот демо-разговор достиг предела в {limit} сообщений. Начните новый чат.",
         "error_demo_per_minute": "Ограничение демо: не больше {limit} сообщений в минуту. Подождите {seconds} с и повторите.",
         "error_demo_per_day": "Ограничение демо: не больше {limit} сообщений в день. Попробуйте через {hours} ч.",
+        "error_limit_requests_day": "Вы отправили свои {limit} сообщений на сегодня. Ограничение сбрасывается в полночь UTC, через {wait}.",
+        "error_limit_requests_month": "Вы отправили свои {limit} сообщений на этот месяц. Ограничение сбрасывается 1-го числа (UTC), через {wait}.",
+        "error_limit_chars_day": "Ответы за сегодня достигли вашего предела в {limit} символов. Он сбрасывается в полночь UTC, через {wait}.",
+        "error_limit_chars_month": "Ответы за этот месяц достигли вашего предела в {limit} символов. Он сбрасывается 1-го числа (UTC), через {wait}.",
+        "error_limits_unavailable": "Сейчас нельзя посчитать ваше использование (база данных недоступна), поэтому ничего не отправлено. Попробуйте чуть позже.",
+        "wait_minutes": "{minutes} мин",
+        "wait_hours": "{hours} ч {minutes} мин",
+        "wait_days": "{days} дн.",
         "error_missing_code": (
             "Код доступа не задан. Вставьте код Liaobots на боковой панели "
             "или включите офлайн-демо."

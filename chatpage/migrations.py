@@ -141,6 +141,34 @@ def m005_replies_on_their_own(db: Connection) -> None:
     )
 
 
+@migration
+def m006_reply_usage(db: Connection) -> None:
+    """One row per request sent upstream: who, when, which model, how much, how it ended.
+
+    Never the text. Per-person limits count it (across app processes) and the usage page
+    sums it; the second index serves the page's "everyone, these days" reads.
+    """
+    db.execute(
+        text(
+            """
+            CREATE TABLE reply_usage (
+                id VARCHAR(64) PRIMARY KEY,
+                owner VARCHAR(320) NOT NULL,
+                started_at DOUBLE PRECISION NOT NULL,
+                finished_at DOUBLE PRECISION,
+                model_id VARCHAR(200),
+                chars_in INTEGER NOT NULL,
+                chars_out INTEGER NOT NULL DEFAULT 0,
+                outcome VARCHAR(16) NOT NULL,
+                error_kind VARCHAR(40)
+            )
+            """
+        )
+    )
+    db.execute(text("CREATE INDEX reply_usage_by_owner ON reply_usage (owner, started_at)"))
+    db.execute(text("CREATE INDEX reply_usage_by_time ON reply_usage (started_at)"))
+
+
 def applied(engine: Engine) -> list[str]:
     with engine.connect() as db:
         _ensure_table(db)

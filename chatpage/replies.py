@@ -27,6 +27,7 @@ from .conversation import ErrorInfo, Message, Status
 from .failures import describe
 from .store import ConversationStore
 from .streaming import TICK
+from .usage import Allowance
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ class Request:
     # Whose replies count against the per-person bound when the owner is shared by everyone
     # (CHAT_ACCESS=open): the browser session; None counts by owner, across processes.
     session: str | None = None
+    # The person's limits on what they spend (none for admins and where people are not told
+    # apart); checked and counted as the request starts.
+    allowances: tuple[Allowance, ...] = ()
 
 
 @dataclass
@@ -59,14 +63,31 @@ class Busy(Exception):
         return ErrorInfo(f"busy_{self.kind}", limit=self.limit)
 
 
+@dataclass
+class OverLimit(Exception):
+    """The person has spent what they may this day or month (or it cannot be counted now)."""
+
+    refusal: ErrorInfo
+
+    def error(self) -> ErrorInfo:
+        return self.refusal
+
+
 class ReplyTask:
     """One reply being read from the service into its message, whoever is watching."""
 
     def __init__(
-        self, request: Request, reply: Message, client: LiaobotsClient, store: ConversationStore
+        self,
+        request: Request,
+        reply: Message,
+        client: LiaobotsClient,
+        store: ConversationStore,
+        usage_id: str | None = None,
     ) -> None:
         self.request = request
         self.reply = reply
+        self.usage_id = usage_id  # its row in the usage ledger, told how it ended
+        self._text_before = len(reply.text)  # a continued reply counts only what it adds
         self.dropped = 0  # turns left out of the request to fit the model (for the page's note)
         self.over_budget = False
         self.saving_failed = False  # the last checkpoint could not reach the database
@@ -181,6 +202,7 @@ class ReplyTask:
                 self._changed.notify_all()
 
     def _settle(self) -> None:
+        self._count_usage()
         for attempt in range(SETTLE_ATTEMPTS):
             try:
                 self._store.settle_reply(
@@ -190,6 +212,21 @@ class ReplyTask:
             except SQLAlchemyError:
                 log.exception("could not save how a reply ended (attempt %d)", attempt + 1)
                 time.sleep(min(2.0**attempt, 5.0))
+
+    def _count_usage(self) -> None:
+        if self.usage_id is None:
+            return
+        reply = self.reply
+        try:
+            self._store.usage.end(
+                self.usage_id,
+                chars_out=max(0, len(reply.text) - self._text_before),
+                outcome=reply.status.value,
+                error_kind=reply.error.kind if reply.error else None,
+                now=time.time(),
+            )
+        except SQLAlchemyError:  # the reply matters more than its count: log, go on
+            log.exception("could not record how much a reply used")
 
 
 @dataclass
@@ -210,9 +247,13 @@ class Replies:
         *,
         max_per_person: int,
     ) -> ReplyTask:
-        """Start writing `reply` (stored already, streaming). Raises Busy past a bound."""
+        """Start writing `reply` (stored already, streaming).
+
+        Raises Busy past a bound, OverLimit when the person has spent what they may; else
+        the request is counted in the usage ledger before anything goes upstream.
+        """
         self.check_room(request.owner, max_per_person, starting=reply.id, session=request.session)
-        task = ReplyTask(request, reply, client, self.store)
+        task = ReplyTask(request, reply, client, self.store, self._count(request))
         with self._lock:
             self._tasks[task.id] = task
             if self._keeper is None:
@@ -246,6 +287,27 @@ class Replies:
             mine = self.store.writing_replies(owner) - {starting}
         if len(mine) >= max_per_person:
             raise Busy("person", max_per_person)
+
+    def _count(self, request: Request) -> str | None:
+        """Record the request in the usage ledger; its id, or None if it cannot be counted.
+
+        With limits to keep, a request that cannot be counted does not go: the operator's
+        balance is at stake. Without, the reply matters more than its count.
+        """
+        chars_in = sum(len(turn["content"]) for turn in request.wire)
+        chars_in += len(request.system_prompt or "")
+        try:
+            counted = self.store.usage.begin(
+                request.owner, request.model_id, chars_in, request.allowances, time.time()
+            )
+        except SQLAlchemyError:
+            log.exception("could not record a request in the usage ledger")
+            if request.allowances:
+                raise OverLimit(ErrorInfo("limits_unavailable")) from None
+            return None
+        if isinstance(counted, ErrorInfo):
+            raise OverLimit(counted)
+        return counted
 
     def get(self, message_id: str) -> ReplyTask | None:
         with self._lock:

@@ -21,7 +21,8 @@ from .i18n import t
 from .persistence import Journal
 from .quota import Preflight
 from .render import UPDATE_INTERVAL, stream_reply
-from .replies import Busy, Replies, ReplyTask, Request
+from .replies import Busy, OverLimit, Replies, ReplyTask, Request
+from .usage import Allowance
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,13 @@ def begin_reply(
     max_per_person: int,
     preflight: Preflight | None = None,
     session: str | None = None,
+    allowances: tuple[Allowance, ...] = (),
 ) -> None:
     """Start writing a reply (or the rest of a cut one) on the process's reply tasks.
 
     The reply is stored before the first byte is asked for. A preflight refusal (a limit
-    reached) or no room for another reply settles it as failed without any request. Raises
+    reached), no room for another reply or a person's limit reached settles it as failed
+    without any request. Raises
     ConversationGone when the conversation was deleted elsewhere.
     """
     wire = conversation.wire_messages(then_continue=continuing is not None)
@@ -70,11 +73,12 @@ def begin_reply(
         model_id=conversation.model_id,
         system_prompt=conversation.system_prompt or None,
         session=session,
+        allowances=allowances,
     )
     try:
         replies.start(request, reply, client, max_per_person=max_per_person)
-    except Busy as busy:
-        reply.status, reply.error = Status.FAILED, busy.error()
+    except (Busy, OverLimit) as refused:
+        reply.status, reply.error = Status.FAILED, refused.error()
         journal.settle(conversation, reply)
 
 

@@ -21,7 +21,7 @@ from .conversation import Conversation, ErrorInfo, Status
 from .guard import guarded
 from .limits import message_problem, without_controls
 from .persistence import Journal
-from .replies import Busy, Replies
+from .replies import Busy, OverLimit, Replies
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +176,8 @@ def no_room(room: Callable[[], None]) -> ErrorInfo | None:
     """Why there is no room for another reply now, or None when there is."""
     try:
         room()
-    except Busy as busy:
-        return busy.error()
+    except (Busy, OverLimit) as refused:
+        return refused.error()
     except SQLAlchemyError:  # cannot count: let it through, the page says the store failed
         return None
     return None

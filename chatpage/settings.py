@@ -18,6 +18,7 @@ from liaobots_core import ConfigurationError
 from liaobots_core.client import clean_base_url
 
 from .limits import CONTROL_CHARS, MESSAGE_MAX_CHARS
+from .usage import Allowance
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
@@ -28,6 +29,12 @@ ACCESS_MODES: tuple[AccessMode, ...] = ("open", "login", "header")  # what CHAT_
 NUMBER_MAX = 1_000_000_000
 CHARS_MAX = 10_000_000  # a message; a websocket frame holds it with room to spare
 HOURS_MAX = 24 * 365 * 100
+USER_LIMITS = (  # setting, what it counts, over which period
+    ("CHAT_USER_PER_DAY", "requests", "day"),
+    ("CHAT_USER_PER_MONTH", "requests", "month"),
+    ("CHAT_USER_CHARS_PER_DAY", "chars", "day"),
+    ("CHAT_USER_CHARS_PER_MONTH", "chars", "month"),
+)
 DATABASE_DRIVERS = frozenset({"sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg"})
 
 
@@ -57,6 +64,10 @@ class Settings:
     max_background_replies: int = 3
     max_process_replies: int = 100
     shutdown_grace_seconds: float = 20.0  # for replies to finish when the process must exit
+    # What each signed-in person may spend (login and header modes); admins are exempt.
+    user_limits: tuple[Allowance, ...] = ()
+    admins: frozenset[str] = frozenset()  # e-mail addresses or header values, lower case
+    low_balance: float | None = None  # admins are warned when the balance falls below it
     problems: tuple[str, ...] = ()
 
     @property
@@ -91,7 +102,9 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
             problems.append(f"{name} must be 1 or 0 (it is {_shown(value)}).")
         return value in TRUE_WORDS
 
-    def number(name: str, default: float, *, whole: bool = True, most: int = NUMBER_MAX) -> Any:
+    def number(
+        name: str, default: float | None, *, whole: bool = True, most: int = NUMBER_MAX
+    ) -> Any:
         value = get(name)
         if value is None:
             return default
@@ -139,6 +152,20 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
             problems.append(problem)
     public_demo = flag("CHAT_DEMO")
     defaults = DemoLimits()
+    user_limits = tuple(
+        Allowance(measure, period, allowed)  # type: ignore[arg-type]
+        for name, measure, period in USER_LIMITS
+        if (allowed := number(name, None)) is not None
+    )
+    if user_limits and access not in ("login", "header"):
+        names = ", ".join(name for name, _, _ in USER_LIMITS if get(name))
+        problems.append(
+            f"{names} limit each signed-in person, so they need CHAT_ACCESS=login or header "
+            "(in other modes the page cannot tell people apart)."
+        )
+    admins = frozenset(
+        part.strip().lower() for part in (get("CHAT_ADMINS") or "").split(",") if part.strip()
+    )
     return Settings(
         auth_code=auth_code,
         base_url=base_url,
@@ -160,6 +187,9 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
         max_background_replies=number("CHAT_MAX_BACKGROUND_REPLIES", 3),
         max_process_replies=number("CHAT_MAX_PROCESS_REPLIES", 100),
         shutdown_grace_seconds=number("CHAT_SHUTDOWN_GRACE_SECONDS", 20.0, whole=False),
+        user_limits=user_limits,
+        admins=admins,
+        low_balance=number("LIAOBOTS_LOW_BALANCE", None, whole=False),
         problems=tuple(problems),
     )
 

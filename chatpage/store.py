@@ -39,6 +39,7 @@ from sqlalchemy.engine import make_url
 from .conversation import Conversation, ErrorInfo, Message, Status, title_from
 from .limits import TITLE_MAX_CHARS
 from .migrations import migrate
+from .usage import Ledger
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 LOCAL_OWNER = "local"  # the one user of a page in `open` access mode
@@ -163,6 +164,7 @@ class ConversationStore:
         self.engine = make_engine(url)
         self._writes = writer(self.engine)
         migrate(self._writes)
+        self.usage = Ledger(self.engine, self._writes)
 
     @property
     def backend(self) -> str:

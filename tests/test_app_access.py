@@ -186,6 +186,9 @@ def test_login_mode_shows_only_the_sign_in_button_before_sign_in(
         ("CHAT_DEMO_PER_MINUTE", "lots", "CHAT_DEMO_PER_MINUTE must be a positive number"),
         ("CHAT_DEMO", "maybe", "CHAT_DEMO must be 1 or 0"),
         ("LIAOBOTS_BASE_URL", "liaobots.com", "is not an http(s) address"),
+        ("CHAT_USER_PER_DAY", "2", "need CHAT_ACCESS=login or header"),
+        ("CHAT_USER_CHARS_PER_MONTH", "-5", "must be a positive number"),
+        ("LIAOBOTS_LOW_BALANCE", "cheap", "must be a positive number"),
     ],
 )
 def test_a_bad_setting_is_named_instead_of_a_half_working_page(

@@ -14,7 +14,15 @@ from chatpage.conversation import Conversation, Message
 from chatpage.export import to_json
 from liaobots_core.emulator import Behavior, Emulator
 
-from .conftest import APP, AUTH_CODE, ChatPage, StreamlitServer, WebSocketLog, page_env
+from .conftest import (
+    APP,
+    AUTH_CODE,
+    INPUT,
+    ChatPage,
+    StreamlitServer,
+    WebSocketLog,
+    page_env,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -119,6 +127,44 @@ def test_header_mode_without_the_header_shows_no_page(chromium: Browser, server_
         assert page.locator(SIDEBAR).count() == 0
     finally:
         context.close()
+
+
+def test_a_persons_daily_limit_refuses_their_third_message_but_not_another_persons(
+    chromium: Browser, server_with, page_emulator: Emulator
+) -> None:
+    server = server_with(
+        CHAT_ACCESS="header",
+        CHAT_USER_HEADER=HEADER,
+        CHAT_USER_PER_DAY="2",
+        CHAT_ADMINS="Boss@Example.com",
+    )
+    alice_context = context_as(chromium, "alice@example.com")
+    bob_context = context_as(chromium, "bob@example.com")
+    boss_context = context_as(chromium, "boss@example.com")
+    try:
+        alice = ChatPage(alice_context.new_page(), server.url).open()
+        alice.wait_for_reply(alice.send("Первый вопрос"))
+        alice.wait_for_reply(alice.send("Второй вопрос"))
+        alice.page.fill(INPUT, "Третий вопрос")
+        alice.page.press(INPUT, "Enter")
+        expect(alice.page.get_by_text("You have sent your 2 messages for today")).to_be_visible()
+        expect(alice.page.locator(INPUT)).to_have_value("Третий вопрос")  # given back
+        alice.wait_until_idle()
+        assert alice.messages.count() == 4  # nothing added
+        assert len(page_emulator.chat_requests) == 2  # nothing sent upstream
+
+        bob = ChatPage(bob_context.new_page(), server.url).open()
+        bob.wait_for_reply(bob.send("Вопрос Боба"))
+        assert len(page_emulator.chat_requests) == 3
+
+        boss = ChatPage(boss_context.new_page(), server.url).open()  # admins are not limited
+        for question in ("one", "two", "three"):
+            boss.wait_for_reply(boss.send(question))
+        assert len(page_emulator.chat_requests) == 6
+    finally:
+        alice_context.close()
+        bob_context.close()
+        boss_context.close()
 
 
 def test_public_demo_refuses_the_third_message_and_never_shows_the_code(
