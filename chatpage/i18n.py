@@ -167,6 +167,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
             "every conversation. The README's Deploy section explains each."
         ),
         "shared_page_note": "Everyone who can open this page shares these conversations.",
+        "show_more": "Show more",
         "public_demo_note": "Public demo: up to {per_minute} messages a minute and {per_day} a day. Conversations are private to this browser tab and deleted after {hours} h.",
         "export_title": "Conversation",
         "role_user": "You",
@@ -325,6 +326,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
             "человека с общими разговорами. Подробности — в разделе Deploy файла README."
         ),
         "shared_page_note": "Все, кто может открыть эту страницу, видят эти разговоры.",
+        "show_more": "Показать ещё",
         "config_problems": "Страница настроена неверно. Оператору нужно исправить:",
         "public_demo_note": "Публичное демо: до {per_minute} сообщений в минуту и {per_day} в день. Разговоры видны только в этой вкладке и удаляются через {hours} ч.",
         "export_title": "Разговор",

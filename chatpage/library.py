@@ -25,7 +25,11 @@ from .limits import SEARCH_MAX_CHARS, TITLE_MAX_CHARS, without_controls
 from .persistence import Journal
 from .store import Summary
 
-LIST_LIMIT = 50
+# The list shows the newest 25 and "Show more" adds 25 at a time (as LibreChat pages it):
+# every entry costs each page load two widgets, and with a long list those were most of a
+# page load's time on a busy server. Search finds any conversation, listed or not.
+LIST_PAGE = 25
+_SHOWN = "conversations_shown"
 _CONFIRM_DELETE = "confirm_delete"
 _IMPORT_KEY = "import_file"
 _STORAGE_FAILED = "storage_failed_in_callback"
@@ -53,17 +57,28 @@ def conversation_list(journal: Journal, open_id: str, lang: str) -> Listed:
         label_visibility="collapsed",
     )
     open_slot = st.empty()
+    shown = int(st.session_state.get(_SHOWN, LIST_PAGE))
     try:
         writing = journal.store.writing(journal.owner)
-        summaries = journal.store.list(journal.owner, query, limit=LIST_LIMIT, writing=writing)
+        summaries = journal.store.list(journal.owner, query, limit=shown + 1, writing=writing)
     except SQLAlchemyError:
         log.exception("could not list conversations")
         st.caption(":material/database: " + t(lang, "storage_failed"))
         return Listed(frozenset(), frozenset(), bool(query.strip()), open_slot)
     if not summaries:
         st.caption(t(lang, "no_matches" if query.strip() else "no_conversations"))
+    more, summaries = len(summaries) > shown, summaries[:shown]
     for summary in summaries:
         entry(journal, summary, summary.id == open_id, lang)
+    if more:
+        st.button(
+            t(lang, "show_more"),
+            key="show_more_conversations",
+            type="tertiary",
+            icon=":material/expand_more:",
+            on_click=st.session_state.__setitem__,
+            args=(_SHOWN, shown + LIST_PAGE),
+        )
     _import(journal, lang)
     return Listed(frozenset(s.id for s in summaries), writing, bool(query.strip()), open_slot)
 

@@ -170,3 +170,19 @@ def test_a_question_left_without_an_answer_can_be_sent_again(
     at = fresh_session(c=chat.id)
     at.button(key="action_regenerate").click().run()
     assert bubbles(at) == [("user", "Answer me, please"), ("assistant", "Here you are")]
+
+
+def test_the_list_shows_the_newest_25_and_more_on_request(own_database: str) -> None:
+    store = stored(own_database)
+    for number in range(30):
+        conversation = Conversation(model_id="gpt-4")
+        conversation.add_user(f"Question {number:02}")
+        store.create(conversation, LOCAL_OWNER)
+    at = fresh_session()
+    assert listed(at) == [f"Question {n:02}" for n in range(29, 4, -1)]  # newest first
+    at.sidebar.button(key="show_more_conversations").click().run()
+    assert listed(at) == [f"Question {n:02}" for n in range(29, -1, -1)]
+    assert "show_more_conversations" not in [b.key for b in at.sidebar.button]
+    searching = fresh_session()
+    searching.sidebar.text_input(key="conversation_search").input("Question 02").run()
+    assert listed(searching) == ["Question 02"]  # search reaches past the first page
