@@ -34,7 +34,9 @@ from .usage import Allowance
 log = logging.getLogger(__name__)
 
 _DRAWN_BY = "chat_drawn_by"  # the Page of the full run this fragment last ran in
-_CARRIED = "chat_carried_notes"  # what a run that re-ran the page had to say
+# What a run that re-ran the page had to say, for its conversation: said on every run until
+# the person's next action, since a later re-run (their reply ending) must not hide it.
+_CARRIED = "chat_carried_notes"
 _REDRAWN = "chat_redrawn"  # the last full run was asked for by the fragment of a full run
 
 
@@ -114,7 +116,7 @@ def chat(page: Page) -> None:
     journal = page.journal if full_run else Journal(page.store, owner=page.visitor.owner)
     conversation = session.conversation()
     if conversation.id != page.conversation_id:  # opened, started or deleted from here
-        _rerun_page(full_run, journal)
+        _rerun_page(full_run, journal, conversation.id)
     # What this tab showed: a message sent now goes after it, whatever came since.
     viewed = page.viewed if full_run else conversation.leaf_id
     stored = page.stored if full_run else session.refresh(conversation, journal)
@@ -131,15 +133,17 @@ def chat(page: Page) -> None:
     if prompt is not None:
         intent = Intent("send", viewed, prompt)
         session.set_editing(None)
+    if intent is not None:
+        st.session_state.pop(_CARRIED, None)  # said until now; this action has its own
     carry_out(intent, conversation, journal, page)
     if [m.id for m in conversation.messages[: len(page.drawn)]] != list(page.drawn):
-        _rerun_page(full_run, journal)  # the part the full run drew changed: draw it again
+        _rerun_page(full_run, journal, conversation.id)  # what the full run drew changed
     elif full_run:
         st.session_state.pop(_REDRAWN, None)
 
     if full_run:  # before a reply is followed: a full run must fill them (see `_sidebar`)
         _sidebar(page, journal, conversation)
-    _notices(journal, lang)
+    _notices(journal, lang, conversation.id)
     with guard.region("conversation", lang):
         if not conversation.messages:
             st.caption(t(lang, "empty_state"))
@@ -184,9 +188,9 @@ def _sidebar(page: Page, journal: Journal, conversation: Conversation) -> None:
         views.downloads(page.choices.downloads, conversation, journal, page.lang)
 
 
-def _notices(journal: Journal, lang: str) -> None:
+def _notices(journal: Journal, lang: str, conversation_id: str) -> None:
     """What the person should know about this run, said once, above the newest messages."""
-    changed, failed = st.session_state.pop(_CARRIED, (False, False))
+    changed, failed = _carried(conversation_id)
     journal.changed_elsewhere |= changed
     journal.failed |= failed
     guard.show_pending(lang)
@@ -201,7 +205,15 @@ def _notices(journal: Journal, lang: str) -> None:
         show_failure(refused, lang)
 
 
-def _rerun_page(full_run: bool, journal: Journal) -> None:
+def _carried(conversation_id: str) -> tuple[bool, bool]:
+    """Whether a re-run carried "changed elsewhere" and "saving failed" for this conversation."""
+    carried = st.session_state.get(_CARRIED)
+    if carried is None or carried[0] != conversation_id:
+        return False, False
+    return carried[1], carried[2]
+
+
+def _rerun_page(full_run: bool, journal: Journal, conversation_id: str) -> None:
     """Draw the whole page again: what the full run drew above is no longer on show.
 
     A full run that found it so (a send from a stale view, in the instant of the run) runs
@@ -212,5 +224,10 @@ def _rerun_page(full_run: bool, journal: Journal) -> None:
         return
     if full_run:
         st.session_state[_REDRAWN] = True
-    st.session_state[_CARRIED] = (journal.changed_elsewhere, journal.failed)
+    changed, failed = _carried(conversation_id)
+    st.session_state[_CARRIED] = (
+        conversation_id,
+        changed or journal.changed_elsewhere,
+        failed or journal.failed,
+    )
     st.rerun()

@@ -11,6 +11,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,6 +32,7 @@ from .store import Summary
 # page load's time on a busy server. Search finds any conversation, listed or not.
 LIST_PAGE = 25
 _SHOWN = "conversations_shown"
+_ARCHIVE_VIEW = "showing_archive"
 _CONFIRM_DELETE = "confirm_delete"
 _IMPORT_KEY = "import_file"
 _STORAGE_FAILED = "storage_failed_in_callback"
@@ -46,8 +49,31 @@ class Listed:
     open_slot: DeltaGenerator  # where the open conversation goes when the list lacks it
 
 
+def date_group(updated_at: float, now: float, zone: tzinfo) -> str:
+    """Which heading of the list a conversation goes under, by the person's calendar."""
+    day = datetime.fromtimestamp(updated_at, zone).date()
+    today = datetime.fromtimestamp(now, zone).date()
+    age = (today - day).days
+    if age <= 0:
+        return "group_today"
+    if age == 1:
+        return "group_yesterday"
+    if age <= 7:
+        return "group_week"
+    return "group_older"
+
+
+def _zone() -> tzinfo:
+    """The browser's time zone, so "Today" is the person's today; UTC when unknown."""
+    name = st.context.timezone
+    try:
+        return ZoneInfo(name) if isinstance(name, str) and name else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
 def conversation_list(journal: Journal, open_id: str, lang: str) -> Listed:
-    """The person's conversations, newest first, each with its menu; search; import."""
+    """The person's conversations: pinned, then by day; search; the archive; import."""
     st.subheader(t(lang, "conversations"))
     query = st.text_input(
         t(lang, "search"),
@@ -58,17 +84,43 @@ def conversation_list(journal: Journal, open_id: str, lang: str) -> Listed:
     )
     open_slot = st.empty()
     shown = int(st.session_state.get(_SHOWN, LIST_PAGE))
+    searching = bool(query.strip())
+    in_archive = bool(st.session_state.get(_ARCHIVE_VIEW)) and not searching
+    if in_archive:
+        st.button(
+            t(lang, "back_to_list"),
+            key="leave_archive",
+            type="tertiary",
+            icon=":material/arrow_back:",
+            on_click=st.session_state.__setitem__,
+            args=(_ARCHIVE_VIEW, False),
+        )
     try:
         writing = journal.store.writing(journal.owner)
-        summaries = journal.store.list(journal.owner, query, limit=shown + 1, writing=writing)
+        summaries = journal.store.list(
+            journal.owner, query, limit=shown + 1, writing=writing, archived=in_archive
+        )
     except SQLAlchemyError:
         log.exception("could not list conversations")
         st.caption(":material/database: " + t(lang, "storage_failed"))
         return Listed(frozenset(), frozenset(), bool(query.strip()), open_slot)
     if not summaries:
-        st.caption(t(lang, "no_matches" if query.strip() else "no_conversations"))
+        empty = "no_matches" if searching else "archive_empty" if in_archive else "no_conversations"
+        st.caption(t(lang, empty))
     more, summaries = len(summaries) > shown, summaries[:shown]
+    heading, now, zone = None, time.time(), _zone()
     for summary in summaries:
+        if not searching:  # results are ranked by time already; headings would only split them
+            group = (
+                "group_archived"
+                if in_archive
+                else "group_pinned"
+                if summary.pinned
+                else date_group(summary.updated_at, now, zone)
+            )
+            if group != heading:
+                st.caption(t(lang, group))
+                heading = group
         entry(journal, summary, summary.id == open_id, lang)
     if more:
         st.button(
@@ -79,8 +131,18 @@ def conversation_list(journal: Journal, open_id: str, lang: str) -> Listed:
             on_click=st.session_state.__setitem__,
             args=(_SHOWN, shown + LIST_PAGE),
         )
+    if not in_archive and not searching:
+        st.button(
+            t(lang, "archived_conversations"),
+            key="show_archive",
+            type="tertiary",
+            icon=":material/archive:",
+            on_click=st.session_state.__setitem__,
+            args=(_ARCHIVE_VIEW, True),
+        )
     _import(journal, lang)
-    return Listed(frozenset(s.id for s in summaries), writing, bool(query.strip()), open_slot)
+    # The archive is not the list the open conversation belongs in: it is not added there.
+    return Listed(frozenset(s.id for s in summaries), writing, searching or in_archive, open_slot)
 
 
 def entry(journal: Journal, summary: Summary, is_open: bool, lang: str) -> None:
@@ -92,6 +154,8 @@ def entry(journal: Journal, summary: Summary, is_open: bool, lang: str) -> None:
         icon, note = ":material/progress_activity:", t(lang, "writing_now")
     elif summary.unseen and not is_open:
         icon, note = ":material/mark_chat_unread:", t(lang, "unseen_reply")
+    elif summary.archived:
+        icon, note = ":material/archive:", t(lang, "archived_note")
     row = st.container(horizontal=True, vertical_alignment="center", gap="small")
     row.button(
         summary.title,
@@ -114,7 +178,7 @@ def entry(journal: Journal, summary: Summary, is_open: bool, lang: str) -> None:
     )
     if menu.open:
         with menu:
-            _manage(journal, summary.id, summary.title, lang)
+            _manage(journal, summary, lang)
 
 
 def open_entry(listed: Listed, journal: Journal, conversation: Conversation, lang: str) -> None:
@@ -134,7 +198,23 @@ def open_entry(listed: Listed, journal: Journal, conversation: Conversation, lan
         entry(journal, summary, True, lang)
 
 
-def _manage(journal: Journal, conversation_id: str, title: str, lang: str) -> None:
+def _manage(journal: Journal, summary: Summary, lang: str) -> None:
+    conversation_id, title = summary.id, summary.title
+    row = st.container(horizontal=True, gap="small")
+    row.button(
+        t(lang, "unpin" if summary.pinned else "pin"),
+        key=f"pin_{conversation_id}",
+        icon=":material/keep_off:" if summary.pinned else ":material/keep:",
+        on_click=_pin,
+        args=(journal, conversation_id, not summary.pinned),
+    )
+    row.button(
+        t(lang, "restore" if summary.archived else "archive"),
+        key=f"archive_{conversation_id}",
+        icon=":material/unarchive:" if summary.archived else ":material/archive:",
+        on_click=_archive,
+        args=(journal, conversation_id, not summary.archived),
+    )
     st.text_input(
         t(lang, "title_label"),
         value=title,
@@ -194,6 +274,20 @@ def _rename(journal: Journal, conversation_id: str) -> None:
     title = without_controls(typed)[:TITLE_MAX_CHARS]
     if journal.store.rename(conversation_id, title, journal.owner):
         session.retitle(conversation_id, title)
+
+
+@guarded
+@_storage_guarded
+def _pin(journal: Journal, conversation_id: str, pinned: bool) -> None:
+    journal.store.pin(conversation_id, journal.owner, pinned)
+
+
+@guarded
+@_storage_guarded
+def _archive(journal: Journal, conversation_id: str, archived: bool) -> None:
+    if journal.store.archive(conversation_id, journal.owner, archived):
+        lang = st.session_state.get("lang", "en")
+        st.toast(t(lang, "archived" if archived else "restored"), icon=":material/archive:")
 
 
 @guarded

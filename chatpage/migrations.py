@@ -9,10 +9,14 @@ next.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
+
+log = logging.getLogger(__name__)
 
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -167,6 +171,55 @@ def m006_reply_usage(db: Connection) -> None:
     )
     db.execute(text("CREATE INDEX reply_usage_by_owner ON reply_usage (owner, started_at)"))
     db.execute(text("CREATE INDEX reply_usage_by_time ON reply_usage (started_at)"))
+
+
+@migration
+def m007_tidy_history(db: Connection) -> None:
+    """Pinned and archived conversations, and a text index that keeps search fast.
+
+    Search finds any part of a word, in any case (a substring, as people expect of a chat's
+    search). Trigram indexes answer exactly that: SQLite's FTS5 `trigram` tokenizer (folding
+    case, Cyrillic included) over the messages, kept by triggers; PostgreSQL's `pg_trgm` GIN
+    index on the lower-cased text, used by the same LIKE the search already runs. Without
+    the extension (it needs the right to create it) search still works, by scanning.
+    """
+    db.execute(text("ALTER TABLE conversations ADD COLUMN pinned_at DOUBLE PRECISION"))
+    db.execute(text("ALTER TABLE conversations ADD COLUMN archived_at DOUBLE PRECISION"))
+    if db.dialect.name == "sqlite":
+        for statement in _SQLITE_SEARCH:
+            db.exec_driver_sql(statement)
+    elif db.dialect.name == "postgresql":
+        try:
+            with db.begin_nested():
+                db.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+                db.execute(
+                    text(
+                        "CREATE INDEX messages_text_trigram ON messages"
+                        " USING gin (lower(text) gin_trgm_ops)"
+                    )
+                )
+        except DBAPIError:
+            log.warning(
+                "pg_trgm is not available (CREATE EXTENSION pg_trgm needs the right to create "
+                "it): search works, by scanning every message"
+            )
+
+
+# The messages' text, indexed by trigrams, kept in step by triggers (FTS5 external content).
+_SQLITE_SEARCH = (
+    "CREATE VIRTUAL TABLE message_search USING fts5("
+    "text, content='messages', content_rowid='rowid', tokenize='trigram')",
+    "CREATE TRIGGER message_search_insert AFTER INSERT ON messages BEGIN "
+    "INSERT INTO message_search (rowid, text) VALUES (new.rowid, new.text); END",
+    "CREATE TRIGGER message_search_delete AFTER DELETE ON messages BEGIN "
+    "INSERT INTO message_search (message_search, rowid, text) "
+    "VALUES ('delete', old.rowid, old.text); END",
+    "CREATE TRIGGER message_search_update AFTER UPDATE OF text ON messages BEGIN "
+    "INSERT INTO message_search (message_search, rowid, text) "
+    "VALUES ('delete', old.rowid, old.text); "
+    "INSERT INTO message_search (rowid, text) VALUES (new.rowid, new.text); END",
+    "INSERT INTO message_search (message_search) VALUES ('rebuild')",
+)
 
 
 def applied(engine: Engine) -> list[str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -10,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from chatpage.conversation import Conversation, Message, Status
 from chatpage.export import to_json
+from chatpage.library import date_group
 from chatpage.store import LOCAL_OWNER, ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
 
@@ -186,3 +189,46 @@ def test_the_list_shows_the_newest_25_and_more_on_request(own_database: str) -> 
     searching = fresh_session()
     searching.sidebar.text_input(key="conversation_search").input("Question 02").run()
     assert listed(searching) == ["Question 02"]  # search reaches past the first page
+
+
+def test_pin_keeps_a_conversation_on_top_under_its_own_heading(own_database: str) -> None:
+    first = send(fresh_session(), "First question")
+    first_id = first.query_params["c"]
+    at = send(fresh_session(), "Second question")
+    assert listed(at) == ["Second question", "First question"]
+    open_menu(at, first_id)
+    at.sidebar.button(key=f"pin_{first_id}").click().run()
+    assert listed(at) == ["First question", "Second question"]
+    headings = [c.value for c in at.sidebar.caption]
+    assert headings.index("Pinned") < headings.index("Today")
+
+
+def test_archive_hides_a_conversation_that_search_and_the_archive_still_find(
+    own_database: str,
+) -> None:
+    at = send(fresh_session(), "Old plans for Zanzibar")
+    old_id = at.query_params["c"]
+    at = send(fresh_session(), "New plans")
+    open_menu(at, old_id)
+    at.sidebar.button(key=f"archive_{old_id}").click().run()
+    assert listed(at) == ["New plans"]
+    at.sidebar.button(key="show_archive").click().run()
+    assert listed(at) == ["Old plans for Zanzibar"]
+    open_menu(at, old_id)
+    at.sidebar.button(key=f"archive_{old_id}").click().run()  # now labelled Restore
+    at.sidebar.button(key="leave_archive").click().run()
+    assert listed(at) == ["New plans", "Old plans for Zanzibar"]
+    stored(own_database).archive(old_id, LOCAL_OWNER, True)
+    searching = fresh_session()
+    searching.sidebar.text_input(key="conversation_search").input("zanzibar").run()
+    assert listed(searching) == ["Old plans for Zanzibar"]
+
+
+def test_the_list_is_headed_by_day_in_the_persons_time_zone() -> None:
+    moscow = ZoneInfo("Europe/Moscow")
+    now = datetime(2026, 11, 26, 1, 30, tzinfo=moscow).timestamp()  # 22:30 UTC the day before
+    an_hour_ago = now - 3600  # 00:30 in Moscow: today there, though yesterday in UTC
+    assert date_group(an_hour_ago, now, moscow) == "group_today"
+    assert date_group(now - 2 * 3600, now, moscow) == "group_yesterday"
+    assert date_group(now - 5 * 86_400, now, moscow) == "group_week"
+    assert date_group(now - 30 * 86_400, now, moscow) == "group_older"

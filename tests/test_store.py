@@ -85,6 +85,72 @@ def test_search_finds_titles_and_message_text_case_insensitively(
     assert store.list(ALICE, "nothing like this") == []
 
 
+def test_search_finds_any_part_of_a_word_in_any_case_and_script(
+    store: ConversationStore,
+) -> None:
+    russian, quoted = conversation("Как сварить БОРЩ"), conversation("Quotes")
+    quoted.messages[-1].text = 'He said "hello" twice'
+    for chat in (russian, quoted):
+        store.create(chat, ALICE)
+    store.rename(quoted.id, "Цитаты Из Книги", ALICE)
+    assert [s.id for s in store.list(ALICE, "борщ")] == [russian.id]
+    assert [s.id for s in store.list(ALICE, "сварит")] == [russian.id]  # part of a word
+    assert [s.id for s in store.list(ALICE, "цитаты из")] == [quoted.id]  # a title
+    assert [s.id for s in store.list(ALICE, '"hello"')] == [quoted.id]
+    assert [s.id for s in store.list(ALICE, "ещ")] == []  # too short for trigrams: scanned
+    assert [s.id for s in store.list(ALICE, "бо")] == [russian.id]
+
+
+def test_search_follows_a_reply_as_it_is_saved_and_forgets_deleted_ones(
+    store: ConversationStore,
+) -> None:
+    chat = Conversation(model_id="gpt-4")
+    journal = Journal(store, ALICE)
+    journal.add(chat, chat.add_user("question"))
+    reply = chat.start_reply("gpt-4")
+    journal.add(chat, reply)
+    reply.text = "the answer mentions a lighthouse"
+    assert store.checkpoint(chat.id, reply, ALICE)
+    assert [s.id for s in store.list(ALICE, "lighthouse")] == [chat.id]
+    reply.text = "rewritten without it"
+    assert store.checkpoint(chat.id, reply, ALICE)
+    assert store.list(ALICE, "lighthouse") == []
+    assert store.delete(chat.id, ALICE)
+    assert store.list(ALICE, "rewritten") == []
+
+
+def test_pinned_conversations_come_first_and_archived_ones_leave_the_list(
+    store: ConversationStore,
+) -> None:
+    old, middle, new = conversation("old one"), conversation("middle one"), conversation("new")
+    for chat in (old, middle, new):
+        store.create(chat, ALICE)
+    assert store.pin(old.id, ALICE, True)
+    assert store.archive(middle.id, ALICE, True)
+    listed = store.list(ALICE)
+    assert [(s.id, s.pinned) for s in listed] == [(old.id, True), (new.id, False)]
+    assert [(s.id, s.archived) for s in store.list(ALICE, archived=True)] == [(middle.id, True)]
+    assert [s.archived for s in store.list(ALICE, "middle")] == [True]  # search finds it
+    assert store.archive(middle.id, ALICE, False)
+    assert store.pin(old.id, ALICE, False)
+    assert {s.id for s in store.list(ALICE)} == {old.id, middle.id, new.id}
+    assert not store.pin(old.id, "someone else", True)
+    assert not store.archive(new.id, "someone else", True)
+
+
+def test_postgresql_search_can_use_the_trigram_index(postgres_url: str) -> None:
+    store = ConversationStore(postgres_url)
+    try:
+        with store.engine.connect() as db:
+            db.execute(text("SET enable_seqscan = off"))
+            plan = db.execute(
+                text("EXPLAIN SELECT id FROM messages WHERE lower(text) LIKE '%маяк%'")
+            ).all()
+        assert "messages_text_trigram" in " ".join(row[0] for row in plan)
+    finally:
+        store.close()
+
+
 def test_nobody_reads_or_changes_someone_elses_conversation(store: ConversationStore) -> None:
     chat = conversation("Alice's secret")
     store.create(chat, ALICE)
@@ -192,6 +258,7 @@ def test_migrations_upgrade_the_previous_schema_and_keep_its_data(database_url: 
     assert loaded is not None
     assert loaded.messages[0].text == "Старый вопрос"
     assert store.list("local")[0].title == "Старый вопрос"
+    assert [s.id for s in store.list("local", "СТАРЫЙ")] == ["old"]  # indexed as it upgraded
     store.close()
 
 
