@@ -16,7 +16,7 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 from streamlit.delta_generator import DeltaGenerator
 
-from . import session
+from . import metrics, session
 from .conversation import Conversation
 from .export import ImportRefused, from_json
 from .guard import guarded
@@ -162,6 +162,7 @@ def _storage_guarded(action: Callable[..., None]) -> Callable[..., None]:
             action(*args)
         except SQLAlchemyError:
             log.exception("%s failed", action.__name__)
+            metrics.write_failed("conversation")
             st.session_state[_STORAGE_FAILED] = True
 
     return guarded

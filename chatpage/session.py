@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from liaobots_core import DEFAULT_MODEL_ID
 
+from . import metrics
 from .conversation import Conversation, ErrorInfo, Status
 from .guard import guarded
 from .limits import message_problem, without_controls
@@ -196,6 +197,7 @@ def stop_reply(journal: Journal, replies: Replies, conversation_id: str, message
             journal.store.request_stop(conversation_id, message_id, journal.owner)
         except SQLAlchemyError:
             log.exception("could not ask for a reply to stop")
+            metrics.write_failed("stop")
             journal.failed = True
 
 
