@@ -40,6 +40,7 @@ else:  # a page run
     )
     if visitor is None:
         views.stop_at_gate(settings, lang)
+    session.note_visitor(visitor, settings.access)
     store = open_store(settings)
     if store is None:
         views.stop_for_database(lang)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from streamlit.delta_generator import DeltaGenerator
 
 from . import metrics, session
+from .audit import audit
 from .conversation import Conversation
 from .export import ImportRefused, from_json
 from .guard import guarded
@@ -185,7 +186,8 @@ def _rename(journal: Journal, conversation_id: str) -> None:
 @guarded
 @_storage_guarded
 def _delete(journal: Journal, conversation_id: str) -> None:
-    journal.store.delete(conversation_id, journal.owner)
+    if journal.store.delete(conversation_id, journal.owner):
+        audit("conversation_deleted", journal.owner, conversation=conversation_id)
     st.session_state.pop(_CONFIRM_DELETE, None)
     if session.open_id() == conversation_id:
         session.start_new_conversation()
@@ -216,7 +218,14 @@ def _import_file(journal: Journal, lang: str) -> None:
         imported = from_json(upload.getvalue())
     except ImportRefused as refused:
         st.session_state["import_refused"] = refused
+        audit("refused", journal.owner, kind=refused.key, size=len(upload.getvalue()))
         return
     journal.create(imported)
+    audit(
+        "conversation_imported",
+        journal.owner,
+        conversation=imported.id,
+        messages=len(imported.tree),
+    )
     session.open_conversation(imported.id)
     st.toast(t(lang, "imported", title=imported.display_title), icon=":material/upload_file:")

@@ -16,6 +16,7 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import metrics
+from .audit import audit
 from .conversation import Conversation, Message
 from .replies import Replies
 from .settings import Settings
@@ -89,6 +90,8 @@ def open_store(settings: Settings) -> ConversationStore | None:
             try:
                 removed = store.delete_older_than(hours * 3600, DEMO_PREFIX)
                 log.info("purged %d demo conversations older than %g h", removed, hours)
+                if removed:
+                    audit("conversations_purged", None, count=removed, older_than_hours=hours)
             except SQLAlchemyError:
                 log.exception("could not purge old demo conversations")
     return store

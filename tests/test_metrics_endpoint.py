@@ -1,4 +1,5 @@
-"""`/metrics` of a real `streamlit run app.py`, after replies sent the way a browser sends them.
+"""A real `streamlit run app.py`: its `/metrics` after replies sent the way a browser sends
+them, and its audit lines on stderr.
 
 No browser is needed: `bench/st_protocol.py` speaks Streamlit's websocket protocol, so these
 run with the non-browser suite. The page talks to an emulator in this process over HTTP.
@@ -7,6 +8,7 @@ run with the non-browser suite. The page talks to an emulator in this process ov
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import urllib.error
 import urllib.request
@@ -165,3 +167,19 @@ def test_metrics_are_refused_through_a_proxy_and_never_hold_the_code(
     _, _, text = get(server.url + "metrics")
     assert AUTH_CODE not in text
     assert AUTH_CODE not in server.log_text()
+
+
+def test_a_refusal_in_a_real_process_is_one_json_audit_line_on_stderr(
+    server: StreamlitServer, emulator: Emulator
+) -> None:
+    text = "bad input 5f0c\x07"
+
+    def audited() -> bool:
+        return any('"kind": "control_chars"' in line for line in server.log_text().splitlines())
+
+    send_message(server, text, audited, "no audit line for the refused message")
+    (line,) = [line for line in server.log_text().splitlines() if '"control_chars"' in line]
+    record = json.loads(line)  # the whole line is the JSON object: nothing before or after
+    assert (record["event"], record["who"], record["kind"]) == ("refused", "local", "control_chars")
+    assert "bad input" not in server.log_text()
+    assert emulator.chat_requests == []
