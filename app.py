@@ -1,4 +1,9 @@
-"""Liaobots Chat: the Streamlit page. Layout and wiring only; the logic lives in `chatpage`."""
+"""Liaobots Chat: the Streamlit page. Layout and wiring only; the logic lives in `chatpage`.
+
+`streamlit run app.py` imports this file as a module, finds `app` (an `st.App`) and serves it:
+this same file as the page, plus `/metrics` (chatpage/server.py). Each page run executes the
+file as `__main__` (Streamlit's script runner, AppTest too), which draws the page.
+"""
 
 from __future__ import annotations
 
@@ -7,64 +12,68 @@ import os
 
 import streamlit as st
 
-from chatpage import guard, session, views
+from chatpage import guard, server, session, views
 from chatpage.access import identify
 from chatpage.chat import Page, carry_out, chat
 from chatpage.i18n import pick_language, t
 from chatpage.persistence import Journal, open_store, process_replies
 from chatpage.settings import load_settings
 
-st.set_page_config(page_title="Liaobots Chat", page_icon=":material/forum:", layout="centered")
+if __name__ != "__main__":  # imported by `streamlit run app.py` to find its server
+    app = st.App(__file__, routes=server.ROUTES, lifespan=server.lifespan)
+else:  # a page run
+    st.set_page_config(page_title="Liaobots Chat", page_icon=":material/forum:", layout="centered")
 
-settings = load_settings([st.secrets, os.environ])
-if "lang" not in st.session_state:
-    st.session_state.lang = pick_language(st.context.locale)
-lang: str = st.session_state.lang
-if settings.problems:
-    views.stop_for_problems(settings.problems, lang)
+    settings = load_settings([st.secrets, os.environ])
+    if "lang" not in st.session_state:
+        st.session_state.lang = pick_language(st.context.locale)
+    lang: str = st.session_state.lang
+    if settings.problems:
+        views.stop_for_problems(settings.problems, lang)
 
-visitor = identify(
-    settings,
-    headers=st.context.headers,
-    user=st.user.to_dict() if settings.access == "login" else None,
-    session_key=session.visitor_key(),
-    ip_address=st.context.ip_address,
-)
-if visitor is None:
-    views.stop_at_gate(settings, lang)
-store = open_store(settings)
-if store is None:
-    views.stop_for_database(lang)
-journal = Journal(store, owner=visitor.owner)
-replies = process_replies(settings)
-conversation = session.conversation(journal)
-viewed = conversation.leaf_id  # what this tab showed, before it takes in other windows' changes
-still_stored = session.refresh(conversation, journal)
-page = functools.partial(
-    Page,
-    settings,
-    visitor,
-    store,
-    journal,
-    replies,
-    lang,
-    conversation.id,
-    viewed,
-    stored=still_stored,
-)
+    visitor = identify(
+        settings,
+        headers=st.context.headers,
+        user=st.user.to_dict() if settings.access == "login" else None,
+        session_key=session.visitor_key(),
+        ip_address=st.context.ip_address,
+    )
+    if visitor is None:
+        views.stop_at_gate(settings, lang)
+    session.note_visitor(visitor, settings.access)
+    store = open_store(settings)
+    if store is None:
+        views.stop_for_database(lang)
+    journal = Journal(store, owner=visitor.owner)
+    replies = process_replies(settings)
+    conversation = session.conversation(journal)
+    viewed = conversation.leaf_id  # what this tab showed, before it takes in other windows' changes
+    still_stored = session.refresh(conversation, journal)
+    page = functools.partial(
+        Page,
+        settings,
+        visitor,
+        store,
+        journal,
+        replies,
+        lang,
+        conversation.id,
+        viewed,
+        stored=still_stored,
+    )
 
-# A button above the last reply (Edit, a version, Retry) re-runs the whole page; what it
-# asked for is done first, so the page shows its outcome. The input and the buttons of the
-# last reply re-run only the chat fragment, which does what they ask itself.
-intent = session.take_intent()
-choices = None
-with guard.region("sidebar", lang):
-    choices = views.sidebar(settings, visitor, conversation, lang, journal)
-carry_out(intent, conversation, journal, page(drawn=(), choices=choices))
+    # A button above the last reply (Edit, a version, Retry) re-runs the whole page; what it
+    # asked for is done first, so the page shows its outcome. The input and the buttons of the
+    # last reply re-run only the chat fragment, which does what they ask itself.
+    intent = session.take_intent()
+    choices = None
+    with guard.region("sidebar", lang):
+        choices = views.sidebar(settings, visitor, conversation, lang, journal)
+    carry_out(intent, conversation, journal, page(drawn=(), choices=choices))
 
-if choices is not None and choices.backend.demo:
-    st.info(t(lang, "demo_banner"), icon=":material/science:")
-drawn: tuple[str, ...] = ()
-with guard.region("conversation", lang):
-    drawn = views.history(conversation, lang, limit=settings.message_limit)
-chat(page(drawn=drawn, choices=choices))  # the rest, and the input: see chatpage/chat.py
+    if choices is not None and choices.backend.demo:
+        st.info(t(lang, "demo_banner"), icon=":material/science:")
+    drawn: tuple[str, ...] = ()
+    with guard.region("conversation", lang):
+        drawn = views.history(conversation, lang, limit=settings.message_limit)
+    chat(page(drawn=drawn, choices=choices))  # the rest, and the input: see chatpage/chat.py

@@ -104,6 +104,11 @@ def _account(user: Mapping[str, Any] | None) -> str | None:
     return f"{user.get('iss') or 'oidc'}|{subject}"
 
 
+def network_address(ip_address: str | None, headers: Mapping[str, str]) -> str | None:
+    """The visitor's network address as `ip:<address>`, or None where it is not known."""
+    return _address(ip_address, headers)
+
+
 def _address(ip_address: str | None, headers: Mapping[str, str]) -> str | None:
     """The visitor's network address, for counting demo use across reloads.
 

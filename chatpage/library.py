@@ -18,7 +18,8 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 from streamlit.delta_generator import DeltaGenerator
 
-from . import session
+from . import metrics, session
+from .audit import audit
 from .conversation import Conversation
 from .export import ImportRefused, from_json
 from .guard import guarded
@@ -257,6 +258,7 @@ def _storage_guarded(action: Callable[..., None]) -> Callable[..., None]:
             action(*args)
         except SQLAlchemyError:
             log.exception("%s failed", action.__name__)
+            metrics.write_failed("conversation")
             st.session_state[_STORAGE_FAILED] = True
 
     return guarded
@@ -293,7 +295,8 @@ def _archive(journal: Journal, conversation_id: str, archived: bool) -> None:
 @guarded
 @_storage_guarded
 def _delete(journal: Journal, conversation_id: str) -> None:
-    journal.store.delete(conversation_id, journal.owner)
+    if journal.store.delete(conversation_id, journal.owner):
+        audit("conversation_deleted", journal.owner, conversation=conversation_id)
     st.session_state.pop(_CONFIRM_DELETE, None)
     if session.open_id() == conversation_id:
         session.start_new_conversation()
@@ -324,7 +327,14 @@ def _import_file(journal: Journal, lang: str) -> None:
         imported = from_json(upload.getvalue())
     except ImportRefused as refused:
         st.session_state["import_refused"] = refused
+        audit("refused", journal.owner, kind=refused.key, size=len(upload.getvalue()))
         return
     journal.create(imported)
+    audit(
+        "conversation_imported",
+        journal.owner,
+        conversation=imported.id,
+        messages=len(imported.tree),
+    )
     session.open_conversation(imported.id)
     st.toast(t(lang, "imported", title=imported.display_title), icon=":material/upload_file:")

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import metrics
+from .audit import audit
 from .conversation import Conversation, Message
 from .replies import Replies
 from .settings import Settings
@@ -30,12 +32,28 @@ def _store(url: str) -> ConversationStore:
     return ConversationStore(url)
 
 
+# Every Replies of this process with its grace period, for `finish_replies`.
+_WRITERS: list[tuple[Replies, float]] = []
+
+
 @st.cache_resource(show_spinner=False)
 def _replies(url: str, max_per_process: int, grace: float) -> Replies:
     """The replies this process writes; at exit they get `grace` seconds to finish."""
     replies = Replies(_store(url), max_per_process=max_per_process)
     atexit.register(replies.shutdown, grace)
+    _WRITERS.append((replies, grace))
     return replies
+
+
+def finish_replies() -> None:
+    """At exit, before the process ends: replies get their grace, the rest are saved cut.
+
+    The server `streamlit run app.py` starts (chatpage/server.py) calls this as it shuts
+    down: after a SIGTERM its uvicorn re-raises the signal, which ends the process without
+    running `atexit`. Calling it again (atexit) finds nothing left to do.
+    """
+    for replies, grace in list(_WRITERS):
+        replies.shutdown(grace)
 
 
 def process_replies(settings: Settings) -> Replies:
@@ -72,6 +90,8 @@ def open_store(settings: Settings) -> ConversationStore | None:
             try:
                 removed = store.delete_older_than(hours * 3600, DEMO_PREFIX)
                 log.info("purged %d demo conversations older than %g h", removed, hours)
+                if removed:
+                    audit("conversations_purged", None, count=removed, older_than_hours=hours)
             except SQLAlchemyError:
                 log.exception("could not purge old demo conversations")
     return store
@@ -98,6 +118,7 @@ class Journal:
             written = self.store.add_message(conversation, message, self.owner)
         except SQLAlchemyError:
             log.exception("could not save a message")
+            metrics.write_failed("message")
             self.failed = True
             return
         self._took(conversation, written)
@@ -107,6 +128,7 @@ class Journal:
             written = self.store.settle(conversation, reply, self.owner)
         except SQLAlchemyError:
             log.exception("could not save how a reply ended")
+            metrics.write_failed("settle")
             self.failed = True
             return
         if written is not None:
@@ -118,6 +140,7 @@ class Journal:
             written = self.store.resume(conversation, reply, self.owner)
         except SQLAlchemyError:
             log.exception("could not resume a reply")
+            metrics.write_failed("resume")
             self.failed = True
             return True  # the page works from memory while the database is down
         if written is None:
@@ -131,6 +154,7 @@ class Journal:
                 self.store.show_branch(conversation.id, conversation.leaf_id, self.owner)
             except SQLAlchemyError:
                 log.exception("could not remember the branch on show")
+                metrics.write_failed("branch")
                 self.failed = True
 
     def refresh(self, conversation: Conversation) -> bool:
@@ -170,6 +194,7 @@ class Journal:
             self.store.mark_seen(conversation_id, self.owner)
         except SQLAlchemyError:
             log.exception("could not mark a conversation as seen")
+            metrics.write_failed("other")
 
     def create(self, conversation: Conversation) -> None:
         """Store a whole new conversation (an import), under fresh ids if its are taken."""

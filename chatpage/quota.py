@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import metrics
 from .conversation import ErrorInfo
 from .settings import Settings
 from .store import ConversationStore
@@ -47,6 +48,7 @@ class Gate:
             )
         except SQLAlchemyError:  # cannot count, so cannot allow: the operator's code is at stake
             log.exception("could not count demo use")
+            metrics.write_failed("demo_use")
             return ErrorInfo("demo_unavailable")
         if wait is None:
             return None

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from liaobots_core import ChatStream, LiaobotsClient, LiaobotsError
 
+from . import metrics
 from .conversation import ErrorInfo, Message, Status
 from .failures import describe
 from .store import ConversationStore
@@ -99,6 +100,7 @@ class ReplyTask:
         self._stopping = threading.Event()
         self._interrupting = False
         self.done = threading.Event()
+        self._started_at = 0.0
         self._thread = threading.Thread(target=self._run, name="chat-reply", daemon=True)
 
     @property
@@ -106,6 +108,9 @@ class ReplyTask:
         return self.reply.id
 
     def start(self) -> ReplyTask:
+        self._started_at = time.monotonic()
+        metrics.REPLIES_STARTED.inc()
+        metrics.REPLIES_STREAMING.inc()
         self._thread.start()
         return self
 
@@ -161,6 +166,7 @@ class ReplyTask:
             )
         except SQLAlchemyError:  # the database is down: keep streaming, retry next time
             log.exception("could not save a reply in progress")
+            metrics.write_failed("checkpoint")
             self.saving_failed = True
             return
         self.saving_failed = False
@@ -178,6 +184,8 @@ class ReplyTask:
                 if self._stopping.is_set():
                     self._stream.close()
                 for text in self._stream:
+                    if not self._parts and text:
+                        metrics.FIRST_TEXT.observe(time.monotonic() - self._started_at)
                     with self._changed:
                         reply.text += text
                         self._parts.append(text)
@@ -190,6 +198,7 @@ class ReplyTask:
             if not self._stopping.is_set():  # closing the stream on Stop raises here too
                 reply.status, reply.error = Status.FAILED, describe(exc)
                 log.info("reply failed: %s", type(exc).__name__)
+                metrics.upstream_error(exc)
         except Exception:  # a bug of ours: keep the text, say so plainly, log the details
             log.exception("reply failed unexpectedly")
             reply.status, reply.error = Status.FAILED, ErrorInfo("unknown")
@@ -197,6 +206,8 @@ class ReplyTask:
             if reply.status is Status.STREAMING:
                 reply.status = Status.INTERRUPTED if self._interrupting else Status.STOPPED
             self._settle()
+            metrics.REPLIES_STREAMING.dec()
+            metrics.reply_finished(reply.status.value, reply.error.kind if reply.error else None)
             with self._changed:
                 self.done.set()
                 self._changed.notify_all()
@@ -211,6 +222,7 @@ class ReplyTask:
                 return
             except SQLAlchemyError:
                 log.exception("could not save how a reply ended (attempt %d)", attempt + 1)
+                metrics.write_failed("reply_end")
                 time.sleep(min(2.0**attempt, 5.0))
 
     def _count_usage(self) -> None:

@@ -15,6 +15,7 @@ import streamlit as st
 
 from liaobots_core import LiaobotsClient
 
+from .audit import audit
 from .conversation import Conversation, ErrorInfo, Message, Status
 from .failures import explain
 from .i18n import t
@@ -48,6 +49,8 @@ def begin_reply(
     """
     wire = conversation.wire_messages(then_continue=continuing is not None)
     refusal = preflight(wire) if preflight is not None else None
+    if refusal is not None:
+        audit("refused", journal.owner, conversation=conversation.id, **refusal.to_dict())
     if continuing is None:
         reply = conversation.start_reply(conversation.model_id)
         if refusal is not None:
@@ -79,6 +82,7 @@ def begin_reply(
         replies.start(request, reply, client, max_per_person=max_per_person)
     except (Busy, OverLimit) as refused:
         reply.status, reply.error = Status.FAILED, refused.error()
+        audit("refused", journal.owner, conversation=conversation.id, **reply.error.to_dict())
         journal.settle(conversation, reply)
 
 

@@ -17,6 +17,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from liaobots_core import DEFAULT_MODEL_ID
 
+from . import metrics
+from .access import Visitor
+from .audit import audit
 from .conversation import Conversation, ErrorInfo, Status
 from .guard import guarded
 from .limits import message_problem, without_controls
@@ -34,6 +37,9 @@ _GONE = "conversation_gone"
 _VISITOR = "visitor_key"
 _REFUSED = "refused_input"
 _GIVE_BACK = "give_back_input"
+_WHO = "audit_who"  # the visitor's owner key, for audit lines written from callbacks
+_SIGNED_IN = "audit_signed_in"  # the owner whose sign-in this browser session logged
+_GATE = "audit_gate"  # the gate refusals this browser session logged
 INPUT_KEY = "chat_input"
 _INTENT = "intent"
 _EDITING = "editing_message"
@@ -168,7 +174,7 @@ def check_submitted(
         problem = no_room(room)
     if problem is None:
         return
-    st.session_state[_REFUSED] = problem
+    _refused(problem)
     st.session_state[INPUT_KEY] = without_controls(text) if text.strip() else None
 
 
@@ -185,7 +191,13 @@ def no_room(room: Callable[[], None]) -> ErrorInfo | None:
 
 def refuse(problem: ErrorInfo) -> None:
     """Show why what a button asked for was not done (on this run)."""
+    _refused(problem)
+
+
+def _refused(problem: ErrorInfo) -> None:
+    """The page says why on this run; the audit log notes the kind (never the text)."""
     st.session_state[_REFUSED] = problem
+    audit("refused", who(), **problem.to_dict())
 
 
 @guarded
@@ -196,6 +208,7 @@ def stop_reply(journal: Journal, replies: Replies, conversation_id: str, message
             journal.store.request_stop(conversation_id, message_id, journal.owner)
         except SQLAlchemyError:
             log.exception("could not ask for a reply to stop")
+            metrics.write_failed("stop")
             journal.failed = True
 
 
@@ -205,7 +218,7 @@ def take_refused_input() -> ErrorInfo | None:
 
 def give_back(text: str, problem: ErrorInfo) -> None:
     """A message that could not be stored goes back into the input, with the reason."""
-    st.session_state[_REFUSED] = problem
+    _refused(problem)
     st.session_state[_GIVE_BACK] = text
 
 
@@ -226,6 +239,34 @@ def visitor_key() -> str:
     if _VISITOR not in st.session_state:
         st.session_state[_VISITOR] = secrets.token_urlsafe(18)
     return str(st.session_state[_VISITOR])
+
+
+def note_visitor(visitor: Visitor, access: str) -> None:
+    """Remember who this browser session is, for its audit lines; log a sign-in once.
+
+    A sign-in is a visitor the page knows by name (`login`, `header`), logged on the first
+    run of their browser session, not on every rerun; again only if the person changes.
+    """
+    st.session_state[_WHO] = visitor.owner
+    if access in ("login", "header") and st.session_state.get(_SIGNED_IN) != visitor.owner:
+        st.session_state[_SIGNED_IN] = visitor.owner
+        audit("sign_in", visitor.owner, access=access)
+
+
+def refused_at_gate(access: str, address: str | None) -> None:
+    """Log, once per browser session, that the gate turned this visitor away, and why."""
+    kind = {"login": "sign_in_needed", "header": "header_missing", "local": "not_local"}.get(
+        access, "refused"
+    )
+    logged: set[str] = st.session_state.setdefault(_GATE, set())
+    if kind not in logged:
+        logged.add(kind)
+        audit("refused", None, kind=kind, access=access, address=address)
+
+
+def who() -> str | None:
+    """The visitor's owner key as this browser session last identified them (None: unknown)."""
+    return st.session_state.get(_WHO)
 
 
 def open_id() -> str | None:
@@ -306,7 +347,7 @@ def save_edit(text_key: str, limit: int, message_id: str) -> None:
     text = str(st.session_state.get(text_key, ""))
     problem = message_problem(text, limit)
     if problem is not None:
-        st.session_state[_REFUSED] = problem
+        _refused(problem)
         return
     set_editing(None)
     ask("edit", message_id, text.strip())

@@ -16,7 +16,7 @@ from streamlit.delta_generator import DeltaGenerator
 from liaobots_core import Model
 
 from . import session
-from .access import Visitor
+from .access import Visitor, network_address
 from .backend import Backend, ServiceInfo, choose_backend, forget_service_info, service_info
 from .conversation import Conversation, Message, Status
 from .export import file_stem, to_json, to_markdown
@@ -59,6 +59,9 @@ def stop_for_database(lang: str) -> None:
 
 def stop_at_gate(settings: Settings, lang: str) -> None:
     """The only thing shown to someone not (yet) allowed in: sign in, or a refusal."""
+    session.refused_at_gate(
+        settings.access, network_address(st.context.ip_address, st.context.headers)
+    )
     if settings.access == "login":
         st.title(t(lang, "page_title"))
         st.write(t(lang, "sign_in_prompt"))

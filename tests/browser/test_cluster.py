@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import signal
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -134,6 +136,32 @@ def test_people_spread_over_the_replicas_and_each_stays_on_theirs(
     finally:
         for context, _, _ in people:
             context.close()
+
+
+def fetch(url: str) -> tuple[int, str]:
+    """(status, body) of a GET straight to this machine, an error status included."""
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with direct.open(url, timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_each_replicas_metrics_have_a_loopback_address_and_none_are_public(
+    cluster: Cluster,
+) -> None:
+    for replica in cluster.replicas:
+        status, body = fetch(f"{cluster.url}_replica/{replica.number}/metrics")
+        assert status == 200, body
+        assert "liaobots_chat_replies_started_total" in body
+        direct_status, _ = fetch(f"http://127.0.0.1:{replica.port}/metrics")
+        assert direct_status == 200
+    for path in ("metrics", "metrics/", "metrics?x=1", "%6detrics"):
+        status, body = fetch(cluster.url + path)
+        assert status == 404, path
+        assert "liaobots_chat" not in body, path
+    assert fetch(cluster.url + "_stcore/health") == (200, "ok")
 
 
 def long_reply(label: str) -> str:

@@ -1,0 +1,59 @@
+"""What `streamlit run app.py` serves beside the page: `/metrics`, and a clean exit.
+
+`app.py` hands these to Streamlit's `st.App` (Streamlit 1.67 serves every page through
+Starlette and uvicorn; `streamlit run` finds an `st.App` in the script and serves it, routes
+and all, with the page, its websocket, `/_stcore/health` and the sign-in routes unchanged).
+
+`/metrics` answers only a client on this machine that came through no proxy: a scraper on the
+host, or nginx's loopback-only per-replica address (which forwards no client headers). A public
+site that proxies everything would otherwise publish it; the nginx site also refuses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from . import metrics  # noqa: F401  (the page's metrics exist before the first scrape)
+from .access import PROXY_HEADERS
+from .persistence import finish_replies
+
+METRICS_PATH = "/metrics"
+
+
+def from_this_machine(client_host: str | None, headers: dict[str, str]) -> bool:
+    """A loopback peer that no proxy forwarded (a proxy adds X-Forwarded-For and the like)."""
+    try:
+        loopback = client_host is not None and ipaddress.ip_address(client_host).is_loopback
+    except ValueError:
+        return False
+    wanted = {name.lower() for name in PROXY_HEADERS}
+    return loopback and not any(key.lower() in wanted for key in headers)
+
+
+async def metrics_text(request: Request) -> Response:
+    """This process's metrics in Prometheus text format; "not found" to anyone else."""
+    client = request.client.host if request.client else None
+    if not from_this_machine(client, dict(request.headers)):
+        return PlainTextResponse("Not Found", status_code=404)
+    body = await asyncio.to_thread(generate_latest, REGISTRY)
+    return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+@asynccontextmanager
+async def lifespan(app: Any) -> AsyncIterator[None]:
+    """On the way out, replies get their grace period before the process ends (see
+    `persistence.finish_replies`: under `st.App`, uvicorn ends it without `atexit`)."""
+    yield
+    await asyncio.to_thread(finish_replies)
+
+
+ROUTES = [Route(METRICS_PATH, metrics_text, methods=["GET"])]
