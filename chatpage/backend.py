@@ -1,8 +1,10 @@
 """Which Liaobots service the page talks to, and what it knows about it.
 
 A client is made once per (service, code) and shared by every browser session that uses the
-same pair, so connections are pooled. The offline demo is the project's emulator, started
-once per server process on a loopback port with a random code of its own.
+same pair, so connections are pooled. A guest's client is the browser session's own, kept in
+its session state: its sign-in and cookies are never shared with another visitor. The offline
+demo is the project's emulator, started once per server process on a loopback port with a
+random code of its own.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from .settings import Settings
 # Paced like a model typing: ~60 characters a second.
 DEMO_BEHAVIOR = Behavior(chunk_bytes=12, delay=0.05)
 METADATA_TIMEOUT = 8.0
+_GUEST_CHOSEN = "_guest_chosen"
+_GUEST_CLIENT = "_guest_client"  # (base URL, client): per browser session, never shared
 
 
 @dataclass(frozen=True)
@@ -30,11 +34,12 @@ class Backend:
     base_url: str | None
     auth_code: str | None = field(repr=False)
     demo: bool = False
+    guest: bool = False  # signed in as a guest by this browser session's own client
 
     @property
     def key(self) -> str:
         """A stable name for this service and code that reveals neither."""
-        raw = f"{self.base_url}\0{self.auth_code}\0{self.demo}".encode()
+        raw = f"{self.base_url}\0{self.auth_code}\0{self.demo}\0{self.guest}".encode()
         return hashlib.sha256(raw).hexdigest()[:16]
 
 
@@ -51,11 +56,44 @@ def demo_server() -> DemoServer:
     return DemoServer(Emulator(auth_code=code, default=DEMO_BEHAVIOR).start(), code)
 
 
-def choose_backend(settings: Settings, pasted_code: str | None, use_demo: bool) -> Backend:
+def choose_backend(
+    settings: Settings, pasted_code: str | None, use_demo: bool, use_guest: bool = False
+) -> Backend:
+    """The offline demo when chosen; else a code (pasted, then the operator's); else a guest."""
     if use_demo:
         server = demo_server()
         return Backend(server.emulator.base_url, server.auth_code, demo=True)
-    return Backend(settings.base_url, pasted_code or settings.auth_code)
+    code = pasted_code or settings.auth_code
+    if code is None and use_guest:
+        return Backend(settings.base_url, None, guest=True)
+    return Backend(settings.base_url, code)
+
+
+def wants_guest(settings: Settings) -> bool:
+    """Whether this browser session signs in as a guest when it has no code."""
+    return settings.guest or bool(st.session_state.get(_GUEST_CHOSEN))
+
+
+def continue_as_guest() -> None:
+    st.session_state[_GUEST_CHOSEN] = True
+    forget_service_info()
+
+
+def end_guest_session() -> None:
+    """Back to no code; a later guest session signs in afresh."""
+    st.session_state.pop(_GUEST_CHOSEN, None)
+    st.session_state.pop(_GUEST_CLIENT, None)
+    forget_service_info()
+
+
+def _guest_client(base_url: str | None) -> LiaobotsClient:
+    """This browser session's guest client, made on first use and kept in its session state."""
+    held = st.session_state.get(_GUEST_CLIENT)
+    if held is None or held[0] != base_url:
+        client = LiaobotsClient(auth_code="", base_url=base_url, max_retries=2, guest=True)
+        held = (base_url, client)
+        st.session_state[_GUEST_CLIENT] = held
+    return held[1]
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -64,6 +102,8 @@ def _client(base_url: str | None, auth_code: str | None) -> LiaobotsClient:
 
 
 def client_for(backend: Backend) -> LiaobotsClient:
+    if backend.guest:
+        return _guest_client(backend.base_url)
     return _client(backend.base_url, backend.auth_code)
 
 
@@ -91,7 +131,7 @@ def forget_service_info() -> None:
 
 def _ask_service(backend: Backend) -> ServiceInfo:
     quick = LiaobotsClient(
-        auth_code=backend.auth_code,
+        auth_code=backend.auth_code or "",
         base_url=backend.base_url,
         timeout=METADATA_TIMEOUT,
         connect_timeout=METADATA_TIMEOUT / 2,
@@ -100,10 +140,12 @@ def _ask_service(backend: Backend) -> ServiceInfo:
     with quick:
         models = tuple(quick.list_models())
         from_server = models != BUILTIN_MODELS
-        if not backend.auth_code:
+        if not backend.auth_code and not backend.guest:
             return ServiceInfo(models, from_server)
+        # A guest signs in here, with the client its replies use: one sign-in, one balance.
+        account = client_for(backend) if backend.guest else quick
         try:
-            user = quick.get_user()
+            user = account.get_user()
         except LiaobotsError as exc:
             return ServiceInfo(models, from_server, account_error=exc)
         return ServiceInfo(models, from_server, balance=user.balance)

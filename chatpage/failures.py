@@ -12,6 +12,7 @@ from liaobots_core import (
     AuthError,
     ConfigurationError,
     ConnectionFailedError,
+    GuestRefusedError,
     HumanCheckError,
     InsufficientBalanceError,
     LiaobotsError,
@@ -35,6 +36,8 @@ def describe(exc: LiaobotsError) -> ErrorInfo:
         return ErrorInfo("missing_code")
     if isinstance(exc, HumanCheckError):
         return ErrorInfo("human_check")
+    if isinstance(exc, GuestRefusedError):
+        return ErrorInfo("guest_refused", status_code=exc.status_code)
     if isinstance(exc, AuthError):
         return ErrorInfo("auth", status_code=exc.status_code)
     if isinstance(exc, InsufficientBalanceError):
@@ -97,6 +100,7 @@ def explain(info: ErrorInfo, lang: str) -> tuple[Level, str]:
     simple = {
         "missing_code": "error_missing_code",
         "human_check": "error_human_check",
+        "guest_refused": "error_guest_refused",
         "balance": "error_balance",
         "connection": "error_connection",
         "connection_cut": "error_connection_cut",

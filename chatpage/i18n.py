@@ -20,7 +20,12 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "auth_code_help": "Your Liaobots auth code. It stays on the server and is never shown again.",
         "auth_code_from_server": "Using the auth code configured on the server.",
         "auth_code_override": "Paste a code to use your own instead.",
-        "auth_code_missing": "Paste your Liaobots auth code to start, or try the offline demo.",
+        "auth_code_missing": "Paste your Liaobots auth code to start, continue as a guest, or try the offline demo.",
+        "continue_as_guest": "Continue as guest",
+        "guest_help": "Signs this browser tab in to the service as a guest: no code needed. The service decides what a guest may use.",
+        "end_guest": "End guest session",
+        "status_guest": "Guest session · balance {balance}",
+        "status_guest_no_balance": "Guest session",
         "use_demo": "Offline demo (no model, no network)",
         "demo_banner": (
             "**Offline demo.** Replies come from a local emulator, not from a model; "
@@ -86,7 +91,11 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "wait_days": "{days} days",
         "error_missing_code": (
             "No auth code is set. Paste your Liaobots auth code in the sidebar, "
-            "or switch on the offline demo."
+            "continue as a guest, or switch on the offline demo."
+        ),
+        "error_guest_refused": (
+            "The service does not let guests in right now. Paste a Liaobots auth code in the "
+            "sidebar, or switch on the offline demo."
         ),
         "error_auth": (
             "The auth code was rejected ({status}). Paste a new code in the sidebar "
@@ -199,7 +208,12 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "auth_code_help": "Ваш код доступа Liaobots. Он остаётся на сервере и больше не показывается.",
         "auth_code_from_server": "Используется код доступа, заданный на сервере.",
         "auth_code_override": "Вставьте код, чтобы использовать свой.",
-        "auth_code_missing": "Вставьте код доступа Liaobots или попробуйте офлайн-демо.",
+        "auth_code_missing": "Вставьте код доступа Liaobots, продолжите как гость или попробуйте офлайн-демо.",
+        "continue_as_guest": "Продолжить как гость",
+        "guest_help": "Входит в сервис как гость из этой вкладки браузера: код не нужен. Что доступно гостю, решает сервис.",
+        "end_guest": "Завершить гостевой сеанс",
+        "status_guest": "Гостевой сеанс · баланс {balance}",
+        "status_guest_no_balance": "Гостевой сеанс",
         "use_demo": "Офлайн-демо (без модели и сети)",
         "demo_banner": (
             "**Офлайн-демо.** Ответы приходят от локального эмулятора, а не от модели; "
@@ -264,7 +278,11 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "wait_hours": "{hours} ч {minutes} мин",
         "wait_days": "{days} дн.",
         "error_missing_code": (
-            "Код доступа не задан. Вставьте код Liaobots на боковой панели "
+            "Код доступа не задан. Вставьте код Liaobots на боковой панели, "
+            "продолжите как гость или включите офлайн-демо."
+        ),
+        "error_guest_refused": (
+            "Сервис сейчас не пускает гостей. Вставьте код доступа Liaobots на боковой панели "
             "или включите офлайн-демо."
         ),
         "error_auth": (

@@ -54,6 +54,7 @@ class Settings:
     auth_code: str | None = field(default=None, repr=False)
     base_url: str | None = None
     offline_demo: bool = False
+    guest: bool = False  # each browser session signs in as a guest when no code is in use
     database_url: str | None = field(default=None, repr=False)
     max_message_chars: int = MESSAGE_MAX_CHARS
     access: AccessMode = "local"
@@ -151,6 +152,12 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
         if problem:
             problems.append(problem)
     public_demo = flag("CHAT_DEMO")
+    guest = flag("LIAOBOTS_GUEST")
+    if public_demo and guest and auth_code is not None:
+        problems.append(
+            "CHAT_DEMO=1 runs on LIAOBOTS_GUEST=1 (a guest sign-in per visitor) or on "
+            "LIAOBOTS_AUTH_CODE (the operator's code), not both: remove one."
+        )
     defaults = DemoLimits()
     user_limits = tuple(
         Allowance(measure, period, allowed)  # type: ignore[arg-type]
@@ -170,6 +177,7 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
         auth_code=auth_code,
         base_url=base_url,
         offline_demo=flag("LIAOBOTS_OFFLINE_DEMO"),
+        guest=guest,
         database_url=database_url,
         max_message_chars=number("CHAT_MAX_MESSAGE_CHARS", MESSAGE_MAX_CHARS, most=CHARS_MAX),
         access=access,  # type: ignore[arg-type]

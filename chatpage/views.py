@@ -17,7 +17,16 @@ from liaobots_core import Model
 
 from . import session
 from .access import Visitor, network_address
-from .backend import Backend, ServiceInfo, choose_backend, forget_service_info, service_info
+from .backend import (
+    Backend,
+    ServiceInfo,
+    choose_backend,
+    continue_as_guest,
+    end_guest_session,
+    forget_service_info,
+    service_info,
+    wants_guest,
+)
 from .conversation import Conversation, Message, Status
 from .export import file_stem, to_json, to_markdown
 from .failures import describe, explain
@@ -128,9 +137,10 @@ def sidebar(
             ).strip()
             if settings.has_server_code and not pasted:
                 st.caption(t(lang, "auth_code_from_server"))
-        backend = choose_backend(settings, pasted or None, use_demo)
+        backend = choose_backend(settings, pasted or None, use_demo, wants_guest(settings))
         info = service_info(backend)
         _connection_status(backend, info, lang)
+        _guest_controls(settings, backend, lang)
         model = _model_picker(info, conversation, lang)
         conversation.system_prompt = without_controls(
             st.text_area(
@@ -151,6 +161,8 @@ def sidebar(
 def _connection_status(backend: Backend, info: ServiceInfo, lang: str) -> None:
     if backend.demo:
         st.caption(":material/science: " + t(lang, "status_demo"))
+    elif backend.guest:
+        _guest_status(info, lang)
     elif not backend.auth_code:
         st.info(t(lang, "auth_code_missing"), icon=":material/key:")
     elif info.account_error is not None:
@@ -160,6 +172,40 @@ def _connection_status(backend: Backend, info: ServiceInfo, lang: str) -> None:
         st.caption(":material/check_circle: " + t(lang, "status_connected", balance=info.balance))
     else:
         st.caption(":material/check_circle: " + t(lang, "status_connected_no_balance"))
+
+
+def _guest_status(info: ServiceInfo, lang: str) -> None:
+    if info.account_error is not None:
+        _, text = explain(describe(info.account_error), lang)
+        st.caption(":material/error: " + t(lang, "status_checking_failed", error=text))
+    elif info.balance is not None:
+        st.caption(":material/person: " + t(lang, "status_guest", balance=info.balance))
+    else:
+        st.caption(":material/person: " + t(lang, "status_guest_no_balance"))
+
+
+def _guest_controls(settings: Settings, backend: Backend, lang: str) -> None:
+    """With no code in use, one click signs this browser session in as a guest."""
+    if backend.demo:
+        return
+    if backend.guest:
+        if not settings.guest:  # a page run on guests has nothing to go back to
+            st.button(
+                t(lang, "end_guest"),
+                key="end_guest",
+                icon=":material/logout:",
+                type="tertiary",
+                on_click=end_guest_session,
+            )
+    elif not backend.auth_code:
+        st.button(
+            t(lang, "continue_as_guest"),
+            key="continue_as_guest",
+            icon=":material/person:",
+            type="primary",
+            help=t(lang, "guest_help"),
+            on_click=continue_as_guest,
+        )
 
 
 def _model_picker(info: ServiceInfo, conversation: Conversation, lang: str) -> Model:

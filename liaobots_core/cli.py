@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from .client import AUTH_CODE_ENV, LiaobotsClient
-from .errors import LiaobotsError
+from .errors import LiaobotsError, MissingAuthCodeError
 from .models import DEFAULT_MODEL_ID
 
 
@@ -18,7 +18,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m liaobots_core",
         description="Ask the Liaobots chat API one question and stream the answer.",
-        epilog=f"The auth code is read from {AUTH_CODE_ENV}, or asked for without echo.",
+        epilog=(
+            f"The auth code is read from {AUTH_CODE_ENV}, or asked for without echo; "
+            "--guest signs in as a guest instead."
+        ),
     )
     parser.add_argument(
         "question", nargs="?", default="", help="what to ask; '-' reads it from standard input"
@@ -34,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=2,
         help="retries before a reply starts, on connection failures and 5xx (%(default)s)",
+    )
+    parser.add_argument(
+        "--guest",
+        action="store_true",
+        help=f"no code: sign in as a guest, as later public clients did (ignores {AUTH_CODE_ENV})",
     )
     parser.add_argument("--list-models", action="store_true", help="print the model ids and exit")
     return parser
@@ -58,11 +66,12 @@ def _run(args: argparse.Namespace) -> int:
     if not question.strip() and not args.list_models:
         print("error: the question is empty: give it as the first argument.", file=sys.stderr)
         return 2
-    code = os.environ.get(AUTH_CODE_ENV) or _ask_for_code()
+    code = "" if args.guest else os.environ.get(AUTH_CODE_ENV) or _ask_for_code()
     printed = False
     try:
         with LiaobotsClient(
-            auth_code=code,
+            auth_code=code or "",
+            guest=args.guest,
             base_url=args.base_url,
             timeout=args.timeout,
             max_retries=max(0, args.max_retries),
@@ -79,8 +88,9 @@ def _run(args: argparse.Namespace) -> int:
                     printed = True
     except LiaobotsError as exc:
         sys.stdout.flush()
+        hint = " Or try --guest." if isinstance(exc, MissingAuthCodeError) else ""
         # Start the error on its own line only when part of a reply is already on screen.
-        print(f"{chr(10) if printed else ''}error: {exc}", file=sys.stderr)
+        print(f"{chr(10) if printed else ''}error: {exc}{hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)

@@ -17,13 +17,13 @@ import random
 import socket
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from time import time
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import requests
 import urllib3.exceptions
@@ -32,6 +32,7 @@ from .errors import (
     AuthError,
     ConfigurationError,
     ConnectionFailedError,
+    GuestRefusedError,
     HumanCheckError,
     InsufficientBalanceError,
     LiaobotsError,
@@ -62,6 +63,11 @@ BASE_URL_ENV = "LIAOBOTS_BASE_URL"
 READ_SIZE = 64 * 1024
 ANSWER_MAX_BYTES = 4 * 1024 * 1024  # a model list or an account answer; far beyond real ones
 RETRY_STATUSES = frozenset({502, 503, 504})
+REFUSED_STATUSES = frozenset({401, 403})  # a code missing, wrong or expired
+GUEST_LOGIN_PATH = "/recaptcha/api/login"
+# The `token` later public clients sent: the service's own page posted this fixed placeholder
+# in place of a reCAPTCHA answer, and the service took it. No real reCAPTCHA is solved here.
+GUEST_TOKEN = "abcdefghijklmnopqrst"
 USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/126.0 Safari/537.36"
@@ -82,6 +88,11 @@ class LiaobotsClient:
     `timeout` is the longest silence allowed while waiting for bytes; `connect_timeout` is
     how long to wait for the TCP/TLS connection. `max_retries` applies only before a reply
     starts, so no text is ever sent twice.
+
+    With `guest=True` and no code, the first request signs in as a guest (login, then
+    `/api/user` with an empty code); the guest code and the session's cookies are this
+    client's alone. A code refused (401/403) before a reply starts is replaced once by a
+    fresh guest sign-in, and the request is sent again.
     """
 
     def __init__(
@@ -95,6 +106,7 @@ class LiaobotsClient:
         retry_backoff: float = 0.5,
         max_retry_after: float = 5.0,
         session: requests.Session | None = None,
+        guest: bool = False,
     ) -> None:
         if auth_code is None:
             auth_code = os.environ.get(AUTH_CODE_ENV)
@@ -112,14 +124,23 @@ class LiaobotsClient:
         self._owns_session = session is None
         self._session = session or requests.Session()
         self._server_models: tuple[Model, ...] | None = None
+        self.guest = bool(guest)
+        self._guest_code: str | None = None
+        self._guest_lock = threading.Lock()  # one sign-in at a time, however many requests
 
     @property
     def has_auth_code(self) -> bool:
-        return self._auth_code is not None
+        """Whether a code is at hand (given, or from a guest sign-in already made)."""
+        return self._current_code() is not None
+
+    @property
+    def signed_in_as_guest(self) -> bool:
+        return self._guest_code is not None
 
     def __repr__(self) -> str:
-        code = "set" if self._auth_code else "missing"
-        return f"<LiaobotsClient base_url={self.base_url!r} auth_code={code}>"
+        code = "guest" if self._guest_code else "set" if self._auth_code else "missing"
+        guest = " guest=on" if self.guest else ""
+        return f"<LiaobotsClient base_url={self.base_url!r} auth_code={code}{guest}>"
 
     def __enter__(self) -> LiaobotsClient:
         return self
@@ -183,7 +204,7 @@ class LiaobotsClient:
         --list-models) that must not pass the catalog off as the server's.
         """
         try:
-            response = self._post("/api/models", {}, stream=True, require_code=False)
+            response = self._post("/api/models", {}, stream=True, code=self._current_code())
             entries = self._read_json(response, "the model list")
             if isinstance(entries, Mapping):  # some periods wrapped the list
                 entries = entries.get("models") or entries.get("data")
@@ -214,10 +235,8 @@ class LiaobotsClient:
         return find_model(model_id, self.list_models())
 
     def get_user(self) -> UserInfo:
-        """Check the auth code with the service and read its balance."""
-        if not self._auth_code:
-            raise MissingAuthCodeError()
-        response = self._post("/api/user", {"authcode": self._auth_code}, stream=True)
+        """Check the auth code with the service and read its balance (a guest signs in)."""
+        response = self._authorized_post("/api/user", lambda code: {"authcode": code})
         data = self._read_json(response, "the account answer")
         if not isinstance(data, Mapping):
             raise ProtocolError("the account answer is not an object")
@@ -248,15 +267,97 @@ class LiaobotsClient:
         except ValueError:
             raise ProtocolError(f"{what} is not valid JSON") from None
 
+    # -- the code, and guest sign-in --------------------------------------------------------
+
+    def _current_code(self) -> str | None:
+        """The code requests carry now: a guest code once signed in, else the one given."""
+        return self._guest_code or self._auth_code
+
+    def _code(self) -> str:
+        """The code to send, signing in as a guest first when that is allowed and needed."""
+        with self._guest_lock:
+            code = self._current_code()
+            if code:
+                return code
+            if not self.guest:
+                raise MissingAuthCodeError()
+            self._guest_code = self._sign_in_as_guest()
+            return self._guest_code
+
+    def _renew(self, refused: str) -> str:
+        """A fresh guest code for one that was refused, unless another request got one."""
+        with self._guest_lock:
+            if self._guest_code and self._guest_code != refused:
+                return self._guest_code
+            self._guest_code = None
+            self._guest_code = self._sign_in_as_guest()
+            return self._guest_code
+
+    def _sign_in_as_guest(self) -> str:
+        """The guest flow: the login sets a session cookie, `/api/user` then gives a code.
+
+        The cookies stay in this client's session, which sends them with every later request.
+        A refusal at either step, or an answer with no code, is a GuestRefusedError; a network
+        failure or a rate limit stays what it is.
+        """
+        log.info("signing in to %s as a guest", self.base_url)
+        step = "the guest login was refused"
+        try:
+            login = self._post(
+                GUEST_LOGIN_PATH, {"token": GUEST_TOKEN}, stream=True, code=None, form=True
+            )
+            login.close()  # the cookie is what counts; the body says nothing more
+            step = "its guest account was refused"
+            response = self._post("/api/user", {"authcode": ""}, stream=True, code=None)
+            step = "its guest account answer could not be read"
+            data = self._read_json(response, "the guest account answer")
+        except (AuthError, InsufficientBalanceError, UpstreamError) as exc:
+            status = getattr(exc, "status_code", None)
+            raise GuestRefusedError(f"{step} ({status})", status_code=status) from None
+        except ProtocolError:
+            raise GuestRefusedError(step) from None
+        code = data.get("authCode") if isinstance(data, Mapping) else None
+        code = code.strip() if isinstance(code, str) else ""
+        if not code:
+            raise GuestRefusedError("it gave no guest code")
+        if not _sendable(code):
+            raise GuestRefusedError("its guest code cannot be sent")
+        log.info("signed in to %s as a guest", self.base_url)
+        return code
+
+    def _authorized_post(
+        self,
+        path: str,
+        make_body: Callable[[str], Mapping[str, Any]],
+        *,
+        cancelled: threading.Event | None = None,
+    ) -> requests.Response:
+        """POST with the code; for a guest client a refused code is renewed once, then resent.
+
+        Only a refusal before any reply is renewed: once this returns, the reply is under way
+        and nothing is ever sent twice.
+        """
+        code = self._code()
+        try:
+            return self._post(path, make_body(code), stream=True, code=code, cancelled=cancelled)
+        except GuestRefusedError:
+            raise
+        except AuthError as exc:
+            if not self.guest or exc.status_code not in REFUSED_STATUSES:
+                raise
+        log.info("POST %s: the code was refused, signing in as a guest again", path)
+        code = self._renew(code)
+        return self._post(path, make_body(code), stream=True, code=code, cancelled=cancelled)
+
     # -- HTTP -------------------------------------------------------------------------------
 
     def _url(self, path: str) -> str:
         return self.base_url + path
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self, code: str | None, form: bool = False) -> dict[str, str]:
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.base_url))
         headers = {
-            "content-type": "application/json",
+            "content-type": "application/x-www-form-urlencoded" if form else "application/json",
             "accept": "text/event-stream, text/plain, application/json",
             # Streamed text is read as it arrives, undecoded: it must not come compressed.
             "accept-encoding": "identity",
@@ -264,8 +365,8 @@ class LiaobotsClient:
             "referer": self.base_url + "/",
             "user-agent": USER_AGENT,
         }
-        if self._auth_code:
-            headers["x-auth-code"] = self._auth_code
+        if code:
+            headers["x-auth-code"] = code
         return headers
 
     def _post(
@@ -274,30 +375,32 @@ class LiaobotsClient:
         body: Mapping[str, Any],
         *,
         stream: bool,
-        require_code: bool = True,
+        code: str | None,
+        form: bool = False,
         cancelled: threading.Event | None = None,
     ) -> requests.Response:
         """POST with retries before the reply starts; returns a 200 response or raises."""
-        if require_code and not self._auth_code:
-            raise MissingAuthCodeError()
-        if self._auth_code and not _sendable(self._auth_code):
+        if code and not _sendable(code):
             raise AuthError(
                 "The auth code holds characters no auth code has (control characters or "
                 "letters outside ASCII), so nothing was sent. Paste the code again."
             )
-        # UTF-8 as a browser sends it: \u-escaped Cyrillic would triple the body's size. A
-        # lone surrogate (from a model entry, say) has no UTF-8 form: then everything escaped.
-        try:
-            payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            payload = json.dumps(body).encode("ascii")
+        if form:
+            payload = urlencode(body).encode("ascii")
+        else:
+            # UTF-8 as a browser sends it: \u-escaped Cyrillic would triple the body's size. A
+            # lone surrogate (from a model entry, say) has no UTF-8 form: then all escaped.
+            try:
+                payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                payload = json.dumps(body).encode("ascii")
         attempt = 0
         while True:
             try:
                 response = self._session.post(
                     self._url(path),
                     data=payload,
-                    headers=self._headers(),
+                    headers=self._headers(code, form),
                     stream=stream,
                     timeout=(self.connect_timeout, self.timeout),
                     # A redirect would carry x-auth-code to wherever it points: never follow.
@@ -402,8 +505,8 @@ class ChatStream(Iterator[str]):
             self._chunks.close()
 
     def _open(self) -> requests.Response:
-        response = self._client._post(
-            "/api/chat", self._body, stream=True, cancelled=self._cancelled
+        response = self._client._authorized_post(
+            "/api/chat", lambda _code: self._body, cancelled=self._cancelled
         )
         content_type = response.headers.get("content-type")
         if is_html(content_type):

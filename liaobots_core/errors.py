@@ -63,6 +63,17 @@ class MissingAuthCodeError(AuthError):
         )
 
 
+class GuestRefusedError(AuthError):
+    """The service did not let a guest in: the login or `/api/user` failed, or gave no code."""
+
+    def __init__(self, reason: str, status_code: int | None = None) -> None:
+        super().__init__(
+            f"The service does not let guests in right now ({reason}). Use a Liaobots auth "
+            "code (paste it in the sidebar or set LIAOBOTS_AUTH_CODE), or try the offline demo.",
+            status_code=status_code,
+        )
+
+
 class HumanCheckError(AuthError):
     """The service answered with a web page (a human check or a dead session), not a reply."""
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from liaobots_core.emulator import Behavior, Emulator
+from liaobots_core.emulator import Behavior, Emulator, Guests
 
 from .conftest import AUTH_CODE
 
@@ -134,6 +134,40 @@ def test_missing_auth_code_is_a_clear_error_and_sends_nothing(emulator: Emulator
     assert result.returncode != 0
     line = assert_one_clean_error_line(result)
     assert "LIAOBOTS_AUTH_CODE" in line
+    assert "--guest" in line
+    assert emulator.chat_requests == []
+
+
+def test_guest_flag_signs_in_as_a_guest_and_streams_the_reply(emulator: Emulator) -> None:
+    emulator.default = Behavior(reply=MIXED, chunk_bytes=5, split_multibyte=True)
+    result = run_cli(["--guest", QUESTION], cli_env(emulator.base_url, auth_code=None))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == MIXED + "\n"
+    assert result.stderr == ""
+    (request,) = emulator.chat_requests
+    code = request.headers["x-auth-code"]
+    assert "gkp2=" in request.headers["cookie"]
+    assert emulator.guest_sign_ins == 1
+    assert code not in result.stdout + result.stderr
+
+
+def test_guest_flag_does_not_use_the_code_in_the_environment(emulator: Emulator) -> None:
+    emulator.default = Behavior(reply="ok")
+    result = run_cli(["--guest", QUESTION], cli_env(emulator.base_url))
+    assert result.returncode == 0, result.stderr
+    (request,) = emulator.chat_requests
+    assert request.headers["x-auth-code"] != AUTH_CODE
+
+
+def test_guest_flag_against_a_service_refusing_guests_is_one_clear_line(
+    emulator: Emulator,
+) -> None:
+    emulator.guests = Guests(login_status=403)
+    result = run_cli(["--guest", QUESTION], cli_env(emulator.base_url, auth_code=None))
+    assert result.returncode == 1
+    line = assert_one_clean_error_line(result)
+    assert "does not let guests in" in line
+    assert "offline demo" in line
     assert emulator.chat_requests == []
 
 

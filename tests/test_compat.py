@@ -148,3 +148,24 @@ def test_first_text_of_a_close_delimited_reply_arrives_at_once(emulator: Emulato
         reply.close()
     assert text == first
     assert elapsed < 0.3
+
+
+def test_without_any_code_it_signs_in_as_a_guest_like_the_later_provider(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LIAOBOTS_AUTH_CODE", raising=False)
+    emulator.default = Behavior(reply=MIXED, chunk_bytes=7, split_multibyte=True)
+    assert "".join(_create_completion("gpt-4", MESSAGES, True, base_url=emulator.base_url)) == (
+        MIXED
+    )
+    login, user, chat = emulator.requests
+    assert login.path == "/recaptcha/api/login"
+    assert user.body == {"authcode": ""}
+    assert chat.headers["x-auth-code"] not in ("", AUTH_CODE)
+    assert "gkp2=" in chat.headers["cookie"]
+
+
+def test_a_given_code_that_is_refused_is_not_replaced_by_a_guest(emulator: Emulator) -> None:
+    with pytest.raises(AuthError):
+        list(_create_completion("gpt-4", MESSAGES, True, auth="bad", base_url=emulator.base_url))
+    assert emulator.guest_sign_ins == 0

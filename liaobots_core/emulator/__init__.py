@@ -10,6 +10,6 @@ with Emulator(auth_code="test-code", path_prefix="/liaobots") as emu:
 from .behavior import Behavior
 from .pieces import piece_boundaries
 from .server import Emulator
-from .state import RecordedRequest
+from .state import Guests, RecordedRequest
 
-__all__ = ["Behavior", "Emulator", "RecordedRequest", "piece_boundaries"]
+__all__ = ["Behavior", "Emulator", "Guests", "RecordedRequest", "piece_boundaries"]

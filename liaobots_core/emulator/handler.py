@@ -13,15 +13,16 @@ import socket
 import struct
 import time
 from http import HTTPStatus
+from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from .behavior import Behavior
 from .framing import encode_body
 from .pieces import iter_piece_ends
 from .replies import HUMAN_CHECK_PAGE, reply_text
-from .state import EmulatorState, RecordedRequest
+from .state import GUEST_COOKIE, GUEST_LOGIN, EmulatorState, RecordedRequest
 
 try:  # Linux: lets a reset wait until the bytes before it have left the socket.
     import fcntl
@@ -97,13 +98,20 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._chat(body)
         elif endpoint == "/api/models":
             self._models()
+        elif endpoint == GUEST_LOGIN:
+            self._guest_login(raw)
         else:
             self._user(body)
 
     # --- endpoints ------------------------------------------------------------------------
 
     def _chat(self, body: Any) -> None:
-        if not self.state.accepts(self.headers.get("x-auth-code")):
+        code = self.headers.get("x-auth-code")
+        if self.state.is_guest_code(code):  # a guest code works only with its session cookie
+            allowed = self.state.guest_allows(code, self._guest_session(), reply=True)
+        else:
+            allowed = self.state.accepts(code)
+        if not allowed:
             self._send_json(401, {"error": "invalid auth code"})
             return
         problem = _chat_body_problem(body)
@@ -129,10 +137,50 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         else:
             self._send_bytes(200, raw, "application/json; charset=utf-8", {})
 
+    def _guest_login(self, raw: bytes) -> None:
+        """`token=...` (a form) opens a guest session: its id comes back as a cookie."""
+        form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+        if "token" not in form:
+            self._send_json(400, {"error": "the form field token is missing"})
+            return
+        status = self.state.guests.login_status
+        if status != 200:
+            self._send_json(status, {"code": status, "msg": _phrase(status)})
+            return
+        session = self.state.guest_login()
+        cookie = f"{GUEST_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax"
+        self._send_json(200, {"code": 200, "msg": "ok"}, {"Set-Cookie": cookie})
+
+    def _guest_session(self) -> str | None:
+        """The guest session named by the request's cookie, if it carries one."""
+        try:
+            morsel = SimpleCookie(self.headers.get("Cookie", "")).get(GUEST_COOKIE)
+        except CookieError:
+            return None
+        return morsel.value if morsel is not None else None
+
     def _user(self, body: Any) -> None:
         code = body.get("authcode") if isinstance(body, dict) else None
         if code is None:
             code = self.headers.get("x-auth-code")
+        session = self._guest_session()
+        guests = self.state.guests
+        if code == "" and session is not None:  # a signed-in guest asks for its code
+            if guests.user_status != 200:
+                self._send_json(guests.user_status, {"error": _phrase(guests.user_status)})
+                return
+            issued = "" if guests.empty_code else self.state.guest_code(session)
+            if issued is None:
+                self._send_json(401, {"error": "not signed in"})
+            else:
+                self._send_json(200, {"authCode": issued, "balance": guests.balance})
+            return
+        if self.state.is_guest_code(code):
+            if self.state.guest_allows(code, session, reply=False):
+                self._send_json(200, {"authCode": code, "balance": guests.balance})
+            else:
+                self._send_json(401, {"error": "invalid auth code"})
+            return
         if not self.state.accepts(code):
             self._send_json(401, {"error": "invalid auth code"})
             return

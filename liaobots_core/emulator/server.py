@@ -19,7 +19,7 @@ from typing import Any
 from .behavior import Behavior
 from .catalog import default_models
 from .handler import EmulatorHandler
-from .state import EmulatorState, RecordedRequest
+from .state import EmulatorState, Guests, RecordedRequest
 
 logger = logging.getLogger(__name__)
 
@@ -221,6 +221,22 @@ class Emulator:
     @balance.setter
     def balance(self, balance: float) -> None:
         self._state.balance = balance
+
+    @property
+    def guests(self) -> Guests:
+        """How guest sign-ins are answered (`Guests()`: allowed, codes that never expire)."""
+        return self._state.guests
+
+    @guests.setter
+    def guests(self, guests: Guests) -> None:
+        if not isinstance(guests, Guests):
+            raise TypeError(f"guests must be Guests, not {type(guests).__name__}")
+        self._state.guests = guests
+
+    @property
+    def guest_sign_ins(self) -> int:
+        """How many guest codes `/api/user` has handed out."""
+        return self._state.guest_sign_ins
 
     @property
     def requests(self) -> list[RecordedRequest]:

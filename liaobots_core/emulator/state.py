@@ -7,6 +7,7 @@ requests, so every mutable piece lives behind one lock here.
 from __future__ import annotations
 
 import hmac
+import secrets
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -14,7 +15,41 @@ from typing import Any
 
 from .behavior import Behavior
 
-ENDPOINTS = ("/api/chat", "/api/models", "/api/user")
+GUEST_LOGIN = "/recaptcha/api/login"
+ENDPOINTS = ("/api/chat", "/api/models", "/api/user", GUEST_LOGIN)
+GUEST_COOKIE = "gkp2"  # the session cookie's name on the real service, as its clients saw it
+
+
+@dataclass(frozen=True)
+class Guests:
+    """How the emulator treats guest sign-ins, faults included.
+
+    A guest signs in with `POST /recaptcha/api/login` (a session cookie comes back), then
+    `POST /api/user` with `{"authcode": ""}` and that cookie (a guest code comes back); chat
+    then needs the code and the same cookie. `login_status` / `user_status` other than 200
+    refuse guests at that step, `empty_code` answers `"authCode": ""`, and a guest code stops
+    working (401) after `replies` chat requests, as a guest's allowance running out.
+    """
+
+    login_status: int = 200
+    user_status: int = 200
+    empty_code: bool = False
+    replies: int | None = None
+    balance: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("login_status", "user_status"):
+            status = getattr(self, name)
+            if not isinstance(status, int) or not 200 <= status <= 599:
+                raise ValueError(f"{name} must be a status between 200 and 599, not {status!r}")
+        if self.replies is not None and self.replies < 0:
+            raise ValueError(f"replies must not be negative, not {self.replies!r}")
+
+
+@dataclass
+class _GuestCode:
+    session: str
+    replies: int = 0
 
 
 @dataclass(frozen=True)
@@ -66,6 +101,9 @@ class EmulatorState:
         self._lock = threading.Lock()
         self._queue: deque[Behavior] = deque()
         self._requests: list[RecordedRequest] = []
+        self.guests = Guests()
+        self._guest_sessions: set[str] = set()
+        self._guest_codes: dict[str, _GuestCode] = {}
 
     @property
     def requires_code(self) -> bool:
@@ -78,6 +116,51 @@ class EmulatorState:
         if self._auth_code is None:
             return True
         return hmac.compare_digest(code.encode(), self._auth_code.encode())
+
+    # --- guests ----------------------------------------------------------------------------
+
+    def guest_login(self) -> str:
+        """A new guest session: the value of its cookie."""
+        session = secrets.token_urlsafe(18)
+        with self._lock:
+            self._guest_sessions.add(session)
+        return session
+
+    def guest_code(self, session: object) -> str | None:
+        """A new guest code for a signed-in session; None for a session never signed in."""
+        if not isinstance(session, str):
+            return None
+        code = "guest-" + secrets.token_urlsafe(18)
+        with self._lock:
+            if session not in self._guest_sessions:
+                return None
+            self._guest_codes[code] = _GuestCode(session)
+        return code
+
+    def is_guest_code(self, code: object) -> bool:
+        with self._lock:
+            return isinstance(code, str) and code in self._guest_codes
+
+    def guest_allows(self, code: object, session: object, *, reply: bool) -> bool:
+        """Whether a guest code still works with this cookie; a reply counts against it."""
+        limit = self.guests.replies
+        with self._lock:
+            guest = self._guest_codes.get(code) if isinstance(code, str) else None
+            if guest is None or not isinstance(session, str):
+                return False
+            if not hmac.compare_digest(guest.session.encode(), session.encode()):
+                return False
+            if limit is not None and guest.replies >= limit:
+                return False
+            if reply:
+                guest.replies += 1
+            return True
+
+    @property
+    def guest_sign_ins(self) -> int:
+        """Guest codes handed out so far."""
+        with self._lock:
+            return len(self._guest_codes)
 
     def route(self, path: str) -> tuple[str, str | None]:
         """Split a request path into (path relative to the prefix, endpoint or None)."""

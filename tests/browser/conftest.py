@@ -114,14 +114,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def page_env(base_url: str, auth_code: str, data_dir: Path) -> dict[str, str]:
+def page_env(base_url: str, auth_code: str | None, data_dir: Path) -> dict[str, str]:
     """The environment for a page process: ours, minus anything that would change its setup.
 
-    Conversations go to a fresh SQLite file in `data_dir`, not the developer's store.
+    Conversations go to a fresh SQLite file in `data_dir`, not the developer's store. With
+    `auth_code` None the operator sets no code, as for a person who has none.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(_INHERITED_PREFIXES)}
+    if auth_code is not None:
+        env["LIAOBOTS_AUTH_CODE"] = auth_code
     env.update(
-        LIAOBOTS_AUTH_CODE=auth_code,
         LIAOBOTS_BASE_URL=base_url,
         DATABASE_URL=f"sqlite:///{data_dir / 'chat.sqlite3'}",
         PYTHONUNBUFFERED="1",
