@@ -173,6 +173,8 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "role_assistant": "Assistant",
         "status_stopped_label": "stopped",
         "status_failed_label": "failed",
+        "usage_local_user": "local user",
+        "usage_demo_visitor": "demo visitor {id}",
     },
     "ru": {
         "page_title": "Чат Liaobots",
@@ -332,6 +334,8 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "role_assistant": "Ассистент",
         "status_stopped_label": "остановлено",
         "status_failed_label": "ошибка",
+        "usage_local_user": "локальный пользователь",
+        "usage_demo_visitor": "демо-посетитель {id}",
     },
 }
 
