@@ -251,11 +251,13 @@ def tail(
     grows (`live_reply`).
     """
     for message in conversation.messages[drawn:]:
+        # Written by this process? Followed also in the moment after it ended: its writer
+        # marks it ended before saving that, and following it to its end sees it saved.
+        task = replies.get(message.id) if message is conversation.last else None
+        if task is not None:
+            followed_reply(task, conversation, lang, journal, replies)
+            return task
         if message.status is Status.STREAMING and message is conversation.last:
-            task = replies.get(message.id)  # written by this process?
-            if task is not None:
-                followed_reply(task, conversation, lang, journal, replies)
-                return task
             with st.chat_message(message.role, avatar=AVATARS[message.role]):
                 live_reply(journal, replies, conversation.id, message.id, lang)
             return None
