@@ -1,4 +1,9 @@
-"""Liaobots Chat: the Streamlit page. Layout and wiring only; the logic lives in `chatpage`."""
+"""Liaobots Chat: the Streamlit app. Layout and wiring only; the logic lives in `chatpage`.
+
+An `st.navigation` entry point: settings, the access gate and the database are checked here,
+before any page runs; then the chat (everyone's, the default page) or, for CHAT_ADMINS alone,
+the usage page (`app_pages/usage.py`). Nobody else has it in the navigation or at its URL.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import os
 
 import streamlit as st
 
-from chatpage import guard, session, views
+from chatpage import balance, guard, session, usage_page, views
 from chatpage.access import identify
 from chatpage.chat import Page, carry_out, chat
 from chatpage.i18n import pick_language, t
@@ -35,36 +40,58 @@ if visitor is None:
 store = open_store(settings)
 if store is None:
     views.stop_for_database(lang)
-journal = Journal(store, owner=visitor.owner)
-replies = process_replies(settings)
-conversation = session.conversation(journal)
-viewed = conversation.leaf_id  # what this tab showed, before it takes in other windows' changes
-still_stored = session.refresh(conversation, journal)
-page = functools.partial(
-    Page,
-    settings,
-    visitor,
-    store,
-    journal,
-    replies,
-    lang,
-    conversation.id,
-    viewed,
-    stored=still_stored,
-)
 
-# A button above the last reply (Edit, a version, Retry) re-runs the whole page; what it
-# asked for is done first, so the page shows its outcome. The input and the buttons of the
-# last reply re-run only the chat fragment, which does what they ask itself.
-intent = session.take_intent()
-choices = None
-with guard.region("sidebar", lang):
-    choices = views.sidebar(settings, visitor, conversation, lang, journal)
-carry_out(intent, conversation, journal, page(drawn=(), choices=choices))
 
-if choices is not None and choices.backend.demo:
-    st.info(t(lang, "demo_banner"), icon=":material/science:")
-drawn: tuple[str, ...] = ()
-with guard.region("conversation", lang):
-    drawn = views.history(conversation, lang, limit=settings.message_limit)
-chat(page(drawn=drawn, choices=choices))  # the rest, and the input: see chatpage/chat.py
+def chat_page() -> None:
+    """The chat: the sidebar, the conversation and the input (see chatpage/chat.py)."""
+    journal = Journal(store, owner=visitor.owner)
+    replies = process_replies(settings)
+    conversation = session.conversation(journal)
+    viewed = conversation.leaf_id  # what this tab showed, before it takes in other windows'
+    still_stored = session.refresh(conversation, journal)
+    page = functools.partial(
+        Page,
+        settings,
+        visitor,
+        store,
+        journal,
+        replies,
+        lang,
+        conversation.id,
+        viewed,
+        stored=still_stored,
+    )
+
+    # A button above the last reply (Edit, a version, Retry) re-runs the whole page; what it
+    # asked for is done first, so the page shows its outcome. The input and the buttons of the
+    # last reply re-run only the chat fragment, which does what they ask itself.
+    intent = session.take_intent()
+    choices = None
+    with guard.region("sidebar", lang):
+        choices = views.sidebar(settings, visitor, conversation, lang, journal)
+    carry_out(intent, conversation, journal, page(drawn=(), choices=choices))
+
+    if choices is not None:
+        balance.warn_admins(settings, visitor, choices.info, lang)
+        if choices.backend.demo:
+            st.info(t(lang, "demo_banner"), icon=":material/science:")
+    drawn: tuple[str, ...] = ()
+    with guard.region("conversation", lang):
+        drawn = views.history(conversation, lang, limit=settings.message_limit)
+    chat(page(drawn=drawn, choices=choices))  # the rest, and the input: see chatpage/chat.py
+
+
+pages = [
+    st.Page(chat_page, title=t(lang, "nav_chat"), icon=":material/forum:", default=True),
+]
+if visitor.admin:  # only then is the usage page registered: no link, and no URL, for others
+    usage_page.hand_over(usage_page.Visit(settings, visitor, store, lang))
+    pages.append(
+        st.Page(
+            "app_pages/usage.py",
+            title=t(lang, "nav_usage"),
+            icon=":material/monitoring:",
+            url_path="usage",
+        )
+    )
+st.navigation(pages, position="sidebar" if visitor.admin else "hidden").run()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import streamlit as st
 
@@ -21,6 +21,9 @@ from .settings import Settings
 # Paced like a model typing: ~60 characters a second.
 DEMO_BEHAVIOR = Behavior(chunk_bytes=12, delay=0.05)
 METADATA_TIMEOUT = 8.0
+# The sidebar's widgets that choose the service (kept across pages: persist_state="session").
+DEMO_TOGGLE = "use_demo"
+CODE_INPUT = "auth_code_input"
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,13 @@ def choose_backend(settings: Settings, pasted_code: str | None, use_demo: bool) 
     return Backend(settings.base_url, pasted_code or settings.auth_code)
 
 
+def chosen_backend(settings: Settings) -> Backend:
+    """The service the sidebar chose for this browser session, read on a page without it."""
+    use_demo = bool(st.session_state.get(DEMO_TOGGLE, settings.offline_demo))
+    pasted = "" if settings.public_demo else str(st.session_state.get(CODE_INPUT) or "")
+    return choose_backend(settings, pasted.strip() or None, use_demo)
+
+
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _client(base_url: str | None, auth_code: str | None) -> LiaobotsClient:
     return LiaobotsClient(auth_code=auth_code, base_url=base_url, max_retries=2)
@@ -89,15 +99,39 @@ def forget_service_info() -> None:
     st.session_state.pop("_service_info", None)
 
 
-def _ask_service(backend: Backend) -> ServiceInfo:
-    quick = LiaobotsClient(
+def fresh_balance(backend: Backend) -> ServiceInfo:
+    """Ask the service for the balance now, not once per session, and keep the answer.
+
+    For what must not go by an answer from the start of the session: the usage page, and
+    whether a balance that was used up has been topped up.
+    """
+    info = service_info(backend)
+    if not backend.auth_code:
+        return info
+    try:
+        with _quick_client(backend) as quick:
+            balance = quick.get_user().balance
+    except LiaobotsError as exc:
+        info = replace(info, balance=None, account_error=exc)
+    else:
+        info = replace(info, balance=balance, account_error=None)
+    st.session_state.setdefault("_service_info", {})[backend.key] = info
+    return info
+
+
+def _quick_client(backend: Backend) -> LiaobotsClient:
+    """A client for the service's small questions: short timeouts, no retries."""
+    return LiaobotsClient(
         auth_code=backend.auth_code,
         base_url=backend.base_url,
         timeout=METADATA_TIMEOUT,
         connect_timeout=METADATA_TIMEOUT / 2,
         max_retries=0,
     )
-    with quick:
+
+
+def _ask_service(backend: Backend) -> ServiceInfo:
+    with _quick_client(backend) as quick:
         models = tuple(quick.list_models())
         from_server = models != BUILTIN_MODELS
         if not backend.auth_code:

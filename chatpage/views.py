@@ -17,7 +17,15 @@ from liaobots_core import Model
 
 from . import session
 from .access import Visitor
-from .backend import Backend, ServiceInfo, choose_backend, forget_service_info, service_info
+from .backend import (
+    CODE_INPUT,
+    DEMO_TOGGLE,
+    Backend,
+    ServiceInfo,
+    choose_backend,
+    forget_service_info,
+    service_info,
+)
 from .conversation import Conversation, Message, Status
 from .export import file_stem, to_json, to_markdown
 from .failures import describe, explain
@@ -93,14 +101,19 @@ def sidebar(
             width="stretch",
         )
         st.selectbox(
-            t(lang, "language"), options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang"
+            t(lang, "language"),
+            options=list(LANGUAGES),
+            format_func=LANGUAGES.get,
+            key="lang",
+            persist_state="session",  # kept while on another page (the usage page)
         )
         st.subheader(t(lang, "sidebar_connection"))
         use_demo = st.toggle(
             t(lang, "use_demo"),
             value=settings.offline_demo,
-            key="use_demo",
+            key=DEMO_TOGGLE,
             on_change=forget_service_info,
+            persist_state="session",
         )
         pasted = None
         if settings.public_demo:  # the operator's code: nothing to see, nothing to change
@@ -118,10 +131,11 @@ def sidebar(
             pasted = st.text_input(
                 t(lang, "auth_code"),
                 type="password",
-                key="auth_code_input",
+                key=CODE_INPUT,
                 help=t(lang, "auth_code_help"),
                 placeholder=t(lang, "auth_code_override") if settings.has_server_code else "",
                 on_change=forget_service_info,
+                persist_state="session",
             ).strip()
             if settings.has_server_code and not pasted:
                 st.caption(t(lang, "auth_code_from_server"))
