@@ -1,8 +1,13 @@
-"""Liaobots Chat: the Streamlit page. Layout and wiring only; the logic lives in `chatpage`.
+"""Liaobots Chat: the Streamlit app. Layout and wiring only; the logic lives in `chatpage`.
 
 `streamlit run app.py` imports this file as a module, finds `app` (an `st.App`) and serves it:
 this same file as the page, plus `/metrics` (chatpage/server.py). Each page run executes the
 file as `__main__` (Streamlit's script runner, AppTest too), which draws the page.
+
+A page run is an `st.navigation` entry point: settings, the access gate and the database are
+checked first, before any page runs; then the chat (everyone's, the default page) or, for
+CHAT_ADMINS alone, the usage page (`app_pages/usage.py`). Nobody else has it in the
+navigation or at its URL.
 """
 
 from __future__ import annotations
@@ -12,18 +17,17 @@ import os
 
 import streamlit as st
 
-from chatpage import guard, server, session, views
-from chatpage.access import identify
+from chatpage import balance, guard, server, session, usage_page, views
+from chatpage.access import Visitor, identify
 from chatpage.chat import Page, carry_out, chat
 from chatpage.i18n import pick_language, t
 from chatpage.persistence import Journal, open_store, process_replies
-from chatpage.settings import load_settings
+from chatpage.settings import Settings, load_settings
+from chatpage.store import ConversationStore
 
-if __name__ != "__main__":  # imported by `streamlit run app.py` to find its server
-    app = st.App(__file__, routes=server.ROUTES, lifespan=server.lifespan)
-else:  # a page run
+
+def main() -> None:
     st.set_page_config(page_title="Liaobots Chat", page_icon=":material/forum:", layout="centered")
-
     settings = load_settings([st.secrets, os.environ])
     if "lang" not in st.session_state:
         st.session_state.lang = pick_language(st.context.locale)
@@ -44,10 +48,29 @@ else:  # a page run
     store = open_store(settings)
     if store is None:
         views.stop_for_database(lang)
+
+    chat_page = functools.partial(show_chat, settings, visitor, store, lang)
+    functools.update_wrapper(chat_page, show_chat)  # the page is named after the function
+    pages = [st.Page(chat_page, title=t(lang, "nav_chat"), icon=":material/forum:", default=True)]
+    if visitor.admin:  # only then is the usage page registered: no link, and no URL, for others
+        usage_page.hand_over(usage_page.Visit(settings, visitor, store, lang))
+        pages.append(
+            st.Page(
+                "app_pages/usage.py",
+                title=t(lang, "nav_usage"),
+                icon=":material/monitoring:",
+                url_path="usage",
+            )
+        )
+    st.navigation(pages, position="sidebar" if visitor.admin else "hidden").run()
+
+
+def show_chat(settings: Settings, visitor: Visitor, store: ConversationStore, lang: str) -> None:
+    """The chat: the sidebar, the conversation and the input (see chatpage/chat.py)."""
     journal = Journal(store, owner=visitor.owner)
     replies = process_replies(settings)
     conversation = session.conversation(journal)
-    viewed = conversation.leaf_id  # what this tab showed, before it takes in other windows' changes
+    viewed = conversation.leaf_id  # what this tab showed, before it takes in other windows'
     still_stored = session.refresh(conversation, journal)
     page = functools.partial(
         Page,
@@ -71,9 +94,17 @@ else:  # a page run
         choices = views.sidebar(settings, visitor, conversation, lang, journal)
     carry_out(intent, conversation, journal, page(drawn=(), choices=choices))
 
-    if choices is not None and choices.backend.demo:
-        st.info(t(lang, "demo_banner"), icon=":material/science:")
+    if choices is not None:
+        balance.warn_admins(settings, visitor, choices.info, lang)
+        if choices.backend.demo:
+            st.info(t(lang, "demo_banner"), icon=":material/science:")
     drawn: tuple[str, ...] = ()
     with guard.region("conversation", lang):
         drawn = views.history(conversation, lang, limit=settings.message_limit)
     chat(page(drawn=drawn, choices=choices))  # the rest, and the input: see chatpage/chat.py
+
+
+if __name__ != "__main__":  # imported by `streamlit run app.py` to find its server
+    app = st.App(__file__, routes=server.ROUTES, lifespan=server.lifespan)
+else:  # a page run
+    main()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import streamlit as st
 
@@ -25,6 +25,9 @@ DEMO_BEHAVIOR = Behavior(chunk_bytes=12, delay=0.05)
 METADATA_TIMEOUT = 8.0
 _GUEST_CHOSEN = "_guest_chosen"
 _GUEST_CLIENT = "_guest_client"  # (base URL, client): per browser session, never shared
+# The sidebar's widgets that choose the service (kept across pages: persist_state="session").
+DEMO_TOGGLE = "use_demo"
+CODE_INPUT = "auth_code_input"
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,13 @@ def _guest_client(base_url: str | None) -> LiaobotsClient:
     return held[1]
 
 
+def chosen_backend(settings: Settings) -> Backend:
+    """The service the sidebar chose for this browser session, read on a page without it."""
+    use_demo = bool(st.session_state.get(DEMO_TOGGLE, settings.offline_demo))
+    pasted = "" if settings.public_demo else str(st.session_state.get(CODE_INPUT) or "")
+    return choose_backend(settings, pasted.strip() or None, use_demo, wants_guest(settings))
+
+
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _client(base_url: str | None, auth_code: str | None) -> LiaobotsClient:
     return LiaobotsClient(auth_code=auth_code, base_url=base_url, max_retries=2)
@@ -129,15 +139,42 @@ def forget_service_info() -> None:
     st.session_state.pop("_service_info", None)
 
 
-def _ask_service(backend: Backend) -> ServiceInfo:
-    quick = LiaobotsClient(
-        auth_code=backend.auth_code or "",
+def fresh_balance(backend: Backend) -> ServiceInfo:
+    """Ask the service for the balance now, not once per session, and keep the answer.
+
+    For what must not go by an answer from the start of the session: the usage page, and
+    whether a balance that was used up has been topped up.
+    """
+    info = service_info(backend)
+    if not backend.auth_code and not backend.guest:
+        return info
+    try:
+        if backend.guest:  # the guest's own client: its sign-in is the account
+            balance = client_for(backend).get_user().balance
+        else:
+            with _quick_client(backend) as quick:
+                balance = quick.get_user().balance
+    except LiaobotsError as exc:
+        info = replace(info, balance=None, account_error=exc)
+    else:
+        info = replace(info, balance=balance, account_error=None)
+    st.session_state.setdefault("_service_info", {})[backend.key] = info
+    return info
+
+
+def _quick_client(backend: Backend) -> LiaobotsClient:
+    """A client for the service's small questions: short timeouts, no retries."""
+    return LiaobotsClient(
+        auth_code=backend.auth_code or "",  # never the environment's code
         base_url=backend.base_url,
         timeout=METADATA_TIMEOUT,
         connect_timeout=METADATA_TIMEOUT / 2,
         max_retries=0,
     )
-    with quick:
+
+
+def _ask_service(backend: Backend) -> ServiceInfo:
+    with _quick_client(backend) as quick:
         models = tuple(quick.list_models())
         from_server = models != BUILTIN_MODELS
         if not backend.auth_code and not backend.guest:

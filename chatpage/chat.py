@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from . import guard, session, views
+from . import balance, guard, session, views
 from .access import Visitor
 from .backend import client_for
 from .conversation import Conversation, ErrorInfo
@@ -60,6 +60,14 @@ class Page:
     def allowances(self) -> tuple[Allowance, ...]:
         """What this person may spend; admins are not limited."""
         return () if self.visitor.admin else self.settings.user_limits
+
+    def room_to_send(self) -> None:
+        """As `room`, for a new message: also NoBalance while the service's balance is used
+        up. (Retry, Regenerate and Continue still go: a person trying again after a top-up.)
+        """
+        if self.choices is not None:
+            balance.check(self.choices.backend)
+        self.room()
 
     def room(self) -> None:
         """Raises Busy when the person or the process writes all the replies allowed, and
@@ -123,11 +131,12 @@ def chat(page: Page) -> None:
 
     with st.bottom:
         session.restore_input()
+        gone = st.empty()  # said by the input while the balance is used up (filled below)
         prompt = st.chat_input(
             t(lang, "input_placeholder"),
             key=session.INPUT_KEY,
             on_submit=session.check_submitted,
-            args=(page.settings.message_limit, journal, page.room),
+            args=(page.settings.message_limit, journal, page.room_to_send),
         )
     intent = session.take_intent()
     if prompt is not None:
@@ -160,6 +169,8 @@ def chat(page: Page) -> None:
             journal.refresh(conversation)  # the reply's end moved the stored revision on
             if task.done.is_set():
                 journal.seen(conversation.id)  # watched to its end here: not "new" in the list
+                if page.choices is not None:
+                    balance.note_reply(page.choices.backend, task.reply)
         if not full_run:  # after the reply, so its first words come sooner
             _sidebar(page, journal, conversation)
         if stored and conversation.streaming() is None:  # follow other windows' changes
@@ -172,6 +183,7 @@ def chat(page: Page) -> None:
             watch(journal, stored_id, conversation.revision, writing)
     if journal.failed or storage_failed_in_callback():
         st.warning(t(lang, "storage_failed"), icon=":material/database:")
+    balance.notice(gone, page.choices.backend if page.choices is not None else None, lang)
 
 
 def _sidebar(page: Page, journal: Journal, conversation: Conversation) -> None:
@@ -201,7 +213,7 @@ def _notices(journal: Journal, lang: str, conversation_id: str) -> None:
     if journal.changed_elsewhere:
         st.info(t(lang, "changed_elsewhere"), icon=":material/sync:")
     refused = session.take_refused_input()
-    if refused is not None:
+    if refused is not None and refused.kind != balance.GONE_KIND:  # said by the input
         show_failure(refused, lang)
 
 

@@ -24,7 +24,7 @@ from liaobots_core import (
 )
 
 from .conversation import ErrorInfo
-from .i18n import t
+from .i18n import DEFAULT_LANGUAGE, STRINGS, t
 
 Level = Literal["error", "warning"]
 LIMIT_KINDS = ("requests_day", "requests_month", "chars_day", "chars_month")
@@ -87,6 +87,8 @@ def explain(info: ErrorInfo, lang: str) -> tuple[Level, str]:
     if kind.startswith("limit_") and kind.removeprefix("limit_") in LIMIT_KINDS:
         wait = waiting_time(info.retry_after or 0, lang)
         return "warning", t(lang, f"error_{kind}", limit=f"{info.limit:,}", wait=wait)
+    if kind == "balance_gone":
+        return "warning", t(lang, "error_balance_gone")
     if kind == "limits_unavailable":
         return "warning", t(lang, "error_limits_unavailable")
     if kind == "demo_turns":
@@ -117,3 +119,9 @@ def waiting_time(seconds: float, lang: str) -> str:
     if minutes < 48 * 60:
         return t(lang, "wait_hours", hours=minutes // 60, minutes=minutes % 60)
     return t(lang, "wait_days", days=round(minutes / 1440))
+
+
+def kind_name(kind: str, lang: str) -> str:
+    """A failure's kind in a few words, for a table of many (the usage page); else the kind."""
+    key = f"kind_{kind}"
+    return t(lang, key) if key in STRINGS[DEFAULT_LANGUAGE] else kind

@@ -20,6 +20,7 @@ from liaobots_core import DEFAULT_MODEL_ID
 from . import metrics
 from .access import Visitor
 from .audit import audit
+from .balance import NoBalance
 from .conversation import Conversation, ErrorInfo, Status
 from .guard import guarded
 from .limits import message_problem, without_controls
@@ -160,7 +161,8 @@ def check_submitted(
     The text goes back into the input (without control characters), so a refused message
     is never lost: the person fixes it and sends it again. A message for a conversation
     deleted in another window is refused the same way, and so is one for which there is no
-    room (`room` raises Busy when the person or the process writes all the replies allowed).
+    room (`room` raises Busy when the person or the process writes all the replies allowed,
+    OverLimit past a person's limit, NoBalance when the service's balance is used up).
     """
     text = st.session_state.get(INPUT_KEY)
     if not isinstance(text, str):
@@ -182,7 +184,7 @@ def no_room(room: Callable[[], None]) -> ErrorInfo | None:
     """Why there is no room for another reply now, or None when there is."""
     try:
         room()
-    except (Busy, OverLimit) as refused:
+    except (Busy, OverLimit, NoBalance) as refused:
         return refused.error()
     except SQLAlchemyError:  # cannot count: let it through, the page says the store failed
         return None

@@ -18,6 +18,8 @@ from liaobots_core import Model
 from . import session
 from .access import Visitor, network_address
 from .backend import (
+    CODE_INPUT,
+    DEMO_TOGGLE,
     Backend,
     ServiceInfo,
     choose_backend,
@@ -105,14 +107,19 @@ def sidebar(
             width="stretch",
         )
         st.selectbox(
-            t(lang, "language"), options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang"
+            t(lang, "language"),
+            options=list(LANGUAGES),
+            format_func=LANGUAGES.get,
+            key="lang",
+            persist_state="session",  # kept while on another page (the usage page)
         )
         st.subheader(t(lang, "sidebar_connection"))
         use_demo = st.toggle(
             t(lang, "use_demo"),
             value=settings.offline_demo,
-            key="use_demo",
+            key=DEMO_TOGGLE,
             on_change=forget_service_info,
+            persist_state="session",
         )
         pasted = None
         if settings.public_demo:  # the operator's code: nothing to see, nothing to change
@@ -130,10 +137,11 @@ def sidebar(
             pasted = st.text_input(
                 t(lang, "auth_code"),
                 type="password",
-                key="auth_code_input",
+                key=CODE_INPUT,
                 help=t(lang, "auth_code_help"),
                 placeholder=t(lang, "auth_code_override") if settings.has_server_code else "",
                 on_change=forget_service_info,
+                persist_state="session",
             ).strip()
             if settings.has_server_code and not pasted:
                 st.caption(t(lang, "auth_code_from_server"))
@@ -300,11 +308,13 @@ def tail(
     grows (`live_reply`).
     """
     for message in conversation.messages[drawn:]:
+        # Written by this process? Followed also in the moment after it ended: its writer
+        # marks it ended before saving that, and following it to its end sees it saved.
+        task = replies.get(message.id) if message is conversation.last else None
+        if task is not None:
+            followed_reply(task, conversation, lang, journal, replies)
+            return task
         if message.status is Status.STREAMING and message is conversation.last:
-            task = replies.get(message.id)  # written by this process?
-            if task is not None:
-                followed_reply(task, conversation, lang, journal, replies)
-                return task
             with st.chat_message(message.role, avatar=AVATARS[message.role]):
                 live_reply(journal, replies, conversation.id, message.id, lang)
             return None

@@ -11,12 +11,22 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from chatpage import balance
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Emulator
 
 from .postgres import temporary_server
 
 AUTH_CODE = "test-code-5f1c9a"
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_memory() -> Iterator[None]:
+    """Each test starts as a new app process would: no service's balance noted as spent
+    (emulators of different tests may get the same port, so the same backend key)."""
+    balance.forget_spent()
+    yield
+    balance.forget_spent()
 
 
 @pytest.fixture

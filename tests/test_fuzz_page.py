@@ -16,9 +16,11 @@ from hypothesis import event, example, given
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
+from chatpage import balance
 from chatpage.conversation import ErrorInfo
 from chatpage.failures import explain
 from chatpage.limits import message_problem, without_controls
+from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Behavior, Emulator
 
 from .apptest import conversation, edit_key, fresh_session, page_text, send
@@ -206,11 +208,19 @@ def test_any_service_answers_leave_the_page_working(
     configured.models_body = dump(models).encode("utf-8", errors="surrogatepass")
     configured.user_body = dump(account).encode("utf-8", errors="surrogatepass")
     configured.default = answer
+    balance.forget_spent()  # each example is a service of its own, met by a new process
+    with LiaobotsClient(auth_code=AUTH_CODE, base_url=configured.base_url) as client:
+        said = client.get_user().balance  # the client's reading of the odd account
     at = fresh_session()
     picker = at.sidebar.selectbox(key=f"model_{conversation(at).id}")
     assert "Good model" in picker.options  # the odd entries skipped, the good one kept
     send(at, "hello")
     assert not at.exception, at.exception
+    if said is not None and said <= 0:  # a used-up balance: refused, given back, not sent
+        assert conversation(at).messages == []
+        assert at.chat_input[0].value == "hello"
+        assert any("balance is used up" in text for text in shown(at))
+        return
     question, reply = conversation(at).messages
     assert question.text == "hello"
     healthy = answer.status == 200 and not answer.html and answer.disconnect_after_bytes is None

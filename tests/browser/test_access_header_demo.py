@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +31,8 @@ pytestmark = pytest.mark.browser
 HEADER = "X-Forwarded-Email"
 MARKUP = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 SIDEBAR = '[data-testid="stSidebar"]'
+NAVIGATION = '[data-testid="stSidebarNav"]'
+METRIC = '[data-testid="stMetric"]'
 
 
 @pytest.fixture
@@ -228,3 +232,63 @@ def test_markup_in_titles_and_imports_is_shown_as_text_not_run(
         assert chat.page.locator('img[src="x"]').count() == 0
     finally:
         context.close()
+
+
+def test_the_usage_page_is_for_admins_alone(
+    chromium: Browser, server_with, page_emulator: Emulator
+) -> None:
+    server = server_with(
+        CHAT_ACCESS="header", CHAT_USER_HEADER=HEADER, CHAT_ADMINS="Boss@Example.com"
+    )
+    page_emulator.default = Behavior(reply="A reply of some length")
+    alice_context = context_as(chromium, "alice@example.com")
+    bob_context = context_as(chromium, "bob@example.com")
+    boss_context = context_as(chromium, "boss@example.com")
+    try:
+        alice = ChatPage(alice_context.new_page(), server.url).open()
+        alice.wait_for_reply(alice.send("Alice's private question"))
+        alice.wait_for_reply(alice.send("And another one"))
+        assert alice.page.locator(NAVIGATION).count() == 0  # no menu for her either
+
+        bob = ChatPage(bob_context.new_page(), server.url).open()
+        assert bob.page.locator(NAVIGATION).count() == 0
+        assert bob.page.get_by_role("link", name="Usage").count() == 0
+        bob.page.goto(server.url + "usage")  # the page's address, typed in
+        bob.page.wait_for_selector(INPUT)
+        bob.wait_until_idle()
+        assert bob.page.get_by_role("heading", name="Usage").count() == 0
+        assert bob.page.locator(METRIC).count() == 0
+        assert "alice@example.com" not in bob.page.content()
+
+        boss = ChatPage(boss_context.new_page(), server.url).open()
+        boss.page.locator(NAVIGATION).get_by_role("link", name="Usage").click()
+        expect(boss.page.get_by_role("heading", name="Usage")).to_be_visible()
+        boss.wait_until_idle()
+        expect(metric(boss, "Requests")).to_have_text("2")
+        expect(metric(boss, "Reply characters")).to_have_text(
+            f"{2 * len('A reply of some length')}"
+        )
+        expect(metric(boss, "People")).to_have_text("1")
+        expect(metric(boss, "Service balance")).to_have_text(f"{page_emulator.balance:,.2f}")
+        assert boss.page.locator('[data-testid="stVegaLiteChart"]').count() >= 1  # charts
+
+        with boss.page.expect_download() as download:
+            boss.page.get_by_role("button", name="Download the period's requests (CSV)").click()
+        text = Path(download.value.path()).read_text(encoding="utf-8")
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert [row["person"] for row in rows] == ["alice@example.com"] * 2
+        assert [row["outcome"] for row in rows] == ["complete"] * 2
+        assert "private question" not in text  # sizes and outcomes, never the text
+        assert AUTH_CODE not in text
+    finally:
+        alice_context.close()
+        bob_context.close()
+        boss_context.close()
+
+
+def metric(chat: ChatPage, label: str):
+    """The value shown under a metric's label."""
+    card = chat.page.locator(METRIC).filter(
+        has=chat.page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
+    )
+    return card.get_by_test_id("stMetricValue")
