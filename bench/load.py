@@ -266,6 +266,9 @@ class GroupMeter:
     def cpu(self) -> float:
         return sum(_alive(meter.cpu, 0.0) for meter in self.meters)
 
+    def cpu_each(self) -> list[float]:
+        return [_alive(meter.cpu, 0.0) for meter in self.meters]
+
     def status(self) -> tuple[int, int]:
         readings = [_alive(meter.status, (0, 0)) for meter in self.meters]
         return sum(r[0] for r in readings), sum(r[1] for r in readings)
@@ -288,6 +291,7 @@ def machine_busy() -> float:
 @dataclass
 class Usage:
     cpu_seconds: float = math.nan  # from the first session's start to the last one's end
+    cpu_each: tuple[float, ...] = ()  # the same, replica by replica (a cluster)
     wall_seconds: float = math.nan
     rss_before: int = 0
     rss_peak: int = 0
@@ -629,6 +633,7 @@ async def measure(
     sampler.start()
     lag.start()
     cpu_start = meter.cpu() if meter is not None else math.nan
+    each_start = meter.cpu_each() if isinstance(meter, GroupMeter) else []
     own_cpu = time.process_time()
     machine_start, emulator_start = machine_busy(), emulator.cpu()
     wall_start = time.monotonic()
@@ -650,6 +655,10 @@ async def measure(
                 probe.fail("gave up at the run's deadline")
         if meter is not None:
             usage.cpu_seconds = meter.cpu() - cpu_start
+            if isinstance(meter, GroupMeter):
+                usage.cpu_each = tuple(
+                    end - start for end, start in zip(meter.cpu_each(), each_start, strict=True)
+                )
         usage.wall_seconds = time.monotonic() - wall_start
         own = time.process_time() - own_cpu
         usage.own_cpu_share = own / usage.wall_seconds
@@ -1141,6 +1150,7 @@ def figures(results: list[TargetResult], args: argparse.Namespace) -> dict[str, 
             "gap": quantiles([b - a for p in ok for a, b in itertools.pairwise(p.updates)]),
             "completion": quantiles([p.complete_at - p.sent_at for p in ok]),
             "cpu_seconds": r.usage.cpu_seconds,
+            "cpu_seconds_each": list(r.usage.cpu_each),
             "wall_seconds": r.usage.wall_seconds,
             "rss_peak": r.usage.rss_peak,
         }
@@ -1396,6 +1406,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"its event loop woke late by {1000 * lag_p99:.0f} ms (p99), {1000 * lag_max:.0f} ms "
             f"(max); fragment re-runs sent: {sum(p.fragment_reruns for p in r.probes)}; "
             f"other processes on this machine used {_f(r.usage.others_cpu_share, '.2f')} cores."
+            + (
+                " CPU s by replica: " + ", ".join(f"{c:.1f}" for c in r.usage.cpu_each) + "."
+                if r.usage.cpu_each
+                else ""
+            )
         )
     if args.json:
         Path(args.json).write_text(json.dumps(figures(results, args), indent=2))
