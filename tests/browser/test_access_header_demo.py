@@ -78,6 +78,12 @@ def test_default_settings_serve_only_a_visitor_on_this_machine(
         assert page.locator('[data-testid="stChatInput"]').count() == 0
         assert page.locator(SIDEBAR).count() == 0
         assert "private notes" not in page.content()
+        refusals = [
+            json.loads(line)
+            for line in server.log_bytes().decode().splitlines()
+            if line.startswith("{") and '"event": "refused"' in line
+        ]
+        assert [r["kind"] for r in refusals] == ["not_local"]  # in the audit log, once
     finally:
         local_context.close()
         forwarded_context.close()
