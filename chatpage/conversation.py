@@ -125,6 +125,7 @@ class Conversation:
     model_id: str
     system_prompt: str = ""
     title: str | None = None
+    temperature: float | None = None  # None: the service's default
     id: str = field(default_factory=new_id)
     created_at: float = field(default_factory=time.time)
     tree: dict[str, Message] = field(default_factory=dict)  # by id, in the order added

@@ -23,6 +23,8 @@ from .limits import (
     IMPORT_MAX_DEPTH,
     IMPORT_MAX_MESSAGES,
     SYSTEM_PROMPT_MAX_CHARS,
+    TEMPERATURE_MAX,
+    TEMPERATURE_MIN,
     TITLE_MAX_CHARS,
     without_controls,
 )
@@ -57,6 +59,7 @@ def to_json(conversation: Conversation) -> str:
             "title": conversation.title,
             "model_id": conversation.model_id,
             "system_prompt": conversation.system_prompt,
+            "temperature": conversation.temperature,
             "created_at": conversation.created_at,
             "current_leaf_id": conversation.leaf_id,
             "messages": [m.to_dict() for m in conversation.tree.values()],
@@ -130,6 +133,7 @@ def from_json(data: bytes, *, max_bytes: int = IMPORT_MAX_BYTES) -> Conversation
         "title": without_controls(title)[:TITLE_MAX_CHARS]
         if isinstance(title, str) and without_controls(title).strip()
         else None,
+        "temperature": _temperature(body.get("temperature")),
     }
     if version == 1:
         conversation = Conversation.linear(_fresh_where_unusable(messages), **fields)
@@ -252,3 +256,10 @@ def _kept_id(value: object) -> str:
     if plausible and all(c.isalnum() or c in "-_" for c in value):  # type: ignore[union-attr]
         return value  # type: ignore[return-value]
     return new_id()
+
+
+def _temperature(value: Any) -> float | None:
+    """A temperature the service takes (0 to 2), or None: the service's default."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if TEMPERATURE_MIN <= value <= TEMPERATURE_MAX else None

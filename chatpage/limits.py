@@ -8,6 +8,7 @@ from .conversation import ErrorInfo
 
 MESSAGE_MAX_CHARS = 100_000  # default; CHAT_MAX_MESSAGE_CHARS changes it
 SYSTEM_PROMPT_MAX_CHARS = 20_000
+TEMPERATURE_MIN, TEMPERATURE_MAX = 0.0, 2.0  # what OpenAI-style services take
 TITLE_MAX_CHARS = 200
 SEARCH_MAX_CHARS = 200
 IMPORT_MAX_BYTES = 2 * 1024 * 1024

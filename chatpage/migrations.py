@@ -222,6 +222,13 @@ _SQLITE_SEARCH = (
 )
 
 
+@migration
+def m010_conversation_temperature(db: Connection) -> None:
+    """A conversation's temperature, kept with its model and system prompt (none: the
+    service's default)."""
+    db.execute(text("ALTER TABLE conversations ADD COLUMN temperature DOUBLE PRECISION"))
+
+
 def applied(engine: Engine) -> list[str]:
     with engine.connect() as db:
         _ensure_table(db)

@@ -51,6 +51,7 @@ class Request:
     # The person's limits on what they spend (none for admins and where people are not told
     # apart); checked and counted as the request starts.
     allowances: tuple[Allowance, ...] = ()
+    temperature: float | None = None  # None: the service's default, and none is sent
 
 
 @dataclass
@@ -178,8 +179,12 @@ class ReplyTask:
         request, reply = self.request, self.reply
         try:
             if not self._stopping.is_set():
+                extra = {} if request.temperature is None else {"temperature": request.temperature}
                 self._stream = self._client.stream_chat(
-                    request.wire, model=request.model_id, system_prompt=request.system_prompt
+                    request.wire,
+                    model=request.model_id,
+                    system_prompt=request.system_prompt,
+                    **extra,
                 )
                 if self._stopping.is_set():
                     self._stream.close()

@@ -77,6 +77,7 @@ def begin_reply(
         system_prompt=conversation.system_prompt or None,
         session=session,
         allowances=allowances,
+        temperature=conversation.temperature,
     )
     try:
         replies.start(request, reply, client, max_per_person=max_per_person)

@@ -302,7 +302,7 @@ def take_not_found() -> bool:
 def start_new_conversation() -> None:
     old = conversation()
     st.session_state[_CONVERSATION] = Conversation(
-        model_id=old.model_id, system_prompt=old.system_prompt
+        model_id=old.model_id, system_prompt=old.system_prompt, temperature=old.temperature
     )
     if URL_KEY in st.query_params:
         del st.query_params[URL_KEY]

@@ -70,6 +70,7 @@ conversations = Table(
     Column("seen_at", Float),
     Column("pinned_at", Float),
     Column("archived_at", Float),
+    Column("temperature", Float),
 )
 messages = Table(
     "messages",
@@ -261,6 +262,7 @@ class ConversationStore:
                     updated_at=now,
                     model_id=conversation.model_id,
                     system_prompt=conversation.system_prompt,
+                    temperature=conversation.temperature,
                 )
             )
         return Written(before + 1, changed_elsewhere=before != conversation.revision)
@@ -512,6 +514,7 @@ class ConversationStore:
             title=head.title,
             model_id=head.model_id,
             system_prompt=head.system_prompt,
+            temperature=head.temperature,
             created_at=head.created_at,
             tree={row.id: _message(row, now) for row in rows},
             revision=head.revision,
@@ -674,6 +677,7 @@ def _head_row(conversation: Conversation, owner: str) -> dict[str, Any]:
         "title": _clip(conversation.title),
         "model_id": conversation.model_id,
         "system_prompt": conversation.system_prompt,
+        "temperature": conversation.temperature,
         "created_at": conversation.created_at,
         "updated_at": time.time(),
     }

@@ -150,6 +150,7 @@ def sidebar(
         _connection_status(backend, info, lang)
         _guest_controls(settings, backend, lang)
         model = _model_picker(info, conversation, lang)
+        conversation.temperature = _temperature_picker(conversation, lang)
         conversation.system_prompt = without_controls(
             st.text_area(
                 t(lang, "system_prompt"),
@@ -232,6 +233,24 @@ def _model_picker(info: ServiceInfo, conversation: Conversation, lang: str) -> M
     if not info.models_from_server:
         st.caption(t(lang, "models_from_catalog"))
     return models[chosen]
+
+
+TEMPERATURES: tuple[float | None, ...] = (None, *(round(x * 0.1, 1) for x in range(21)))
+
+
+def _temperature_picker(conversation: Conversation, lang: str) -> float | None:
+    """The conversation's temperature: the service's default, or 0 to 2 in steps of 0.1."""
+    current = conversation.temperature
+    if current not in TEMPERATURES:
+        current = min(TEMPERATURES[1:], key=lambda x: abs(x - current))  # type: ignore[operator]
+    return st.select_slider(
+        t(lang, "temperature"),
+        options=TEMPERATURES,
+        value=current,
+        format_func=lambda x: t(lang, "temperature_default") if x is None else f"{x:.1f}",
+        help=t(lang, "temperature_help"),
+        key=f"temperature_{conversation.id}",
+    )
 
 
 def downloads(
@@ -392,7 +411,8 @@ def message_controls(
     message: Message,
     lang: str,
 ) -> None:
-    """A message's versions to switch between, and Edit for a question.
+    """A message's versions to switch between, Edit for a question, and for a reply the model
+    that wrote it and its length.
 
     A question left with no answer at all (the page stopped before asking) also gets Retry.
     They stay usable while a reply is written: that reply goes on, on its own branch.
@@ -400,12 +420,17 @@ def message_controls(
     versions = conversation.siblings(message)
     editable = message.role == "user"
     unanswered = message is conversation.last and message.role == "user"
-    if len(versions) < 2 and not editable:
+    about = message.role == "assistant" and message.settled and bool(message.text)
+    if len(versions) < 2 and not editable and not about:
         slot.empty()
         return
     with slot.container(horizontal=True, gap="small", vertical_alignment="center"):
         if len(versions) > 1:
             _version_switch(versions, message, lang)
+        if about:
+            st.caption(
+                t(lang, "reply_about", model=message.model_id or "?", chars=len(message.text))
+            )
         if editable:
             st.button(
                 t(lang, "edit"),

@@ -242,3 +242,12 @@ def test_offline_demo_is_on_from_the_start_when_configured(
     assert at.sidebar.toggle[0].value is True
     send(at, "hi")
     assert "emulator, not from a model" in bubbles(at)[-1][1]
+
+
+def test_a_finished_reply_says_which_model_wrote_it_and_how_long_it_is(
+    app: AppTest, configured: Emulator
+) -> None:
+    configured.default = Behavior(reply="Короткий ответ.")
+    send(app, "Привет")
+    model = conversation(app).last.model_id
+    assert f"{model} · 15 characters" in [c.value for c in app.caption]

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from chatpage.conversation import Conversation, Message, Status
-from chatpage.export import to_json
+from chatpage.export import from_json, to_json
 from chatpage.library import date_group
 from chatpage.store import LOCAL_OWNER, ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
@@ -232,3 +232,25 @@ def test_the_list_is_headed_by_day_in_the_persons_time_zone() -> None:
     assert date_group(now - 2 * 3600, now, moscow) == "group_yesterday"
     assert date_group(now - 5 * 86_400, now, moscow) == "group_week"
     assert date_group(now - 30 * 86_400, now, moscow) == "group_older"
+
+
+def test_a_conversations_temperature_is_sent_kept_and_restored(
+    configured: Emulator, own_database: str
+) -> None:
+    at = fresh_session()
+    default = send(at, "with the service's default")
+    assert "temperature" not in configured.chat_requests[-1].body  # nothing sent: its default
+    default.sidebar.button[0].click().run()  # New chat
+    fresh = default
+    key = next(s.key for s in fresh.sidebar.select_slider if s.key.startswith("temperature_"))
+    fresh.sidebar.select_slider(key=key).set_value(0.3).run()
+    send(fresh, "a focused answer, please")
+    assert configured.chat_requests[-1].body["temperature"] == 0.3
+    conversation_id = fresh.query_params["c"]
+    reopened = fresh_session(c=conversation_id)
+    slider = reopened.sidebar.select_slider(key=f"temperature_{conversation_id}")
+    assert slider.value == 0.3
+    stored_copy = stored(own_database).load(conversation_id, LOCAL_OWNER)
+    assert stored_copy is not None
+    assert stored_copy.temperature == 0.3
+    assert from_json(to_json(stored_copy)).temperature == 0.3  # exports keep it

@@ -393,6 +393,18 @@ def test_without_a_configured_code_any_non_empty_code_is_accepted() -> None:
         (json.dumps({"model": {"id": "gpt-4"}}).encode(), "messages"),
         (json.dumps({"messages": []}).encode(), "messages"),
         (json.dumps({"messages": [{"role": "user"}]}).encode(), "content"),
+        (
+            json.dumps(
+                {"messages": [{"role": "user", "content": "x"}], "temperature": 2.5}
+            ).encode(),
+            "temperature",
+        ),
+        (
+            json.dumps(
+                {"messages": [{"role": "user", "content": "x"}], "temperature": "hot"}
+            ).encode(),
+            "temperature",
+        ),
     ],
 )
 def test_malformed_chat_body_gets_400(emu: Emulator, raw_body: bytes, reason: str) -> None:

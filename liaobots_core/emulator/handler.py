@@ -350,6 +350,11 @@ def _chat_body_problem(body: Any) -> str | None:
             return "each message needs a string role"
         if not isinstance(m.get("content"), str):
             return "each message needs a string content"
+    if "temperature" in body:  # optional; when sent, what OpenAI-style services accept
+        temperature = body["temperature"]
+        number = isinstance(temperature, (int, float)) and not isinstance(temperature, bool)
+        if not number or not 0 <= temperature <= 2:
+            return "temperature must be a number from 0 to 2"
     return None
 
 

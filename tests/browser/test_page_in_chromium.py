@@ -161,3 +161,17 @@ def test_auth_code_reaches_no_frame_page_response_or_log(
         assert code not in body, f"auth code in the response body of {url}"
     assert page_server.log_bytes(), "the page's log is empty: is it being captured?"
     assert code not in page_server.log_bytes()
+
+
+def test_a_reply_renders_its_math_and_says_its_model_and_length(
+    chat: ChatPage, emulator: Emulator
+) -> None:
+    reply = "Энергия: $E = mc^2$, и сумма:\n\n$$\\sum_{k=1}^{n} k = \\frac{n(n+1)}{2}$$\n"
+    emulator.enqueue(Behavior(reply=reply, chunk_bytes=11))
+    chat.open()
+    index = chat.send("Формулы, пожалуйста")
+    chat.wait_for_reply(index)
+    bubble = chat.messages.nth(index)
+    expect(bubble.locator(".katex").first).to_be_visible()  # typeset, not shown as $…$
+    assert bubble.locator(".katex").count() >= 2
+    expect(bubble.get_by_text(f"· {len(reply):,} characters")).to_be_visible()
