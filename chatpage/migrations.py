@@ -229,6 +229,25 @@ def m010_conversation_temperature(db: Connection) -> None:
     db.execute(text("ALTER TABLE conversations ADD COLUMN temperature DOUBLE PRECISION"))
 
 
+@migration
+def m011_saved_prompts(db: Connection) -> None:
+    """A person's saved system prompts, by name."""
+    db.execute(
+        text(
+            """
+            CREATE TABLE saved_prompts (
+                id VARCHAR(64) PRIMARY KEY,
+                owner VARCHAR(320) NOT NULL,
+                name VARCHAR(80) NOT NULL,
+                text TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL
+            )
+            """
+        )
+    )
+    db.execute(text("CREATE INDEX saved_prompts_by_owner ON saved_prompts (owner, name)"))
+
+
 def applied(engine: Engine) -> list[str]:
     with engine.connect() as db:
         _ensure_table(db)

@@ -42,6 +42,7 @@ from sqlalchemy.engine import make_url
 from .conversation import Conversation, ErrorInfo, Message, Status, title_from
 from .limits import TITLE_MAX_CHARS
 from .migrations import migrate
+from .prompts import PromptLibrary
 from .usage import Ledger
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -180,6 +181,7 @@ class ConversationStore:
         self._writes = writer(self.engine)
         migrate(self._writes)
         self.usage = Ledger(self.engine, self._writes)
+        self.prompts = PromptLibrary(self.engine, self._writes)
 
     @property
     def backend(self) -> str:
