@@ -42,6 +42,7 @@ from sqlalchemy.engine import make_url
 from .conversation import Conversation, ErrorInfo, Message, Status, title_from
 from .limits import TITLE_MAX_CHARS
 from .migrations import migrate
+from .sharing import Shares
 from .usage import Ledger
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -179,6 +180,7 @@ class ConversationStore:
         self._writes = writer(self.engine)
         migrate(self._writes)
         self.usage = Ledger(self.engine, self._writes)
+        self.shares = Shares(self.engine, self._writes)
 
     @property
     def backend(self) -> str:
