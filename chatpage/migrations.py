@@ -221,6 +221,7 @@ def m008_shared_links(db: Connection) -> None:
                 owner VARCHAR(320) NOT NULL,
                 shared_by VARCHAR(320),
                 conversation_id VARCHAR(64) NOT NULL,
+                title VARCHAR(200) NOT NULL,
                 snapshot TEXT NOT NULL,
                 created_at DOUBLE PRECISION NOT NULL,
                 revoked_at DOUBLE PRECISION

@@ -28,6 +28,7 @@ from sqlalchemy import (
 
 from .conversation import Conversation
 from .export import ImportRefused, from_json, to_json
+from .limits import TITLE_MAX_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ shared_links = Table(
     Column("owner", String(320), nullable=False),
     Column("shared_by", String(320)),
     Column("conversation_id", String(64), nullable=False),
+    Column("title", String(200), nullable=False),  # for the owner's list of links
     Column("snapshot", Text, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("revoked_at", Float),
@@ -65,6 +67,27 @@ class Shared:
     conversation: Conversation
     shared_by: str | None
     created_at: float
+
+
+@dataclass(frozen=True)
+class Sharer:
+    """Who may share from this page, and where its links point (None: sharing is off)."""
+
+    name: str | None  # shown on the shared view; None for the one local user
+    base_url: str  # the page's address, or "" for a link relative to it
+
+    def link(self, token: str) -> str:
+        return f"{self.base_url}?{URL_KEY}={token}"
+
+
+def sharer(public_demo: bool, name: str | None, page_url: str | None) -> Sharer | None:
+    """Sharing is off in a public demo: its visitors are anonymous and their chats expire."""
+    if public_demo:
+        return None
+    if not isinstance(page_url, str) or not page_url:
+        return Sharer(name, "")  # no address known (AppTest): a link relative to the page
+    base = page_url.split("?")[0].split("#")[0]
+    return Sharer(name, base if base.endswith("/") else base + "/")  # `st.context.url` has none
 
 
 def snapshot(conversation: Conversation) -> Conversation:
@@ -118,6 +141,7 @@ class Shares:
                     owner=owner,
                     shared_by=shared_by,
                     conversation_id=conversation.id,
+                    title=conversation.display_title[:TITLE_MAX_CHARS],
                     snapshot=to_json(snapshot(conversation)),
                     created_at=now,
                 )
@@ -143,16 +167,13 @@ class Shares:
                 select(
                     shared_links.c.token,
                     shared_links.c.conversation_id,
-                    shared_links.c.snapshot,
+                    shared_links.c.title,
                     shared_links.c.created_at,
                 )
                 .where(shared_links.c.owner == owner, shared_links.c.revoked_at.is_(None))
                 .order_by(shared_links.c.created_at.desc())
             ).all()
-        return [
-            Link(token, conversation_id, _title(data), created_at)
-            for token, conversation_id, data, created_at in rows
-        ]
+        return [Link(*row) for row in rows]
 
     def open(self, token: str) -> Shared | None:
         """What an active link shows; None for a revoked, unknown or implausible token."""
@@ -192,10 +213,3 @@ class Shares:
                 .values(revoked_at=now)
             )
         return done.rowcount > 0
-
-
-def _title(data: str) -> str:
-    try:
-        return from_json(data.encode(), max_bytes=len(data.encode())).display_title
-    except ImportRefused:
-        return ""

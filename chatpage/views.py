@@ -40,6 +40,7 @@ from .persistence import Journal
 from .replies import Replies, ReplyTask
 from .reply import follow_reply, show_failure
 from .settings import Settings
+from .sharing import sharer
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,8 @@ def sidebar(
             )
         )
         downloads = st.empty()  # the chat fragment fills it: the exports follow each message
-        listed = conversation_list(journal, conversation.id, lang)
+        share_as = sharer(settings.public_demo, visitor.name, st.context.url)
+        listed = conversation_list(journal, conversation.id, lang, share_as)
     return SidebarChoices(
         backend=backend, info=info, model=model, listed=listed, downloads=downloads
     )
