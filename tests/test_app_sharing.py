@@ -135,3 +135,13 @@ def test_the_public_demo_has_no_share_and_no_shared_view(
     assert [i.value for i in reader.info] == ["Sharing is not available on this page."]
     assert bubbles(reader) == []
     assert "Local first" not in page_text(reader)
+
+
+def test_go_to_my_chats_leaves_the_shared_view_for_the_chat() -> None:
+    owner = send(fresh_session(), "Shared, then left")
+    token = share(owner, owner.query_params["c"])
+    reader = fresh_session(share=token)
+    reader.button(key="back_to_chats").click().run()
+    assert "share" not in reader.query_params
+    assert reader.chat_input
+    assert listed(reader) == ["Shared, then left"]  # the local user's own list
