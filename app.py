@@ -5,7 +5,8 @@ this same file as the page, plus `/metrics` (chatpage/server.py). Each page run 
 file as `__main__` (Streamlit's script runner, AppTest too), which draws the page.
 
 A page run is an `st.navigation` entry point: settings, the access gate and the database are
-checked first, before any page runs; then the chat (everyone's, the default page) or, for
+checked first, before any page runs; a shared link (`?share=`) then shows its read-only
+snapshot (chatpage/shared_view.py) instead; else the chat (everyone's, the default page) or, for
 CHAT_ADMINS alone, the usage page (`app_pages/usage.py`). Nobody else has it in the
 navigation or at its URL.
 """
@@ -17,7 +18,7 @@ import os
 
 import streamlit as st
 
-from chatpage import balance, guard, server, session, usage_page, views
+from chatpage import balance, guard, server, session, shared_view, usage_page, views
 from chatpage.access import Visitor, identify
 from chatpage.chat import Page, carry_out, chat
 from chatpage.i18n import pick_language, t
@@ -48,6 +49,8 @@ def main() -> None:
     store = open_store(settings)
     if store is None:
         views.stop_for_database(lang)
+    if shared_view.wanted():  # `?share=`: a read-only snapshot instead of the chat
+        shared_view.show(store, visitor.owner, not settings.public_demo, lang)
 
     chat_page = functools.partial(show_chat, settings, visitor, store, lang)
     functools.update_wrapper(chat_page, show_chat)  # the page is named after the function

@@ -26,6 +26,7 @@ from .guard import guarded
 from .i18n import t
 from .limits import SEARCH_MAX_CHARS, TITLE_MAX_CHARS, without_controls
 from .persistence import Journal
+from .sharing import Sharer
 from .store import Summary
 
 # The list shows the newest 25 and "Show more" adds 25 at a time (as LibreChat pages it):
@@ -48,6 +49,7 @@ class Listed:
     writing: frozenset[str]  # the person's conversations with a reply being written right now
     searching: bool
     open_slot: DeltaGenerator  # where the open conversation goes when the list lacks it
+    sharer: Sharer | None = None  # None: sharing is off (a public demo)
 
 
 def date_group(updated_at: float, now: float, zone: tzinfo) -> str:
@@ -64,7 +66,7 @@ def date_group(updated_at: float, now: float, zone: tzinfo) -> str:
     return "group_older"
 
 
-def _zone() -> tzinfo:
+def browser_zone() -> tzinfo:
     """The browser's time zone, so "Today" is the person's today; UTC when unknown."""
     name = st.context.timezone
     try:
@@ -73,7 +75,9 @@ def _zone() -> tzinfo:
         return UTC
 
 
-def conversation_list(journal: Journal, open_id: str, lang: str) -> Listed:
+def conversation_list(
+    journal: Journal, open_id: str, lang: str, sharer: Sharer | None = None
+) -> Listed:
     """The person's conversations: pinned, then by day; search; the archive; import."""
     st.subheader(t(lang, "conversations"))
     query = st.text_input(
@@ -104,12 +108,12 @@ def conversation_list(journal: Journal, open_id: str, lang: str) -> Listed:
     except SQLAlchemyError:
         log.exception("could not list conversations")
         st.caption(":material/database: " + t(lang, "storage_failed"))
-        return Listed(frozenset(), frozenset(), bool(query.strip()), open_slot)
+        return Listed(frozenset(), frozenset(), bool(query.strip()), open_slot, sharer)
     if not summaries:
         empty = "no_matches" if searching else "archive_empty" if in_archive else "no_conversations"
         st.caption(t(lang, empty))
     more, summaries = len(summaries) > shown, summaries[:shown]
-    heading, now, zone = None, time.time(), _zone()
+    heading, now, zone = None, time.time(), browser_zone()
     for summary in summaries:
         if not searching:  # results are ranked by time already; headings would only split them
             group = (
@@ -122,7 +126,7 @@ def conversation_list(journal: Journal, open_id: str, lang: str) -> Listed:
             if group != heading:
                 st.caption(t(lang, group))
                 heading = group
-        entry(journal, summary, summary.id == open_id, lang)
+        entry(journal, summary, summary.id == open_id, lang, sharer)
     if more:
         st.button(
             t(lang, "show_more"),
@@ -141,12 +145,18 @@ def conversation_list(journal: Journal, open_id: str, lang: str) -> Listed:
             on_click=st.session_state.__setitem__,
             args=(_ARCHIVE_VIEW, True),
         )
+    if sharer is not None:
+        _shared_links(journal, sharer, lang)
     _import(journal, lang)
     # The archive is not the list the open conversation belongs in: it is not added there.
-    return Listed(frozenset(s.id for s in summaries), writing, searching or in_archive, open_slot)
+    return Listed(
+        frozenset(s.id for s in summaries), writing, searching or in_archive, open_slot, sharer
+    )
 
 
-def entry(journal: Journal, summary: Summary, is_open: bool, lang: str) -> None:
+def entry(
+    journal: Journal, summary: Summary, is_open: bool, lang: str, sharer: Sharer | None = None
+) -> None:
     """One conversation in the list: its title opens it, its menu renames or deletes it."""
     if is_open and summary.unseen:
         journal.seen(summary.id)  # the person is looking at it now
@@ -179,7 +189,7 @@ def entry(journal: Journal, summary: Summary, is_open: bool, lang: str) -> None:
     )
     if menu.open:
         with menu:
-            _manage(journal, summary, lang)
+            _manage(journal, summary, lang, sharer)
 
 
 def open_entry(listed: Listed, journal: Journal, conversation: Conversation, lang: str) -> None:
@@ -196,11 +206,13 @@ def open_entry(listed: Listed, journal: Journal, conversation: Conversation, lan
     # Drawn before a reply is followed, so without "writing": the open conversation shows that.
     summary = Summary(id=conversation.id, title=conversation.display_title, updated_at=time.time())
     with listed.open_slot.container():
-        entry(journal, summary, True, lang)
+        entry(journal, summary, True, lang, listed.sharer)
 
 
-def _manage(journal: Journal, summary: Summary, lang: str) -> None:
+def _manage(journal: Journal, summary: Summary, lang: str, sharer: Sharer | None) -> None:
     conversation_id, title = summary.id, summary.title
+    if sharer is not None:
+        _share_controls(journal, conversation_id, sharer, lang)
     row = st.container(horizontal=True, gap="small")
     row.button(
         t(lang, "unpin" if summary.pinned else "pin"),
@@ -247,6 +259,59 @@ def _manage(journal: Journal, summary: Summary, lang: str) -> None:
             on_click=st.session_state.__setitem__,
             args=(_CONFIRM_DELETE, conversation_id),
         )
+
+
+def _share_controls(journal: Journal, conversation_id: str, sharer: Sharer, lang: str) -> None:
+    """Share: a read-only link to copy; once shared, the link and Stop sharing."""
+    token = journal.store.shares.active(conversation_id, journal.owner)
+    if token is None:
+        st.button(
+            t(lang, "share"),
+            key=f"share_{conversation_id}",
+            icon=":material/share:",
+            help=t(lang, "share_help"),
+            on_click=_share,
+            args=(journal, conversation_id, sharer.name),
+        )
+        return
+    _link(journal, conversation_id, token, sharer, lang, key=f"unshare_{conversation_id}")
+
+
+def _link(
+    journal: Journal, conversation_id: str, token: str, sharer: Sharer, lang: str, *, key: str
+) -> None:
+    """The link, with the copy button `st.code` gives, and the button that stops it."""
+    st.caption(t(lang, "share_link_note"))
+    st.code(sharer.link(token), language=None, wrap_lines=True)
+    st.button(
+        t(lang, "stop_sharing"),
+        key=key,
+        icon=":material/link_off:",
+        on_click=_unshare,
+        args=(journal, conversation_id),
+    )
+
+
+def _shared_links(journal: Journal, sharer: Sharer, lang: str) -> None:
+    """The person's active links in one place, each with Stop sharing."""
+    try:
+        links = journal.store.shares.links(journal.owner)
+    except SQLAlchemyError:
+        log.exception("could not list shared links")
+        return
+    if not links:
+        return
+    with st.expander(t(lang, "shared_links"), icon=":material/share:"):
+        for link in links:
+            st.text(link.title)  # as itself: a title is never markdown
+            _link(
+                journal,
+                link.conversation_id,
+                link.token,
+                sharer,
+                lang,
+                key=f"unshare_listed_{link.conversation_id}",
+            )
 
 
 def _storage_guarded(action: Callable[..., None]) -> Callable[..., None]:
@@ -297,10 +362,34 @@ def _archive(journal: Journal, conversation_id: str, archived: bool) -> None:
 def _delete(journal: Journal, conversation_id: str) -> None:
     if journal.store.delete(conversation_id, journal.owner):
         audit("conversation_deleted", journal.owner, conversation=conversation_id)
+    # Deleting is meant to make it go away: its links stop too (their snapshots are copies).
+    journal.store.shares.revoke(conversation_id, journal.owner, time.time())
     st.session_state.pop(_CONFIRM_DELETE, None)
     if session.open_id() == conversation_id:
         session.start_new_conversation()
     st.toast(t(st.session_state.get("lang", "en"), "deleted"), icon=":material/delete:")
+
+
+@guarded
+@_storage_guarded
+def _share(journal: Journal, conversation_id: str, shared_by: str | None) -> None:
+    """Share the conversation as it is stored now (only its owner can read it so)."""
+    lang = st.session_state.get("lang", "en")
+    stored = journal.store.load(conversation_id, journal.owner)
+    if stored is None or not stored.messages:
+        st.toast(t(lang, "share_empty"), icon=":material/info:")
+        return
+    journal.store.shares.share(stored, journal.owner, shared_by, time.time())
+    audit("conversation_shared", journal.owner, conversation=conversation_id)  # never the token
+
+
+@guarded
+@_storage_guarded
+def _unshare(journal: Journal, conversation_id: str) -> None:
+    if journal.store.shares.revoke(conversation_id, journal.owner, time.time()):
+        audit("sharing_stopped", journal.owner, conversation=conversation_id)
+        lang = st.session_state.get("lang", "en")
+        st.toast(t(lang, "sharing_stopped"), icon=":material/link_off:")
 
 
 def _import(journal: Journal, lang: str) -> None:

@@ -205,6 +205,33 @@ def m007_tidy_history(db: Connection) -> None:
             )
 
 
+@migration
+def m008_shared_links(db: Connection) -> None:
+    """Read-only links to a snapshot of a conversation, each revocable by its owner.
+
+    The snapshot is the export JSON of the branch on show at the moment of sharing, so a
+    link never shows what was written (or deleted) afterwards. A revoked link keeps its row
+    with `revoked_at` set, so it answers "not found" exactly as an unknown token does.
+    """
+    db.execute(
+        text(
+            """
+            CREATE TABLE shared_links (
+                token VARCHAR(64) PRIMARY KEY,
+                owner VARCHAR(320) NOT NULL,
+                shared_by VARCHAR(320),
+                conversation_id VARCHAR(64) NOT NULL,
+                title VARCHAR(200) NOT NULL,
+                snapshot TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                revoked_at DOUBLE PRECISION
+            )
+            """
+        )
+    )
+    db.execute(text("CREATE INDEX shared_links_by_owner ON shared_links (owner, conversation_id)"))
+
+
 # The messages' text, indexed by trigrams, kept in step by triggers (FTS5 external content).
 _SQLITE_SEARCH = (
     "CREATE VIRTUAL TABLE message_search USING fts5("

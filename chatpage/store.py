@@ -43,6 +43,7 @@ from .conversation import Conversation, ErrorInfo, Message, Status, title_from
 from .limits import TITLE_MAX_CHARS
 from .migrations import migrate
 from .prompts import PromptLibrary
+from .sharing import Shares
 from .usage import Ledger
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -182,6 +183,7 @@ class ConversationStore:
         migrate(self._writes)
         self.usage = Ledger(self.engine, self._writes)
         self.prompts = PromptLibrary(self.engine, self._writes)
+        self.shares = Shares(self.engine, self._writes)
 
     @property
     def backend(self) -> str:

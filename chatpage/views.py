@@ -42,6 +42,7 @@ from .prompts import NAME_MAX_CHARS, PROMPTS_MAX, Prompt, builtin_prompts
 from .replies import Replies, ReplyTask
 from .reply import follow_reply, show_failure
 from .settings import Settings
+from .sharing import sharer
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +155,8 @@ def sidebar(
         model = _model_picker(info, conversation, lang)
         conversation.temperature = _temperature_picker(conversation, lang)
         with guard.region("prompts", lang):
-            prompt_picker(journal, conversation, lang)
+            # A demo visitor's things last a day: the built-in prompts, nothing to save.
+            prompt_picker(journal, conversation, lang, can_save=not settings.public_demo)
         conversation.system_prompt = without_controls(
             st.text_area(
                 t(lang, "system_prompt"),
@@ -165,7 +167,8 @@ def sidebar(
             )
         )
         downloads = st.empty()  # the chat fragment fills it: the exports follow each message
-        listed = conversation_list(journal, conversation.id, lang)
+        share_as = sharer(settings.public_demo, visitor.name, st.context.url)
+        listed = conversation_list(journal, conversation.id, lang, share_as)
     return SidebarChoices(
         backend=backend, info=info, model=model, listed=listed, downloads=downloads
     )
@@ -243,13 +246,15 @@ _PROMPT_CHOICE = "prompt_choice"
 _PROMPT_NAME = "prompt_name"
 
 
-def prompt_picker(journal: Journal, conversation: Conversation, lang: str) -> None:
+def prompt_picker(
+    journal: Journal, conversation: Conversation, lang: str, *, can_save: bool = True
+) -> None:
     """Choose a saved prompt for this conversation; save the one written; delete one's own."""
+    mine = []
     try:
-        mine = journal.store.prompts.list(journal.owner)
+        mine = journal.store.prompts.list(journal.owner) if can_save else []
     except SQLAlchemyError:
         log.exception("could not read saved prompts")
-        mine = []
     choices = {p.id: p for p in (*builtin_prompts(lang), *mine)}
     row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
     row.selectbox(
@@ -262,6 +267,8 @@ def prompt_picker(journal: Journal, conversation: Conversation, lang: str) -> No
         on_change=_use_prompt,
         args=(conversation, choices),
     )
+    if not can_save:
+        return
     with row.popover("", icon=":material/bookmark_add:", help=t(lang, "save_prompt")):
         st.text_input(t(lang, "prompt_name"), max_chars=NAME_MAX_CHARS, key=_PROMPT_NAME)
         st.button(
