@@ -30,6 +30,7 @@ from .backend import (
     wants_guest,
 )
 from .conversation import Conversation, Message, Status
+from .copy_button import copy_button
 from .export import file_stem, to_json, to_markdown
 from .failures import describe, explain
 from .guard import guarded
@@ -532,6 +533,12 @@ def message_controls(
         if len(versions) > 1:
             _version_switch(versions, message, lang)
         if about:
+            copy_button(
+                message.text,
+                key=f"copy_{message.id}",
+                label=t(lang, "copy"),
+                done=t(lang, "copied"),
+            )
             st.caption(
                 t(lang, "reply_about", model=message.model_id or "?", chars=len(message.text))
             )

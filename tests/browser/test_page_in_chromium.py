@@ -175,3 +175,21 @@ def test_a_reply_renders_its_math_and_says_its_model_and_length(
     expect(bubble.locator(".katex").first).to_be_visible()  # typeset, not shown as $…$
     assert bubble.locator(".katex").count() >= 2
     expect(bubble.get_by_text(f"· {len(reply):,} characters")).to_be_visible()
+
+
+def test_copy_puts_the_replys_markdown_on_the_clipboard_in_one_click(
+    chat: ChatPage, page: Page, emulator: Emulator
+) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    reply = "Вот код:\n\n```python\nprint('привет')\n```\n\nИ **жирный** текст."
+    emulator.enqueue(Behavior(reply=reply, chunk_bytes=9))
+    chat.open()
+    index = chat.send("Покажи код")
+    chat.wait_for_reply(index)
+    bubble = chat.messages.nth(index)
+    bubble.get_by_role("button", name="Copy", exact=True).click()
+    expect(bubble.get_by_role("button", name="Copy", exact=True)).to_have_text("Copied")
+    assert page.evaluate("() => navigator.clipboard.readText()") == reply  # the markdown
+    code = bubble.locator('[data-testid="stCode"]').first
+    code.hover()  # each code block has Streamlit's own copy button
+    expect(code.get_by_role("button").first).to_be_visible()

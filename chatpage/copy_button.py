@@ -1,0 +1,54 @@
+"""Copy a reply in one click, as every chat page offers.
+
+Streamlit has no clipboard button of its own (a code block has one, a reply does not), so this
+is a small inline component (`st.components.v2`: no iframe, nothing fetched). The reply's
+markdown travels as the component's data and goes to the clipboard as text: it is never put
+into the page as HTML. Where the clipboard API is refused (a page served over plain HTTP to
+another machine), the browser's older copy command does it.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+_HTML = '<button type="button" class="copy"></button>'
+_CSS = """
+.copy {
+  font: inherit; font-size: 0.875rem; color: var(--st-text-color); opacity: 0.7;
+  background: none; border: none; padding: 0.1rem 0.3rem; cursor: pointer; border-radius: 0.3rem;
+}
+.copy:hover { opacity: 1; background: var(--st-secondary-background-color); }
+"""
+_JS = """
+export default function (component) {
+  const { data, parentElement } = component;
+  const button = parentElement.querySelector("button.copy");
+  button.textContent = data.label;
+  button.title = data.label;
+  button.setAttribute("aria-label", data.label);
+  button.onclick = async () => {
+    try {
+      await navigator.clipboard.writeText(data.text);
+    } catch (refused) {
+      const area = document.createElement("textarea");
+      area.value = data.text;
+      area.setAttribute("readonly", "");
+      area.style.position = "fixed";
+      area.style.opacity = "0";
+      document.body.appendChild(area);
+      area.select();
+      document.execCommand("copy");
+      area.remove();
+    }
+    button.textContent = data.done;
+    setTimeout(() => { button.textContent = data.label; }, 1500);
+  };
+}
+"""
+
+_mount = st.components.v2.component("liaobots_chat.copy", html=_HTML, css=_CSS, js=_JS)
+
+
+def copy_button(text: str, *, key: str, label: str, done: str) -> None:
+    """A button that puts `text` on the clipboard; it says `done` for a moment after."""
+    _mount(data={"text": text, "label": label, "done": done}, key=key)
