@@ -9,6 +9,8 @@ another machine), the browser's older copy command does it.
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 _HTML = '<button type="button" class="copy"></button>'
@@ -50,5 +52,10 @@ _mount = st.components.v2.component("liaobots_chat.copy", html=_HTML, css=_CSS, 
 
 
 def copy_button(text: str, *, key: str, label: str, done: str) -> None:
-    """A button that puts `text` on the clipboard; it says `done` for a moment after."""
-    _mount(data={"text": text, "label": label, "done": done}, key=key)
+    """A button that puts `text` on the clipboard; it says `done` for a moment after.
+
+    Streamlit refuses a component key holding "__" (its own delimiter), which a random id
+    may hold: the key is hashed into one that never does.
+    """
+    safe = "copy-" + hashlib.blake2s(key.encode(), digest_size=12).hexdigest()
+    _mount(data={"text": text, "label": label, "done": done}, key=safe)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chatpage.conversation import CONTINUE_PROMPT, Status
+from chatpage.conversation import CONTINUE_PROMPT, Conversation, Message, Status
+from chatpage.store import LOCAL_OWNER, ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
 
 from .apptest import APP, TIMEOUT, bubbles, conversation, edit_key, page_text, send
@@ -251,3 +252,18 @@ def test_a_finished_reply_says_which_model_wrote_it_and_how_long_it_is(
     send(app, "Привет")
     model = conversation(app).last.model_id
     assert f"{model} · 15 characters" in [c.value for c in app.caption]
+
+
+def test_a_reply_whose_id_holds_two_underscores_still_gets_its_copy_button(
+    own_database: str,
+) -> None:
+    chat = Conversation(model_id="gpt-4", id="conversation__one")
+    chat.append(Message("user", "hello", id="question__one"))
+    chat.append(Message("assistant", "hi there", id="reply__one"))  # random ids can hold "__"
+    ConversationStore(own_database).create(chat, LOCAL_OWNER)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["c"] = chat.id
+    at.run()
+    assert not at.exception
+    assert not at.error  # no "something went wrong" in place of the conversation
+    assert bubbles(at) == [("user", "hello"), ("assistant", "hi there")]
