@@ -32,7 +32,7 @@ def test_a_shared_link_is_read_only_for_a_colleague_and_gone_once_stopped(
         alice = ChatPage(alice_context.new_page(), server.url).open()
         alice.wait_for_reply(alice.send("Alice's borscht recipe"))
         sidebar = alice.page.locator(SIDEBAR)
-        sidebar.locator('[data-testid="stPopover"] button').first.click()
+        sidebar.get_by_role("button", name="more_vert icon").first.click()  # its ⋮ menu
         alice.page.get_by_role("button", name="Share", exact=True).click()
         link = alice.page.locator('[data-testid="stCode"]').filter(has_text="?share=").first
         expect(link).to_be_visible()
