@@ -10,7 +10,6 @@ button of an earlier message, the list, another window's change) re-runs the who
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass
 
@@ -136,10 +135,10 @@ def chat(page: Page) -> None:
         prompt = st.chat_input(
             t(lang, "input_placeholder"),
             key=session.INPUT_KEY,
+            # Any file, up to server.maxUploadSize: `check_submitted` says why one cannot be
+            # sent (too big, an image, binary) and keeps the text. A file the browser itself
+            # refuses (past maxUploadSize) is only marked on its chip, and the text goes alone.
             accept_file="multiple",
-            # The browser refuses a file past the bound before it is uploaded; the exact
-            # bound, and every other reason, is checked by `check_submitted`.
-            max_upload_size=upload_cap_mb(page.settings.max_file_bytes),
             on_submit=session.check_submitted,
             args=(page.settings.message_limit, journal, page.room_to_send),
             kwargs={"max_file_bytes": page.settings.max_file_bytes},
@@ -191,11 +190,6 @@ def chat(page: Page) -> None:
     if journal.failed or storage_failed_in_callback():
         st.warning(t(lang, "storage_failed"), icon=":material/database:")
     balance.notice(gone, page.choices.backend if page.choices is not None else None, lang)
-
-
-def upload_cap_mb(max_file_bytes: int) -> int:
-    """The browser's bound on one file, in Streamlit's whole megabytes, rounded up."""
-    return max(1, math.ceil(max_file_bytes / (1024 * 1024)))
 
 
 def _sidebar(page: Page, journal: Journal, conversation: Conversation) -> None:
