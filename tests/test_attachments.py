@@ -8,14 +8,17 @@ import json
 import zipfile
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chatpage.attachments import FILES_MAX_COUNT, Refused, Upload, read, read_all
-from chatpage.conversation import Attachment, Conversation, fenced, wire_text
+from chatpage.conversation import Attachment, Conversation, ErrorInfo, fenced, wire_text
 from chatpage.export import ImportRefused, from_json, to_json, to_markdown
 from chatpage.failures import explain
-from chatpage.limits import message_problem
+from chatpage.limits import CONTROL_CHARS, message_problem
 
 from .files import PNG_HEADER, docx_with, pdf_with_text
+from .fuzzing import fuzz_settings
 
 PANGRAM = (
     "Съешь же ещё этих мягких французских булок, да выпей чаю. Широкая электрификация "
@@ -189,8 +192,6 @@ def test_an_import_with_damaged_files_is_refused(bad: object) -> None:
 )
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_every_refusal_reads_in_both_languages(kind: str, lang: str) -> None:
-    from chatpage.conversation import ErrorInfo
-
     level, words = explain(ErrorInfo(kind, limit=2 * 1024 * 1024, size=20 * 1024**2), lang)
     assert level == "warning"
     assert "{" not in words
@@ -198,3 +199,37 @@ def test_every_refusal_reads_in_both_languages(kind: str, lang: str) -> None:
     if kind == "file_too_big":
         assert "20.0 MB" in words
         assert "2.0 MB" in words
+
+
+GOOD_FILES = [PANGRAM.encode("utf-16"), pdf_with_text("Some words"), docx_with(["Some words"])]
+
+
+@st.composite
+def damaged_files(draw: st.DrawFn) -> bytes:
+    """A good file of some kind with bytes changed, cut short, or any bytes at all."""
+    if draw(st.booleans()):
+        return draw(st.binary(max_size=2000))
+    data = bytearray(draw(st.sampled_from(GOOD_FILES)))
+    for _ in range(draw(st.integers(1, 8))):
+        data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+    return bytes(data[: draw(st.integers(1, len(data)))])
+
+
+@fuzz_settings(150)
+@given(
+    data=damaged_files(),
+    name=st.sampled_from(["a.txt", "a.pdf", "a.docx", "a", "a.png", "a.py"]),
+)
+def test_any_file_is_read_as_clean_text_or_refused_with_a_reason(data: bytes, name: str) -> None:
+    outcome = _read_or_refusal(Upload(name, data))
+    if isinstance(outcome, ErrorInfo):
+        assert outcome.kind in ("file_binary", "file_unreadable", "file_image")
+    else:
+        assert not CONTROL_CHARS.search(outcome.text)  # storable anywhere, sendable as is
+
+
+def _read_or_refusal(upload: Upload) -> Attachment | ErrorInfo:
+    try:
+        return read(upload)
+    except Refused as refused:
+        return refused.error
