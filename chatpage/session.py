@@ -392,7 +392,10 @@ def save_edit(text_key: str, limit: int, message_id: str) -> None:
     The edit passes the same check as a new message; a refused edit stays open to fix.
     """
     text = str(st.session_state.get(text_key, ""))
-    problem = message_problem(text, limit)
+    current: Conversation | None = st.session_state.get(_CONVERSATION)
+    edited = current.tree.get(message_id) if current is not None else None
+    # The new version keeps the question's files: it may be files alone, and they count.
+    problem = message_problem(text, limit, edited.attachments if edited is not None else ())
     if problem is not None:
         _refused(problem)
         return

@@ -67,3 +67,21 @@ def test_a_file_that_cannot_be_sent_sends_nothing_and_keeps_the_text(
     assert configured.chat_requests == []
     assert conversation(at).messages == []
     assert at.chat_input[0].value == "Please read this"  # given back; the file must be again
+
+
+def test_an_edited_question_goes_again_with_its_files_even_with_no_text(
+    configured: Emulator,
+) -> None:
+    at = attach(fresh_session(), "Explain this", ("greet.py", CODE.encode()))
+    first = conversation(at).messages[0]
+    at.button(key=f"edit_{first.id}").click().run()
+    at.text_area(key="edit_text").set_value("").run()
+    at.button[[b.label for b in at.button].index("Save and send")].click().run()
+    assert not at.exception, at.exception
+    assert configured.chat_requests[-1].body["messages"] == [
+        {"role": "user", "content": f"```greet.py\n{CODE}\n```"}
+    ]
+    edited = conversation(at).messages[0]
+    assert edited.id != first.id
+    assert edited.attachments == first.attachments
+    assert [m.id for m in conversation(at).siblings(edited)] == [first.id, edited.id]
