@@ -135,12 +135,18 @@ def chat(page: Page) -> None:
         prompt = st.chat_input(
             t(lang, "input_placeholder"),
             key=session.INPUT_KEY,
+            # Any file, up to server.maxUploadSize: `check_submitted` says why one cannot be
+            # sent (too big, an image, binary) and keeps the text. A file the browser itself
+            # refuses (past maxUploadSize) is only marked on its chip, and the text goes alone.
+            accept_file="multiple",
             on_submit=session.check_submitted,
             args=(page.settings.message_limit, journal, page.room_to_send),
+            kwargs={"max_file_bytes": page.settings.max_file_bytes},
         )
     intent = session.take_intent()
-    if prompt is not None:
-        intent = Intent("send", viewed, prompt)
+    sent = session.submitted(prompt)
+    if sent is not None:
+        intent = Intent("send", viewed, sent[0], session.take_attached())
         session.set_editing(None)
     if intent is not None:
         st.session_state.pop(_CARRIED, None)  # said until now; this action has its own

@@ -6,6 +6,7 @@ that arrived and says what happened to it; nothing is ever thrown away to show a
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
@@ -66,6 +67,62 @@ class ErrorInfo:
         )
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message: its name and size for the chip, its text for the model."""
+
+    name: str
+    size: int  # bytes, as attached
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "size": self.size, "text": self.text}
+
+
+ATTACHMENTS_MAX = 10  # files on one message
+_SIZE_MAX = 2**40
+
+
+def attachments_from(raw: object) -> tuple[Attachment, ...]:
+    """Attachments as stored or exported (None: none); ValueError when they are not that."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) > ATTACHMENTS_MAX:
+        raise ValueError("attachments must be a short list")
+    found: list[Attachment] = []
+    for item in raw:
+        name = item.get("name") if isinstance(item, dict) else None
+        size = item.get("size") if isinstance(item, dict) else None
+        text = item.get("text") if isinstance(item, dict) else None
+        if (
+            not isinstance(name, str)
+            or not 0 < len(name) <= 200
+            or not name.isprintable()
+            or "`" in name
+            or type(size) is not int
+            or not 0 <= size <= _SIZE_MAX
+            or not isinstance(text, str)
+        ):
+            raise ValueError("an attachment needs a name, a size and a text")
+        found.append(Attachment(name=name, size=size, text=text))
+    return tuple(found)
+
+
+def fenced(attachment: Attachment) -> str:
+    """A file as the model reads it: its text in a code fence named after it.
+
+    The fence is longer than any run of backticks in the text, so the text cannot end it.
+    """
+    longest = max((len(run) for run in re.findall(r"`+", attachment.text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{attachment.name}\n{attachment.text}\n{fence}"
+
+
+def wire_text(text: str, attachments: tuple[Attachment, ...] = ()) -> str:
+    """A question as it goes upstream: what was typed, then each attached file, fenced."""
+    return "\n\n".join(part for part in (text, *map(fenced, attachments)) if part)
+
+
 @dataclass
 class Message:
     role: Role
@@ -76,6 +133,12 @@ class Message:
     id: str = field(default_factory=new_id)
     created_at: float = field(default_factory=time.time)
     parent_id: str | None = None  # the message this one answers or follows; None for a root
+    attachments: tuple[Attachment, ...] = ()  # files sent with a question
+
+    @property
+    def content(self) -> str:
+        """What the model reads for this message: its text, and its files fenced."""
+        return wire_text(self.text, self.attachments) if self.attachments else self.text
 
     @property
     def settled(self) -> bool:
@@ -91,7 +154,7 @@ class Message:
             "model_id": self.model_id,
             "error": self.error.to_dict() if self.error else None,
             "created_at": self.created_at,
-        }
+        } | ({"attachments": [a.to_dict() for a in self.attachments]} if self.attachments else {})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Message:
@@ -110,6 +173,7 @@ class Message:
             id=str(data.get("id") or new_id()),
             created_at=float(data.get("created_at") or time.time()),
             parent_id=str(parent) if parent else None,
+            attachments=attachments_from(data.get("attachments")),
         )
 
 
@@ -167,7 +231,9 @@ class Conversation:
             return self.title
         first = next((m for m in self.tree.values() if m.role == "user"), None)
         shown = next((m for m in self.messages if m.role == "user"), first)
-        return title_from(shown.text if shown else "")
+        if shown is None:
+            return ""
+        return title_from(shown.text or ", ".join(a.name for a in shown.attachments))
 
     @property
     def last(self) -> Message | None:
@@ -229,8 +295,8 @@ class Conversation:
         self.leaf_id = message.id
         return message
 
-    def add_user(self, text: str) -> Message:
-        return self.append(Message(role="user", text=text))
+    def add_user(self, text: str, attachments: tuple[Attachment, ...] = ()) -> Message:
+        return self.append(Message(role="user", text=text, attachments=attachments))
 
     def start_reply(self, model_id: str) -> Message:
         return self.append(
@@ -260,7 +326,7 @@ class Conversation:
         if old.role != "user":
             raise ValueError("only a question can be edited")
         self.rewind_to(old.parent_id)
-        return self.add_user(text)
+        return self.add_user(text, old.attachments)  # the files stay with the new version
 
     def switch_to(self, message_id: str) -> None:
         """Show the most recent branch that goes through this version of a message."""
@@ -305,11 +371,12 @@ class Conversation:
     def wire_messages(self, *, then_continue: bool = False) -> list[dict[str, str]]:
         """What goes upstream: the branch on show, every settled turn with text, oldest first.
 
-        A failed reply with no text is left out (it never happened for the model). To
-        continue a cut reply, its partial text goes as the last answer, then a request to go on.
+        A question's files go fenced in its text. A failed reply with no text is left out (it
+        never happened for the model). To continue a cut reply, its partial text goes as the
+        last answer, then a request to go on.
         """
         wire = [
-            {"role": m.role, "content": m.text}
+            {"role": m.role, "content": m.content}
             for m in self.messages
             if m.settled and (m.text or m.role == "user")
         ]

@@ -15,7 +15,15 @@ from liaobots_core import DEFAULT_MODEL_ID
 from liaobots_core.framing import JsonTooDeep, parse_json
 from liaobots_core.models import MODEL_ID_MAX_CHARS
 
-from .conversation import Conversation, ErrorInfo, Message, Status, new_id
+from .conversation import (
+    Conversation,
+    ErrorInfo,
+    Message,
+    Status,
+    attachments_from,
+    fenced,
+    new_id,
+)
 from .i18n import t
 from .limits import (
     CONTROL_CHARS,
@@ -47,6 +55,7 @@ def to_markdown(conversation: Conversation, lang: str) -> str:
         elif message.status is Status.FAILED:
             note = f" ({t(lang, 'status_failed_label')})"
         lines += [f"## {who}{note}", "", message.text, ""]
+        lines += [part for a in message.attachments for part in (fenced(a), "")]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -162,6 +171,12 @@ def _message(raw: object) -> Message:
     ):
         raise ImportRefused("import_bad_message")
     model_id, error = raw.get("model_id"), raw.get("error")
+    try:
+        attachments = attachments_from(raw.get("attachments"))
+    except ValueError:
+        raise ImportRefused("import_bad_message") from None
+    if any(CONTROL_CHARS.search(a.text) for a in attachments) or (attachments and role != "user"):
+        raise ImportRefused("import_bad_message")
     return Message(
         role=role,  # type: ignore[arg-type]
         text=text,
@@ -172,6 +187,7 @@ def _message(raw: object) -> Message:
         id=message_id or new_id(),
         created_at=_timestamp(raw.get("created_at")),
         parent_id=parent_id or None,
+        attachments=attachments,
     )
 
 

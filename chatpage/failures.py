@@ -25,6 +25,7 @@ from liaobots_core import (
 
 from .conversation import ErrorInfo
 from .i18n import DEFAULT_LANGUAGE, STRINGS, t
+from .limits import human_size
 
 Level = Literal["error", "warning"]
 LIMIT_KINDS = ("requests_day", "requests_month", "chars_day", "chars_month")
@@ -80,6 +81,15 @@ def explain(info: ErrorInfo, lang: str) -> tuple[Level, str]:
         return "warning", t(lang, "error_control_chars", count=info.size)
     if kind in ("too_long", "question_too_long"):
         return "warning", t(lang, f"error_{kind}", length=info.size, limit=info.limit)
+    if kind == "file_too_big":
+        size, limit = human_size(info.size or 0), human_size(info.limit or 0)
+        return "warning", t(lang, "error_file_too_big", size=size, limit=limit)
+    if kind == "file_count":
+        return "warning", t(lang, "error_file_count", size=info.size, limit=info.limit)
+    if kind == "files_too_long":
+        return "warning", t(lang, "error_files_too_long", length=info.size, limit=info.limit)
+    if kind in ("file_image", "file_binary", "file_unreadable"):
+        return "warning", t(lang, f"error_{kind}")
     if kind in ("demo_unavailable", "conversation_deleted"):
         return "warning", t(lang, f"error_{kind}")
     if kind in ("busy_person", "busy_process"):

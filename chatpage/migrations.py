@@ -232,6 +232,16 @@ def m008_shared_links(db: Connection) -> None:
     db.execute(text("CREATE INDEX shared_links_by_owner ON shared_links (owner, conversation_id)"))
 
 
+@migration
+def m009_message_attachments(db: Connection) -> None:
+    """The files sent with a question (name, size, text), as JSON: shown as chips, exported.
+
+    The text sent upstream is the question's text with each file fenced in it, made from
+    this column, so the search and the title keep to what was typed.
+    """
+    db.execute(text("ALTER TABLE messages ADD COLUMN attachments TEXT"))
+
+
 # The messages' text, indexed by trigrams, kept in step by triggers (FTS5 external content).
 _SQLITE_SEARCH = (
     "CREATE VIRTUAL TABLE message_search USING fts5("

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,11 +19,12 @@ from liaobots_core import DEFAULT_MODEL_ID
 
 from . import metrics
 from .access import Visitor
+from .attachments import Refused, Upload, read_all
 from .audit import audit
 from .balance import NoBalance
-from .conversation import Conversation, ErrorInfo, Status
+from .conversation import Attachment, Conversation, ErrorInfo, Status
 from .guard import guarded
-from .limits import message_problem, without_controls
+from .limits import FILE_MAX_BYTES, message_problem, without_controls
 from .persistence import Journal
 from .replies import Busy, OverLimit, Replies
 
@@ -42,6 +43,7 @@ _WHO = "audit_who"  # the visitor's owner key, for audit lines written from call
 _SIGNED_IN = "audit_signed_in"  # the owner whose sign-in this browser session logged
 _GATE = "audit_gate"  # the gate refusals this browser session logged
 INPUT_KEY = "chat_input"
+_ATTACHED = "attached_files"  # the files of the message just checked, read into text
 _INTENT = "intent"
 _EDITING = "editing_message"
 EDIT_TEXT_KEY = "edit_text"
@@ -60,6 +62,7 @@ class Intent:
     kind: Literal["send", "edit", "regenerate", "continue", "switch"]
     message_id: str | None = None
     text: str = ""
+    attachments: tuple[Attachment, ...] = ()  # files sent with the message
 
 
 def conversation(journal: Journal | None = None) -> Conversation:
@@ -130,7 +133,7 @@ def carry_out(
             stop_reply(journal, replies, current.id, viewed)
             journal.refresh(current)
         current.rewind_to(viewed)  # after what the person saw, whatever came since
-        journal.add(current, current.add_user(intent.text))
+        journal.add(current, current.add_user(intent.text, intent.attachments))
         remember_in_url(current)
         return "reply"
     if intent.kind == "edit" and viewed is not None:
@@ -152,22 +155,56 @@ def carry_out(
     return None
 
 
+def submitted(value: object) -> tuple[str, list[Any]] | None:
+    """The text and the files of what the chat input sent (None: nothing was sent)."""
+    if isinstance(value, str):
+        return value, []
+    if isinstance(value, Mapping) and isinstance(value.get("text"), str):
+        files = value.get("files") or []
+        return value["text"], list(files) if isinstance(files, list) else []
+    return None
+
+
+def take_attached() -> tuple[Attachment, ...]:
+    """The files of the message that passed `check_submitted`, read into text, once."""
+    return st.session_state.pop(_ATTACHED, ())
+
+
 @guarded
 def check_submitted(
-    limit: int, journal: Journal | None = None, room: Callable[[], None] | None = None
+    limit: int,
+    journal: Journal | None = None,
+    room: Callable[[], None] | None = None,
+    max_file_bytes: int = FILE_MAX_BYTES,
 ) -> None:
     """Refuse a message that cannot be sent before the run sees it, and give it back.
 
     The text goes back into the input (without control characters), so a refused message
-    is never lost: the person fixes it and sends it again. A message for a conversation
+    is never lost: the person fixes it and sends it again. Its files are read here (text,
+    PDF, DOCX); one that cannot be sent (too big, an image, binary, unreadable) refuses the
+    whole message. Streamlit cannot put files back into the input, so the reason says to
+    attach them again. A message for a conversation
     deleted in another window is refused the same way, and so is one for which there is no
     room (`room` raises Busy when the person or the process writes all the replies allowed,
     OverLimit past a person's limit, NoBalance when the service's balance is used up).
     """
-    text = st.session_state.get(INPUT_KEY)
-    if not isinstance(text, str):
+    st.session_state.pop(_ATTACHED, None)
+    sent = submitted(st.session_state.get(INPUT_KEY))
+    if sent is None:
         return
-    problem = message_problem(text, limit)
+    text, files = sent
+    attachments: tuple[Attachment, ...] = ()
+    problem: ErrorInfo | None = None
+    if files:
+        try:
+            attachments = read_all(
+                (_upload(f, max_file_bytes) for f in files),
+                max_bytes=max_file_bytes,
+            )
+        except Refused as refused:
+            problem = refused.error
+    if problem is None:
+        problem = message_problem(text, limit, attachments)
     if problem is None and journal is not None:
         current: Conversation | None = st.session_state.get(_CONVERSATION)
         if current is not None and journal.is_gone(current):
@@ -175,9 +212,17 @@ def check_submitted(
     if problem is None and room is not None:
         problem = no_room(room)
     if problem is None:
+        st.session_state[_ATTACHED] = attachments
         return
     _refused(problem)
     st.session_state[INPUT_KEY] = without_controls(text) if text.strip() else None
+
+
+def _upload(file: Any, max_bytes: int) -> Upload:
+    """A file from the chat input; one over the bound is not copied, only measured."""
+    size = int(file.size)
+    data = b"" if size > max_bytes else bytes(file.getvalue())
+    return Upload(str(file.name), data, str(file.type or ""), size=size)
 
 
 def no_room(room: Callable[[], None]) -> ErrorInfo | None:
@@ -347,7 +392,10 @@ def save_edit(text_key: str, limit: int, message_id: str) -> None:
     The edit passes the same check as a new message; a refused edit stays open to fix.
     """
     text = str(st.session_state.get(text_key, ""))
-    problem = message_problem(text, limit)
+    current: Conversation | None = st.session_state.get(_CONVERSATION)
+    edited = current.tree.get(message_id) if current is not None else None
+    # The new version keeps the question's files: it may be files alone, and they count.
+    problem = message_problem(text, limit, edited.attachments if edited is not None else ())
     if problem is not None:
         _refused(problem)
         return

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from liaobots_core import ConfigurationError
 from liaobots_core.client import clean_base_url
 
-from .limits import CONTROL_CHARS, MESSAGE_MAX_CHARS
+from .limits import CONTROL_CHARS, FILE_MAX_BYTES, MESSAGE_MAX_CHARS
 from .usage import Allowance
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -29,6 +29,7 @@ ACCESS_MODES: tuple[AccessMode, ...] = ("open", "login", "header")  # what CHAT_
 NUMBER_MAX = 1_000_000_000
 CHARS_MAX = 10_000_000  # a message; a websocket frame holds it with room to spare
 HOURS_MAX = 24 * 365 * 100
+FILE_BYTES_MAX = 100 * 1024 * 1024  # an attached file is read whole in the app process
 USER_LIMITS = (  # setting, what it counts, over which period
     ("CHAT_USER_PER_DAY", "requests", "day"),
     ("CHAT_USER_PER_MONTH", "requests", "month"),
@@ -57,6 +58,7 @@ class Settings:
     guest: bool = False  # each browser session signs in as a guest when no code is in use
     database_url: str | None = field(default=None, repr=False)
     max_message_chars: int = MESSAGE_MAX_CHARS
+    max_file_bytes: int = FILE_MAX_BYTES  # one attached file
     access: AccessMode = "local"
     user_header: str | None = None
     public_demo: bool = False
@@ -180,6 +182,7 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
         guest=guest,
         database_url=database_url,
         max_message_chars=number("CHAT_MAX_MESSAGE_CHARS", MESSAGE_MAX_CHARS, most=CHARS_MAX),
+        max_file_bytes=number("CHAT_MAX_FILE_BYTES", FILE_MAX_BYTES, most=FILE_BYTES_MAX),
         access=access,  # type: ignore[arg-type]
         user_header=user_header,
         public_demo=public_demo,

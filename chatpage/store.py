@@ -9,6 +9,7 @@ conversation can only ever be read or changed by whoever it belongs to.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -39,7 +40,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from .conversation import Conversation, ErrorInfo, Message, Status, title_from
+from .conversation import (
+    Attachment,
+    Conversation,
+    ErrorInfo,
+    Message,
+    Status,
+    attachments_from,
+    title_from,
+)
 from .limits import TITLE_MAX_CHARS
 from .migrations import migrate
 from .prompts import PromptLibrary
@@ -89,6 +98,7 @@ messages = Table(
     Column("parent_id", String(64)),
     Column("lease_until", Float),
     Column("stop_requested_at", Float),
+    Column("attachments", Text),  # JSON: the files of a question (name, size, text)
 )
 demo_usage = Table(
     "demo_usage",
@@ -172,6 +182,9 @@ def _fold(value: object) -> object:
 def writer(engine: Engine) -> Engine:
     """The same engine, for transactions that will write."""
     return engine.execution_options(**{WRITE_OPTION: True})
+
+
+log = logging.getLogger(__name__)
 
 
 class ConversationStore:
@@ -708,6 +721,7 @@ def _message_row(
         "status": message.status.value,
         "model_id": message.model_id,
         "error": _error_json(message.error),
+        "attachments": _attachments_json(message.attachments),
         "created_at": message.created_at,
         "lease_until": now + LEASE_SECONDS if message.status is Status.STREAMING else None,
     }
@@ -727,7 +741,21 @@ def _message(row: Any, now: float) -> Message:
         id=row.id,
         created_at=row.created_at,
         parent_id=row.parent_id,
+        attachments=_attachments(row.attachments),
     )
+
+
+def _attachments_json(attachments: tuple[Attachment, ...]) -> str | None:
+    return json.dumps([a.to_dict() for a in attachments]) if attachments else None
+
+
+def _attachments(stored: str | None) -> tuple[Attachment, ...]:
+    """A question's files as stored; a damaged record shows the question without them."""
+    try:
+        return attachments_from(json.loads(stored)) if stored else ()
+    except ValueError:
+        log.warning("a message's attachments could not be read; shown without them")
+        return ()
 
 
 def _error_json(error: ErrorInfo | None) -> str | None:

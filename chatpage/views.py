@@ -7,6 +7,7 @@ Every text a person or the model wrote is shown with plain `st.markdown`, never 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import streamlit as st
@@ -36,7 +37,7 @@ from .failures import describe, explain
 from .guard import guarded
 from .i18n import LANGUAGES, t
 from .library import Listed, conversation_list
-from .limits import SYSTEM_PROMPT_MAX_CHARS, without_controls
+from .limits import SYSTEM_PROMPT_MAX_CHARS, human_size, without_controls
 from .live import live_reply
 from .persistence import Journal
 from .prompts import NAME_MAX_CHARS, PROMPTS_MAX, Prompt, builtin_prompts
@@ -452,11 +453,28 @@ def bubble(conversation: Conversation, message: Message, lang: str, *, limit: in
         if message.role == "user" and session.editing() == message.id:
             _edit_form(message, lang, limit)
             return
-        st.markdown(message.text)
+        if message.text:
+            st.markdown(message.text)
+        if message.attachments:
+            chips(message, lang)
         message_controls(st.empty(), conversation, message, lang)
         if message is conversation.last:
             with st.empty().container():  # one place, as in `followed_reply`
                 actions(message, lang)
+
+
+def chips(message: Message, lang: str) -> None:
+    """A question's files as chips (name and size), not as the text the model was sent."""
+    shown = []
+    for attachment in message.attachments:
+        label = t(lang, "attachment_chip", name=attachment.name, size=human_size(attachment.size))
+        escaped = _MARKDOWN_SPECIAL.sub(r"\\\g<0>", label)
+        shown.append(f":gray-badge[:material/attach_file: {escaped}]")
+    st.markdown(" ".join(shown))
+
+
+# Characters markdown gives a meaning to: a file's name is shown as it is, never formatted.
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|<>~$:]")
 
 
 def followed_reply(

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from chatpage.conversation import Conversation, ErrorInfo, Message, Status
+from chatpage.conversation import Attachment, Conversation, ErrorInfo, Message, Status
 from chatpage.export import ImportRefused, from_json, to_json, to_markdown
 from chatpage.failures import explain
 from chatpage.i18n import STRINGS, t
@@ -53,7 +53,22 @@ CONVERSATION_FIELDS = [
     "current_leaf_id",
     "messages",
 ]
-MESSAGE_FIELDS = ["id", "parent_id", "role", "text", "status", "model_id", "error", "created_at"]
+MESSAGE_FIELDS = [
+    *("id", "parent_id", "role", "text", "status", "model_id", "error", "created_at"),
+    "attachments",
+]
+ATTACHMENT_FIELDS = ["name", "size", "text"]
+FILES = st.lists(
+    st.builds(
+        Attachment,
+        name=st.text(STORED, min_size=1, max_size=20).filter(
+            lambda n: n.isprintable() and "`" not in n
+        ),
+        size=st.integers(0, 10**7),
+        text=TEXT,
+    ),
+    max_size=2,
+).map(tuple)
 ERROR_FIELDS = ["kind", "status_code", "retry_after", "limit", "size"]
 
 
@@ -65,7 +80,7 @@ def conversations(draw: st.DrawFn) -> Conversation:
         system_prompt=draw(TEXT),
         title=draw(st.none() | TEXT.filter(str.strip)),
     )
-    chat.add_user(draw(TEXT))
+    chat.add_user(draw(TEXT), draw(FILES))
     for step in draw(st.lists(st.sampled_from(["reply", "ask", "edit", "regenerate"]), max_size=6)):
         last = chat.last
         if step == "reply" and last is not None and last.role == "user":
@@ -74,7 +89,7 @@ def conversations(draw: st.DrawFn) -> Conversation:
             if status is Status.FAILED:
                 reply.error = draw(st.sampled_from(FAILURES))
         elif step == "ask":
-            chat.add_user(draw(TEXT))
+            chat.add_user(draw(TEXT), draw(FILES))
         elif step == "edit":
             questions = [m for m in chat.messages if m.role == "user"]
             chat.edit(draw(st.sampled_from(questions)).id, draw(TEXT))
@@ -104,7 +119,8 @@ def damaged_exports(draw: st.DrawFn) -> bytes:
         document = flat(document)
     body = document["conversation"]
     messages = body["messages"]
-    change = draw(st.sampled_from(["top", "conversation", "message", "error", "repeat", "none"]))
+    changes = ["top", "conversation", "message", "error", "attachment", "repeat", "none"]
+    change = draw(st.sampled_from(changes))
     if change == "top":
         _set_or_delete(draw, document, draw(st.sampled_from(TOP_FIELDS)))
     elif change == "conversation":
@@ -115,6 +131,10 @@ def damaged_exports(draw: st.DrawFn) -> bytes:
     elif change == "error":
         target = draw(st.sampled_from(messages))
         target["error"] = {field: draw(ODD_VALUES) for field in ERROR_FIELDS}
+    elif change == "attachment":
+        target = draw(st.sampled_from(messages))
+        files = target.setdefault("attachments", [{"name": "a.txt", "size": 1, "text": "a"}])
+        _set_or_delete(draw, files[0], draw(st.sampled_from(ATTACHMENT_FIELDS)))
     elif change == "repeat" and len(messages) > 1 and "id" in messages[0]:
         first, second = draw(st.lists(st.sampled_from(messages), min_size=2, max_size=2))
         second["id"] = first["id"]

@@ -436,3 +436,18 @@ def test_a_rename_reaches_another_tabs_copy(store: ConversationStore) -> None:
     assert store.rename(chat.id, "Рецепты", ALICE)
     assert Journal(store, ALICE).refresh(other_tab)
     assert other_tab.title == "Рецепты"
+
+
+def test_a_question_keeps_its_files_through_the_store(store: ConversationStore) -> None:
+    from chatpage.conversation import Attachment
+
+    chat = conversation()
+    files = (Attachment("a.py", 8, "print('```')"), Attachment("b.txt", 2, "hi"))
+    store.create(chat, ALICE)
+    question = chat.add_user("and these?", files)
+    store.add_message(chat, question, ALICE)
+    loaded = store.load(chat.id, ALICE)
+    assert loaded is not None
+    assert loaded.tree[question.id].attachments == files
+    assert loaded.wire_messages()[-1]["content"] == chat.wire_messages()[-1]["content"]
+    assert loaded.messages[0].attachments == ()  # a question without files has none
