@@ -66,7 +66,8 @@ def watch(
             journal.store.writing(journal.owner) - {conversation_id} != writing - {conversation_id}
         )
         if conversation_id is not None and not changed:
-            changed = journal.store.revision(conversation_id, journal.owner) != revision
+            stored = journal.store.watched.revision(conversation_id, journal.owner, revision)
+            changed = stored != revision
     except SQLAlchemyError:
         return  # said elsewhere; try again on the next tick
     if changed:

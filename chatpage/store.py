@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,7 @@ from .migrations import migrate
 from .prompts import PromptLibrary
 from .sharing import Shares
 from .usage import Ledger
+from .watching import RevisionBoard
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 LOCAL_OWNER = "local"  # the one user of a page in `open` access mode
@@ -196,6 +197,8 @@ class ConversationStore:
         migrate(self._writes)
         self.usage = Ledger(self.engine, self._writes)
         self.prompts = PromptLibrary(self.engine, self._writes)
+        # What the tabs of this process watch for changes, read in one query (see watching.py).
+        self.watched = RevisionBoard(self.revisions)
         self.shares = Shares(self.engine, self._writes)
 
     @property
@@ -551,6 +554,19 @@ class ConversationStore:
                     conversations.c.id == conversation_id, conversations.c.owner == owner
                 )
             ).scalar()
+
+    def revisions(self, conversation_ids: Iterable[str]) -> dict[str, tuple[str, int]]:
+        """Owner and revision of each of these conversations still stored (one query)."""
+        ids = list(conversation_ids)
+        if not ids:
+            return {}
+        with self.engine.connect() as db:
+            rows = db.execute(
+                select(conversations.c.id, conversations.c.owner, conversations.c.revision).where(
+                    conversations.c.id.in_(ids)
+                )
+            ).all()
+        return {row.id: (row.owner, row.revision) for row in rows}
 
     def message(self, conversation_id: str, message_id: str, owner: str) -> Message | None:
         """One message as stored now (a reply being written elsewhere, read as it grows)."""

@@ -1,0 +1,67 @@
+"""The revisions of the conversations open in this process's tabs, read in one query.
+
+Every open tab asks every two seconds whether another window changed its conversation
+(`live.watch`). Fifty tabs asking on their own made fifty queries every two seconds, the
+largest part of an idle page's cost on a busy process. A tab now reads the revision from
+this board, which reads all the watched conversations' revisions in one query at most once
+per `max_age` (and a conversation it has not read yet at once, on its own).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+Read = Callable[[Iterable[str]], dict[str, tuple[str, int]]]  # id -> (owner, revision)
+FORGET_AFTER = 30.0  # seconds since a tab last asked, after which a conversation is not read
+
+
+class RevisionBoard:
+    """Revisions of watched conversations, shared by the tabs of one app process."""
+
+    def __init__(
+        self, read: Read, max_age: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ):
+        self._read = read
+        self.max_age = max_age
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._reading = threading.Lock()
+        self._asked: dict[str, float] = {}  # conversation id -> when a tab last asked
+        self._known: dict[str, tuple[str, int]] = {}
+        self._read_at = float("-inf")
+
+    def revision(self, conversation_id: str, owner: str, seen: int) -> int | None:
+        """The conversation's revision as of at most `max_age` ago; None if gone or not theirs.
+
+        `seen` is the revision the asking tab has: an older one on the board means the board
+        was read before that tab's own write, and it is read again rather than taken for a
+        change made elsewhere.
+        """
+        now = self._clock()
+        with self._lock:
+            self._asked[conversation_id] = now
+            known = self._known.get(conversation_id)
+            fresh = now - self._read_at < self.max_age and known is not None and known[1] >= seen
+        if not fresh:
+            self._refresh(now, conversation_id)
+        with self._lock:
+            known = self._known.get(conversation_id)
+        if known is None or known[0] != owner:
+            return None
+        return known[1]
+
+    def _refresh(self, now: float, conversation_id: str) -> None:
+        """One query for every watched conversation; one reader at a time, the rest wait."""
+        with self._reading:
+            with self._lock:
+                if self._read_at > now and conversation_id in self._known:
+                    return  # another tab's read began after this one asked: it covers it
+                self._asked = {i: t for i, t in self._asked.items() if now - t < FORGET_AFTER}
+                wanted = list(self._asked)
+            started = self._clock()
+            found = self._read(wanted)
+            with self._lock:
+                self._known = {i: found[i] for i in wanted if i in found}
+                self._read_at = started
