@@ -155,10 +155,20 @@ def sidebar(
         _connection_status(backend, info, lang)
         _guest_controls(settings, backend, lang)
         model = _model_picker(info, conversation, lang)
-        conversation.temperature = _temperature_picker(conversation, lang)
-        with guard.region("prompts", lang):
-            # A demo visitor's things last a day: the built-in prompts, nothing to save.
-            prompt_picker(journal, conversation, lang, can_save=not settings.public_demo)
+        # Drawn only while open: a page load pays for one button, not a slider and a library.
+        tuning = st.popover(
+            t(lang, "conversation_settings"),
+            icon=":material/tune:",
+            key=SETTINGS_MENU,
+            on_change="rerun",
+            width="stretch",
+        )
+        if tuning.open:
+            with tuning:
+                conversation.temperature = _temperature_picker(conversation, lang)
+                with guard.region("prompts", lang):
+                    # A demo visitor's things last a day: the built-in prompts, nothing to save.
+                    prompt_picker(journal, conversation, lang, can_save=not settings.public_demo)
         conversation.system_prompt = without_controls(
             st.text_area(
                 t(lang, "system_prompt"),
@@ -245,6 +255,7 @@ def _model_picker(info: ServiceInfo, conversation: Conversation, lang: str) -> M
 
 
 _PROMPT_CHOICE = "prompt_choice"
+SETTINGS_MENU = "conversation_settings"
 _PROMPT_NAME = "prompt_name"
 
 
@@ -258,8 +269,7 @@ def prompt_picker(
     except SQLAlchemyError:
         log.exception("could not read saved prompts")
     choices = {p.id: p for p in (*builtin_prompts(lang), *mine)}
-    row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
-    row.selectbox(
+    st.selectbox(
         t(lang, "saved_prompts"),
         options=list(choices),
         index=None,
@@ -271,26 +281,26 @@ def prompt_picker(
     )
     if not can_save:
         return
-    with row.popover("", icon=":material/bookmark_add:", help=t(lang, "save_prompt")):
-        st.text_input(t(lang, "prompt_name"), max_chars=NAME_MAX_CHARS, key=_PROMPT_NAME)
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
+    row.text_input(t(lang, "prompt_name"), max_chars=NAME_MAX_CHARS, key=_PROMPT_NAME)
+    row.button(
+        t(lang, "save_prompt"),
+        key="save_prompt",
+        icon=":material/bookmark_add:",
+        on_click=_save_prompt,
+        args=(journal, conversation, lang),
+    )
+    if mine:
+        st.caption(t(lang, "my_prompts"))
+    for prompt in mine:
         st.button(
-            t(lang, "save_prompt"),
-            key="save_prompt",
-            icon=":material/save:",
-            on_click=_save_prompt,
-            args=(journal, conversation, lang),
+            t(lang, "delete_prompt", name=prompt.name),
+            key=f"delete_prompt_{prompt.id}",
+            icon=":material/delete:",
+            type="tertiary",
+            on_click=_delete_prompt,
+            args=(journal, prompt, lang),
         )
-        if mine:
-            st.caption(t(lang, "my_prompts"))
-        for prompt in mine:
-            st.button(
-                t(lang, "delete_prompt", name=prompt.name),
-                key=f"delete_prompt_{prompt.id}",
-                icon=":material/delete:",
-                type="tertiary",
-                on_click=_delete_prompt,
-                args=(journal, prompt, lang),
-            )
 
 
 @guarded

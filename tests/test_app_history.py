@@ -80,6 +80,12 @@ def open_menu(at: AppTest, conversation_id: str) -> None:
     at.run()
 
 
+def open_settings(at: AppTest) -> None:
+    """Open the sidebar's temperature and prompts menu, as clicking it does."""
+    at.session_state["conversation_settings"] = True
+    at.run()
+
+
 def test_rename_changes_the_listed_title(own_database: str) -> None:
     at = send(fresh_session(), "Original")
     conversation_id = at.query_params["c"]
@@ -242,12 +248,14 @@ def test_a_conversations_temperature_is_sent_kept_and_restored(
     assert "temperature" not in configured.chat_requests[-1].body  # nothing sent: its default
     default.sidebar.button[0].click().run()  # New chat
     fresh = default
+    open_settings(fresh)
     key = next(s.key for s in fresh.sidebar.select_slider if s.key.startswith("temperature_"))
     fresh.sidebar.select_slider(key=key).set_value(0.3).run()
     send(fresh, "a focused answer, please")
     assert configured.chat_requests[-1].body["temperature"] == 0.3
     conversation_id = fresh.query_params["c"]
     reopened = fresh_session(c=conversation_id)
+    open_settings(reopened)
     slider = reopened.sidebar.select_slider(key=f"temperature_{conversation_id}")
     assert slider.value == 0.3
     stored_copy = stored(own_database).load(conversation_id, LOCAL_OWNER)

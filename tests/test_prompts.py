@@ -11,6 +11,7 @@ from chatpage.store import ConversationStore
 from liaobots_core.emulator import Emulator
 
 from .apptest import fresh_session, send
+from .test_app_history import open_settings
 
 ALICE, BOB = "header:alice@example.com", "header:bob@example.com"
 
@@ -44,6 +45,8 @@ def test_a_built_in_prompt_becomes_the_conversations_and_goes_upstream(
     configured: Emulator,
 ) -> None:
     at = fresh_session()
+    assert "prompt_choice" not in [s.key for s in at.sidebar.selectbox]  # in a closed menu
+    open_settings(at)
     at.sidebar.selectbox(key="prompt_choice").set_value("builtin:translate").run()
     area = next(a for a in at.sidebar.text_area if a.key.startswith("system_prompt_"))
     assert area.value.startswith("You are a translator.")
@@ -55,15 +58,18 @@ def test_a_built_in_prompt_becomes_the_conversations_and_goes_upstream(
 @pytest.mark.usefixtures("own_database", "configured")
 def test_a_saved_prompt_is_offered_in_the_next_session_and_can_be_deleted() -> None:
     at = fresh_session()
+    open_settings(at)
     area = next(a for a in at.sidebar.text_area if a.key.startswith("system_prompt_"))
     area.input("Answer as a pirate.").run()
     at.sidebar.text_input(key="prompt_name").input("Pirate").run()
     at.sidebar.button(key="save_prompt").click().run()
     later = fresh_session()
+    open_settings(later)
     chooser = later.sidebar.selectbox(key="prompt_choice")
     assert "Pirate" in chooser.options
     delete = next(b for b in later.sidebar.button if b.label == "Delete “Pirate”")
     delete.click().run()
     after = fresh_session()
+    open_settings(after)
     chooser = after.sidebar.selectbox(key="prompt_choice")
     assert "Pirate" not in chooser.options
