@@ -13,6 +13,7 @@ session alone.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -82,9 +83,23 @@ def is_local(ip_address: str | None, headers: Mapping[str, str]) -> bool:
     loopback too, but adds X-Forwarded-For, Forwarded or X-Real-IP (nginx, Caddy, Apache
     and the cloud load balancers do), so its visitors are not taken for local ones.
     """
-    if isinstance(ip_address, str) and ip_address:  # (AppTest gives a stand-in object)
-        return False
+    if isinstance(ip_address, str) and ip_address and not is_loopback(ip_address):
+        return False  # (AppTest gives a stand-in object, not a string)
     return not any(_header(headers, name) for name in PROXY_HEADERS)
+
+
+def is_loopback(host: str) -> bool:
+    """A loopback address, also as IPv6 writes an IPv4 one (`::ffff:127.0.0.1`).
+
+    `streamlit run app.py` listens on both families, so a browser opening 127.0.0.1 arrives
+    as `::ffff:127.0.0.1`, which Streamlit does not take for loopback (nor Python 3.11).
+    """
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
 
 
 def _account(user: Mapping[str, Any] | None) -> str | None:

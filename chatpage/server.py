@@ -12,7 +12,6 @@ site that proxies everything would otherwise publish it; the nginx site also ref
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,7 +22,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from . import metrics  # noqa: F401  (the page's metrics exist before the first scrape)
-from .access import PROXY_HEADERS
+from .access import PROXY_HEADERS, is_loopback
 from .persistence import finish_replies
 
 METRICS_PATH = "/metrics"
@@ -31,10 +30,7 @@ METRICS_PATH = "/metrics"
 
 def from_this_machine(client_host: str | None, headers: dict[str, str]) -> bool:
     """A loopback peer that no proxy forwarded (a proxy adds X-Forwarded-For and the like)."""
-    try:
-        loopback = client_host is not None and ipaddress.ip_address(client_host).is_loopback
-    except ValueError:
-        return False
+    loopback = client_host is not None and is_loopback(client_host)
     wanted = {name.lower() for name in PROXY_HEADERS}
     return loopback and not any(key.lower() in wanted for key in headers)
 

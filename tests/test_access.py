@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chatpage.access import identify
+from chatpage.server import from_this_machine
 from chatpage.settings import Settings
 
 
@@ -32,6 +33,15 @@ def test_default_mode_lets_no_one_in_from_another_computer(
         Settings(), headers=headers, user=None, session_key="s", ip_address=ip_address
     )
     assert visitor is None
+
+
+@pytest.mark.parametrize("address", ["::ffff:127.0.0.1", "::1", "127.0.0.1"])
+def test_default_mode_takes_a_loopback_peer_in_any_spelling_for_local(address: str) -> None:
+    # `streamlit run app.py` listens on both families: 127.0.0.1 arrives as ::ffff:127.0.0.1.
+    visitor = identify(Settings(), headers={}, user=None, session_key="s", ip_address=address)
+    assert visitor is not None
+    assert visitor.owner == "local"
+    assert from_this_machine(address, {})
 
 
 def test_explicit_open_mode_serves_everyone_as_one_user_counted_by_session() -> None:
