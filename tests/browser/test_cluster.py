@@ -1,6 +1,6 @@
 """Several app processes behind nginx on one PostgreSQL, as `scripts/cluster` runs them.
 
-People spread over the replicas (even from one address, as here on loopback) and each stays
+Newcomers take turns over the replicas (even from one address, as here on loopback) and each stays
 on theirs; a replica killed with `kill -9` mid-reply hands its people to another replica,
 where the reply is found saved up to about a second before the kill, marked interrupted, with
 Continue, while people on the other replica never notice.
@@ -97,25 +97,23 @@ def open_person(
 
 
 def people_on_both(
-    chromium: Browser, cluster: Cluster
+    chromium: Browser, cluster: Cluster, count: int = 2
 ) -> list[tuple[BrowserContext, ChatPage, int]]:
-    """Open people until each replica has one (random cookies: 1 in 2**11 fails twelve times)."""
-    people = []
-    for i in range(12):
-        people.append(open_person(chromium, cluster, f"person{i}@example.com"))
-        if {replica for _, _, replica in people} == {1, 2}:
-            return people
-    raise AssertionError(f"twelve people all landed on one replica: {sessions(cluster)}")
+    """`count` new people, who take turns over the replicas (nginx's round robin for browsers
+    without a replica cookie): replicas a, b, a, b ..."""
+    people = [open_person(chromium, cluster, f"person{i}@example.com") for i in range(count)]
+    landed = [replica for _, _, replica in people]
+    first, second = landed[0], 3 - landed[0]
+    assert landed == [first, second] * (count // 2) + [first] * (count % 2), landed
+    return people
 
 
-def test_people_spread_over_the_replicas_and_each_stays_on_theirs(
+def test_newcomers_take_turns_over_the_replicas_and_each_stays_on_theirs(
     chromium: Browser, cluster: Cluster
 ) -> None:
-    people = people_on_both(chromium, cluster)
+    people = people_on_both(chromium, cluster, count=4)
     try:
-        (_, first, first_replica), (_, second, second_replica) = people[-2], people[-1]
-        if first_replica == second_replica:  # the last one is alone on its replica
-            first, first_replica = next((c, r) for _, c, r in people if r != second_replica)
+        (_, first, _), (_, second, _) = people[0], people[1]
         first.wait_for_reply(first.send("First person's question"))
         second.wait_for_reply(second.send("Second person's question"))
         for chat, own, other in (
@@ -174,9 +172,7 @@ def test_a_replica_killed_mid_reply_loses_nothing_and_others_never_notice(
     chromium: Browser, cluster: Cluster, page_emulator: Emulator
 ) -> None:
     page_emulator.default = Behavior(reply=long_reply("Story"), chunk_bytes=20, delay=0.05)
-    people = people_on_both(chromium, cluster)
-    while len(people) < 4:  # four people, on both replicas
-        people.append(open_person(chromium, cluster, f"extra{len(people)}@example.com"))
+    people = people_on_both(chromium, cluster, count=4)  # two on each replica
     try:
         doomed = people[-1][2]
         victims = [chat for _, chat, replica in people if replica == doomed]
@@ -229,8 +225,7 @@ def test_demo_limits_hold_across_replicas(
     cluster = start_cluster(CHAT_ACCESS="open", CHAT_DEMO="1", CHAT_DEMO_PER_MINUTE="2")
     people = people_on_both(chromium, cluster)
     try:
-        (_, first, first_replica) = people[-1]
-        _, second, _ = next(p for p in people if p[2] != first_replica)
+        (_, first, _), (_, second, _) = people
         first.wait_for_reply(first.send("Первый вопрос"))
         second.wait_for_reply(second.send("Второй вопрос"))
         third = first.send("Третий вопрос")
