@@ -25,7 +25,6 @@ from .conversation import Message
 from .i18n import t
 from .streaming import TICK
 
-UPDATE_INTERVAL = 0.08  # seconds between updates of the block being written: 12 a second
 _INTERRUPT_PROBE = "__chatpage_interrupt_probe__"
 
 
@@ -78,7 +77,7 @@ def stream_reply(
     While `saving_failed()` says the database cannot be reached, a note under the reply says
     so (the text goes on arriving, and is saved once the database is back).
 
-    `events` yields new text, paced (`ReplyTask.follow`: one update per UPDATE_INTERVAL), or
+    `events` yields new text, paced (`ReplyTask.follow`, `replies.update_interval`), or
     TICK when nothing arrived for a moment; the reply's writer
     keeps `reply.text` (this only shows it). If the page run is interrupted (a rerun, another
     conversation opened), the exception passes through; the reply goes on being written.

@@ -10,6 +10,7 @@ reply as failed with nothing sent upstream; a deleted conversation refuses it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -21,7 +22,7 @@ from .failures import explain
 from .i18n import t
 from .persistence import Journal
 from .quota import Preflight
-from .render import UPDATE_INTERVAL, stream_reply
+from .render import stream_reply
 from .replies import Busy, OverLimit, Replies, ReplyTask, Request
 from .usage import Allowance
 
@@ -87,7 +88,9 @@ def begin_reply(
         journal.settle(conversation, reply)
 
 
-def follow_reply(task: ReplyTask, conversation: Conversation, lang: str) -> None:
+def follow_reply(
+    task: ReplyTask, conversation: Conversation, lang: str, pace: Callable[[], float]
+) -> None:
     """Show a reply this process is writing, from where it is now until it ends.
 
     The page run may end first (a rerun, another conversation opened, the tab closed): the
@@ -95,7 +98,7 @@ def follow_reply(task: ReplyTask, conversation: Conversation, lang: str) -> None
     """
     text, start = task.snapshot()
     stream_reply(
-        task.follow(start, pace=UPDATE_INTERVAL),
+        task.follow(start, pace=pace),
         text,
         task.reply,
         lang,

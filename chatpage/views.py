@@ -376,7 +376,7 @@ def followed_reply(
             args=(journal, replies, conversation.id, task.id),
         )
         with body:
-            follow_reply(task, conversation, lang)
+            follow_reply(task, conversation, lang, replies.update_interval)
         with controls.container():
             message_controls(st.empty(), conversation, task.reply, lang)
             actions(task.reply, lang)

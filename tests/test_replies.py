@@ -12,7 +12,7 @@ import pytest
 
 from chatpage.conversation import Conversation, Status
 from chatpage.persistence import Journal
-from chatpage.replies import Busy, Replies, ReplyTask, Request
+from chatpage.replies import Busy, Replies, ReplyTask, Request, update_interval
 from chatpage.store import ConversationStore
 from chatpage.streaming import TICK
 from liaobots_core import LiaobotsClient
@@ -94,6 +94,55 @@ def test_a_paced_follower_gives_text_at_the_deadline_not_when_more_arrives(
     (first_at, first), (second_at, second) = given[0], given[-1]
     assert (first, second) == ("aaaa", "bbbb")
     assert 0.08 <= second_at - first_at < 1.5  # paced, and given before the silence ends
+
+
+def test_a_follower_asks_a_changing_pace_before_each_update(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    full = "слово " * 400
+    emulator.default = Behavior(reply=full, chunk_bytes=8, delay=0.002)
+    _, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store).start()
+    paces = iter([0.0, 0.05, 0.05, 0.3, 0.3])  # the process grows busy mid-reply
+    times = []
+    for piece in task.follow(0, pace=lambda: next(paces, 0.3)):
+        if piece:
+            times.append(time.monotonic())
+        if len(times) == 5:
+            break
+    task.stop()
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert max(gaps[:2]) < 0.2
+    assert min(gaps[2:]) >= 0.27
+
+
+def test_pages_get_twelve_updates_a_second_until_the_process_is_busy_and_never_under_four() -> None:
+    assert update_interval(0) == update_interval(24) == 0.08
+    slowing = [update_interval(n) for n in range(24, 120)]
+    assert slowing == sorted(slowing)
+    assert 50 / update_interval(50) == pytest.approx(300)  # the process's updates held at 300/s
+    assert update_interval(100) == update_interval(1000) == 0.25
+
+
+def test_the_process_slows_updates_only_while_it_streams_many_replies(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="q" * 100_000, chunk_bytes=10, delay=0.01)
+    replies = Replies(store, max_per_process=100)
+    assert (replies.streaming(), replies.update_interval()) == (0, 0.08)
+    tasks = []
+    for n in range(40):
+        _, reply, request = asked(store, f"question {n}")
+        tasks.append(
+            replies.start(replace(request, session=str(n)), reply, client, max_per_person=1)
+        )
+    assert replies.streaming() == 40
+    assert replies.update_interval() == pytest.approx(40 / 300)
+    for task in tasks:
+        task.stop()
+    for task in tasks:
+        assert task.done.wait(5)
+    assert (replies.streaming(), replies.update_interval()) == (0, 0.08)
 
 
 def test_a_paced_follower_joins_what_arrives_within_the_pace(
