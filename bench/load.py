@@ -1296,7 +1296,13 @@ def _workdir(path: str | None) -> Iterator[str]:
         yield str(folder)
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """A `kill` ends the run as Ctrl-C does: the pages, cluster and emulator it started stop."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     args = parse_args(argv)
     reply = bench_reply(args.chars)
     data = reply.encode()

@@ -37,7 +37,7 @@ CHECKPOINT_INTERVAL = 1.0  # seconds of streamed text a crash may cost at most
 SETTLE_ATTEMPTS = 5  # a reply's final save is retried this often while the database is down
 UPDATE_INTERVAL = 0.08  # seconds between a page's updates of a reply: 12 a second
 BUSY_UPDATES_PER_SECOND = 300  # a process's updates a second past which each page gets fewer
-SLOWEST_UPDATE_INTERVAL = 0.25  # but never fewer than 4 a second
+SLOWEST_UPDATE_INTERVAL = 0.2  # but never fewer than 5 a second, the page's bar for a reply
 
 
 def update_interval(streaming: int) -> float:
@@ -46,7 +46,7 @@ def update_interval(streaming: int) -> float:
     Each update costs the process's one core about half a millisecond (a fragment delta,
     compressed and sent), and it is most of what a streaming reply costs. With up to 24
     replies a page gets 12 updates a second; past that the process's updates are held near
-    300 a second, down to 4 per page, so page loads and new replies' first text do not queue
+    300 a second, down to 5 per page, so page loads and new replies' first text do not queue
     behind them (`bench/load.py`: at 50 replies on a replica, CPU -20%, first text p95 halved).
     """
     return min(SLOWEST_UPDATE_INTERVAL, max(UPDATE_INTERVAL, streaming / BUSY_UPDATES_PER_SECOND))
