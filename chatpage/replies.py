@@ -314,8 +314,7 @@ class Replies:
         everyone shares one owner, a `session` (a browser session, which lives in this
         process) is counted instead: the page cannot tell people apart there.
         """
-        with self._lock:
-            live = [task for task in self._tasks.values() if not task.done.is_set()]
+        live = self._live()
         if len(live) >= self.max_per_process:
             raise Busy("process", self.max_per_process)
         if session is not None:
@@ -327,8 +326,11 @@ class Replies:
 
     def streaming(self) -> int:
         """Replies this process is writing now."""
+        return len(self._live())
+
+    def _live(self) -> list[ReplyTask]:
         with self._lock:
-            return sum(1 for task in self._tasks.values() if not task.done.is_set())
+            return [task for task in self._tasks.values() if not task.done.is_set()]
 
     def update_interval(self) -> float:
         """How often a page on this process should show a reply's new text, by its load."""
@@ -370,8 +372,7 @@ class Replies:
 
     def shutdown(self, grace: float) -> None:
         """At exit: let replies finish for `grace` seconds, then cut and save the rest."""
-        with self._lock:
-            tasks = [task for task in self._tasks.values() if not task.done.is_set()]
+        tasks = self._live()
         deadline = time.monotonic() + grace
         for task in tasks:
             task.done.wait(max(0.0, deadline - time.monotonic()))
