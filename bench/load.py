@@ -1301,6 +1301,23 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def _longest_gaps(probes: list[Probe], count: int = 3) -> str:
+    """Where the longest pauses between updates fell: which session, how far into its reply."""
+    gaps = sorted(
+        (
+            (b - a, p.index, a - p.sent_at)
+            for p in probes
+            if p.ok
+            for a, b in itertools.pairwise(p.updates)
+        ),
+        reverse=True,
+    )[:count]
+    if not gaps:
+        return ""
+    where = ", ".join(f"{gap:.2f} s (session {i}, {at:.1f} s in)" for gap, i, at in gaps)
+    return f" Longest update gaps: {where}."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     args = parse_args(argv)
@@ -1417,6 +1434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if r.usage.cpu_each
                 else ""
             )
+            + _longest_gaps(r.probes)
         )
     if args.json:
         Path(args.json).write_text(json.dumps(figures(results, args), indent=2))

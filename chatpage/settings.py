@@ -88,12 +88,17 @@ class Settings:
 def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
     """Read settings from the first source that has each name (secrets, then environment)."""
     problems: list[str] = []
+    unreadable: set[int] = set()
 
     def get(name: str) -> str | None:
-        for source in sources:
+        for index, source in enumerate(sources):
+            if index in unreadable:
+                continue
             try:
                 value = source.get(name)
             except Exception:  # st.secrets raises when no secrets file exists
+                # and looks for the files again on each read: once a page run is enough.
+                unreadable.add(index)
                 continue
             if value is not None and str(value).strip():
                 return str(value).strip()

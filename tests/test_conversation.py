@@ -198,13 +198,18 @@ def test_secrets_win_over_the_environment_and_the_code_stays_out_of_reprs() -> N
     assert "from-secrets" not in repr(settings)
 
 
-def test_a_secrets_source_that_raises_is_skipped() -> None:
+def test_a_secrets_source_that_raises_is_skipped_and_asked_only_once() -> None:
     class NoSecretsFile:
+        reads = 0
+
         def get(self, name: str) -> None:
+            self.reads += 1  # st.secrets looks for its files again on every read
             raise FileNotFoundError("no secrets.toml")
 
-    settings = load_settings([NoSecretsFile(), {"LIAOBOTS_BASE_URL": "http://x"}])
+    missing = NoSecretsFile()
+    settings = load_settings([missing, {"LIAOBOTS_BASE_URL": "http://x"}])
     assert settings.base_url == "http://x"
+    assert missing.reads == 1
 
 
 def test_markdown_export_holds_the_branch_on_show_and_json_every_version() -> None:
