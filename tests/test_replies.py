@@ -178,6 +178,58 @@ def test_stop_keeps_the_text_so_far_and_says_stopped(
     assert (saved.text, saved.status) == (reply.text, Status.STOPPED)
 
 
+class RefreshRacingTheEnd(ConversationStore):
+    """A real store that, as a reply's writer saves how it ended, first loads the conversation
+    as it stood (what a page's refresh loads at any moment, on another thread) and lets the
+    page's copy take that in: the instant the page refreshes while the reply ends."""
+
+    page: Conversation
+    before_the_end: Conversation | None = None
+
+    def settle_reply(self, conversation_id, message, owner):  # type: ignore[no-untyped-def]
+        self.before_the_end = self.load(conversation_id, owner)
+        assert self.before_the_end is not None
+        self.page.absorb(self.before_the_end)
+        return super().settle_reply(conversation_id, message, owner)
+
+
+@pytest.fixture
+def racing_store(database_url: str) -> Iterator[RefreshRacingTheEnd]:
+    store = RefreshRacingTheEnd(database_url)
+    yield store
+    store.close()
+
+
+def test_a_page_refreshing_as_a_reply_ends_does_not_undo_its_ending(
+    racing_store: RefreshRacingTheEnd, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="ответ целиком")
+    conversation, reply, request = asked(racing_store)
+    racing_store.page = conversation  # the page's copy holds the very message the task writes
+    task = ReplyTask(request, reply, client, racing_store).start()
+    assert task.done.wait(30), "the reply did not end within 30 s"
+    saved = stored_reply(racing_store, conversation, reply.id)
+    assert (saved.text, saved.status) == ("ответ целиком", Status.COMPLETE)
+    assert (reply.text, reply.status) == ("ответ целиком", Status.COMPLETE)
+
+
+def test_a_reply_followed_to_its_end_is_shown_as_saved_after_a_refresh_read_before_it(
+    racing_store: RefreshRacingTheEnd, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="ответ целиком")
+    conversation, reply, request = asked(racing_store)
+    racing_store.page = Conversation(model_id="gpt-4")  # another copy: nothing taken in yet
+    task = ReplyTask(request, reply, client, racing_store).start()
+    assert task.done.wait(30), "the reply did not end within 30 s"
+    # The page loaded the conversation before the end was saved, and takes it in after.
+    assert racing_store.before_the_end is not None
+    conversation.absorb(racing_store.before_the_end)
+    assert reply.status is Status.STREAMING
+    text, start = task.snapshot()
+    assert text + "".join(p for p in task.follow(start) if p is not TICK) == "ответ целиком"
+    assert (reply.text, reply.status) == ("ответ целиком", Status.COMPLETE)
+
+
 def test_a_failure_keeps_the_text_and_records_its_kind(
     store: ConversationStore, client: LiaobotsClient, emulator: Emulator
 ) -> None:
