@@ -9,10 +9,12 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -654,6 +656,21 @@ def test_repr_never_shows_the_auth_code(emu: Emulator) -> None:
     assert emu.base_url in repr(emu)
 
 
+PROCESS_SECONDS = 60.0  # for the emulator's CLI to start or stop on a machine ten times slower
+
+
+def first_line(proc: subprocess.Popen[str], seconds: float) -> str:
+    """The first line the process prints, waited for up to `seconds` (a hung start fails)."""
+    stdout = proc.stdout
+    assert stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
+    try:
+        return lines.get(timeout=seconds)
+    except queue.Empty:
+        raise AssertionError(f"the emulator's CLI printed no line within {seconds:.0f} s") from None
+
+
 def test_cli_serves_with_the_code_from_the_environment_and_never_prints_it() -> None:
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "LIAOBOTS_AUTH_CODE": CODE, "PYTHONPATH": str(root)}
@@ -668,7 +685,7 @@ def test_cli_serves_with_the_code_from_the_environment_and_never_prints_it() -> 
     )
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
+        line = first_line(proc, PROCESS_SECONDS)
         assert CODE not in line
         base_url = line.split()[3]
         assert base_url.endswith(PREFIX)
@@ -678,6 +695,6 @@ def test_cli_serves_with_the_code_from_the_environment_and_never_prints_it() -> 
         assert f"> {MESSAGE}" in ok.text
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=5)
+        out, err = proc.communicate(timeout=PROCESS_SECONDS)
     assert proc.returncode == 0
     assert CODE not in out + err

@@ -46,7 +46,7 @@ CHROMIUM_ARGS = (
 )
 SKIP_ENV = "CHAT_SKIP_BROWSER"
 START_TIMEOUT = 60.0  # seconds for `streamlit run` to answer its health check
-STOP_TIMEOUT = 10.0
+STOP_TIMEOUT = 30.0
 REPLY_TIMEOUT_MS = 30_000
 # Settings the page would otherwise pick up from the developer's shell or secrets file.
 _INHERITED_PREFIXES = ("LIAOBOTS_", "STREAMLIT_", "CHAT_", "DATABASE_URL")

@@ -62,7 +62,7 @@ def cluster(start_cluster: Callable[..., Cluster]) -> Cluster:
     return start_cluster()
 
 
-def settles(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+def settles(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
     """Whether `condition` holds within `timeout` (polled)."""
     deadline = time.monotonic() + timeout
     while not condition():
