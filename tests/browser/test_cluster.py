@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, expect
 from chatpage.conversation import Status
 from chatpage.store import ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
-from tests.postgres import controllable_server
+from testkit.postgres import controllable_server
 
 from .conftest import AUTH_CODE, ChatPage, Cluster, page_env, squash
 
