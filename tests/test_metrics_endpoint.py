@@ -23,7 +23,7 @@ from testkit.browser import APP, StreamlitServer, page_env
 from testkit.st_protocol import StreamlitSession
 
 AUTH_CODE = "metrics-secret-code-2b7e41"
-WAIT = 20.0  # seconds for the page to show its input, or for a count to change
+WAIT = 60.0  # seconds for the page to show its input, or for a count to change
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, no proxy
 
 
