@@ -317,7 +317,7 @@ def test_stall_goes_silent_after_n_bytes_until_stop_releases_it_at_once() -> Non
         assert f.read(9) == REPLY.encode()[:9]
         started = time.monotonic()
         emu.stop()
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < 5  # the stall itself never ends
         try:
             rest = f.read()
         except ConnectionResetError:
@@ -612,7 +612,7 @@ def test_reply_chars_builds_fifty_million_characters_fast() -> None:
     started = time.monotonic()
     reply = reply_text(None, 50_000_000, [{"role": "user", "content": MESSAGE}], "gpt-4", "")
     data = reply.encode()
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5.0  # 0.1 s on a quiet machine
     assert len(reply) == 50_000_000
     unit = reply.unit.encode()
     assert data[: len(unit)] == unit
@@ -646,7 +646,7 @@ def test_stop_closes_idle_keep_alive_connections_and_is_idempotent() -> None:
     started = time.monotonic()
     emu.stop()
     emu.stop()
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 5
     assert conn.sock.recv(1) == b""
     conn.close()
 
