@@ -1,6 +1,6 @@
 """Many people chatting at once: N sessions of the page on Streamlit's own protocol, no browser.
 
-Each session is a browser tab as far as the server can tell (`bench/st_protocol.py`): it asks
+Each session is a browser tab as far as the server can tell (`testkit/st_protocol.py`): it asks
 for the page, waits for the first full script run to finish, sends one chat message through
 the chat input and follows the reply to its end, answering fragment timers as a browser does.
 Every session is a different person (`CHAT_ACCESS=header`, its own `X-Forwarded-Email`), each
@@ -86,7 +86,17 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 from streamlit.proto.Markdown_pb2 import Markdown  # noqa: E402
 from streamlit.string_util import clean_text  # noqa: E402
 
-from bench.st_protocol import (  # noqa: E402
+from bench.ws_bytes import bench_reply  # noqa: E402
+from chatpage.store import ConversationStore  # noqa: E402
+from liaobots_core import DEFAULT_MODEL_ID  # noqa: E402
+from testkit.browser import (  # noqa: E402
+    APP,
+    AUTH_CODE,
+    Cluster,
+    StreamlitServer,
+    page_env,
+)
+from testkit.st_protocol import (  # noqa: E402
     FINISHED,
     FINISHED_EARLY,
     FINISHED_FRAGMENT,
@@ -95,16 +105,6 @@ from bench.st_protocol import (  # noqa: E402
     StreamlitSession,
     describe,
     new_element,
-)
-from bench.ws_bytes import bench_reply  # noqa: E402
-from chatpage.store import ConversationStore  # noqa: E402
-from liaobots_core import DEFAULT_MODEL_ID  # noqa: E402
-from tests.browser.conftest import (  # noqa: E402
-    APP,
-    AUTH_CODE,
-    Cluster,
-    StreamlitServer,
-    page_env,
 )
 
 TUTORIAL = REPO / "bench" / "tutorial_app.py"
@@ -896,7 +896,7 @@ def chromium_check(
     """Each target once per try in headless Chromium, alternating, each a new user."""
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+    from testkit.browser import CHROMIUM, CHROMIUM_ARGS
 
     if not CHROMIUM.exists():
         raise SystemExit(f"{CHROMIUM} is missing: install Debian's chromium")
@@ -938,7 +938,7 @@ def chromium_check(
 def _chromium_once(
     context: Any, name: str, url: str, timeout: float, probe: Probe
 ) -> ChromiumResult:
-    from tests.browser.conftest import ChatPage
+    from testkit.browser import ChatPage
 
     page = context.new_page()
     events: list[tuple[str, dict[str, Any]]] = []

@@ -138,7 +138,7 @@ def main() -> None:
             url = f"sqlite:///{folder}/search.sqlite3"
             measure("SQLite (FTS5 trigram)", url, args.conversations, args.repeat)
         if args.backend in ("postgresql", "both"):
-            from tests.postgres import temporary_server
+            from testkit.postgres import temporary_server
 
             with temporary_server() as url:
                 measure("PostgreSQL (pg_trgm)", url, args.conversations, args.repeat)

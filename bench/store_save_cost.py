@@ -16,7 +16,7 @@ come from one command.
 
     python bench/store_save_cost.py [--rounds 7] [--ops 20] [--filler 20]
 
-PostgreSQL: a throw-away server (`tests/postgres.py`, fsync off, so commits are cheaper than
+PostgreSQL: a throw-away server (`testkit/postgres.py`, fsync off, so commits are cheaper than
 on a real server; both sizes and both paths alike) unless `BENCH_DATABASE_URL` names one;
 skipped, and said so, when PostgreSQL is not installed. Its tables are analyzed after set-up,
 as autovacuum would have done on a server in use.
@@ -372,7 +372,7 @@ def postgres_url() -> Iterator[tuple[str, str] | None]:
     if given:
         yield given, "the server in BENCH_DATABASE_URL"
         return
-    from tests.postgres import find_bindir, temporary_server
+    from testkit.postgres import find_bindir, temporary_server
 
     bindir = find_bindir()
     if bindir is None:

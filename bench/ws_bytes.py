@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 from playwright.sync_api import Browser, sync_playwright  # noqa: E402
 
 from liaobots_core.emulator import Behavior, Emulator  # noqa: E402
-from tests.browser.conftest import (  # noqa: E402
+from testkit.browser import (  # noqa: E402
     APP,
     AUTH_CODE,
     CHROMIUM,

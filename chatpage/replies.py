@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -106,6 +106,12 @@ class ReplyTask:
         self.reply = reply
         self.usage_id = usage_id  # its row in the usage ledger, told how it ended
         self._text_before = len(reply.text)  # a continued reply counts only what it adds
+        # The text as this task wrote it. The page's copy of the conversation holds `reply`
+        # itself, and a refresh of that copy may take a stored state into it (a lease that
+        # ran out on a starved machine, the instant before the end is saved): what is saved
+        # is always the task's own.
+        self._text = reply.text
+        self._ended: Message | None = None  # how the reply ended, once saved
         self.dropped = 0  # turns left out of the request to fit the model (for the page's note)
         self.over_budget = False
         self.saving_failed = False  # the last checkpoint could not reach the database
@@ -142,7 +148,7 @@ class ReplyTask:
     def snapshot(self) -> tuple[str, int]:
         """The text so far and where `follow` should pick up, taken together."""
         with self._changed:
-            return self.reply.text, len(self._parts)
+            return self._text, len(self._parts)
 
     def follow(
         self, start: int, poll: float = 0.1, pace: float | Callable[[], float] = 0.0
@@ -153,6 +159,10 @@ class ReplyTask:
         joined and given at the deadline, not held until more arrives, so a page shows a
         steady `1 / pace` updates a second however the service cuts its reply. A callable
         `pace` is asked before each update (the process's load changes as replies come and go).
+
+        When it ends, `reply` holds the reply as its writer saved it: a refresh of the page's
+        copy of the conversation in the instant of its end may have taken an older stored
+        state into it (loaded before the end was saved, taken in after).
         """
         index, given_at = start, float("-inf")
         while True:
@@ -173,6 +183,7 @@ class ReplyTask:
                 given_at = time.monotonic()
                 yield "".join(fresh)
             elif ended:
+                self._tell_reply()
                 return
             else:
                 yield TICK
@@ -182,9 +193,9 @@ class ReplyTask:
         if self.done.is_set():
             return
         try:
-            kept = self._store.checkpoint(
-                self.request.conversation_id, self.reply, self.request.owner
-            )
+            with self._changed:
+                written = replace(self.reply, text=self._text)
+            kept = self._store.checkpoint(self.request.conversation_id, written, self.request.owner)
         except SQLAlchemyError:  # the database is down: keep streaming, retry next time
             log.exception("could not save a reply in progress")
             metrics.write_failed("checkpoint")
@@ -197,6 +208,10 @@ class ReplyTask:
 
     def _run(self) -> None:
         request, reply = self.request, self.reply
+        # How the reply ended is kept here until it is saved, then told to `reply` (see
+        # `_text`): set on `reply` first, a refresh in that instant took the stored
+        # "streaming" state back into it, and the reply was saved cut with no text.
+        status, error = Status.STREAMING, None
         try:
             if not self._stopping.is_set():
                 extra = {} if request.temperature is None else {"temperature": request.temperature}
@@ -212,48 +227,58 @@ class ReplyTask:
                     if not self._parts and text:
                         metrics.FIRST_TEXT.observe(time.monotonic() - self._started_at)
                     with self._changed:
-                        reply.text += text
+                        self._text += text
+                        reply.text = self._text
                         self._parts.append(text)
                         self._changed.notify_all()
                 self.dropped = self._stream.history.dropped
                 self.over_budget = self._stream.history.over_budget
                 if not self._stopping.is_set():
-                    reply.status = Status.COMPLETE
+                    status = Status.COMPLETE
         except LiaobotsError as exc:
             if not self._stopping.is_set():  # closing the stream on Stop raises here too
-                reply.status, reply.error = Status.FAILED, describe(exc)
+                status, error = Status.FAILED, describe(exc)
                 log.info("reply failed: %s", type(exc).__name__)
                 metrics.upstream_error(exc)
         except Exception:  # a bug of ours: keep the text, say so plainly, log the details
             log.exception("reply failed unexpectedly")
-            reply.status, reply.error = Status.FAILED, ErrorInfo("unknown")
+            status, error = Status.FAILED, ErrorInfo("unknown")
         finally:
-            if reply.status is Status.STREAMING:
-                reply.status = Status.INTERRUPTED if self._interrupting else Status.STOPPED
-            self._settle()
+            if status is Status.STREAMING:
+                status = Status.INTERRUPTED if self._interrupting else Status.STOPPED
+            with self._changed:
+                ended = replace(reply, text=self._text, status=status, error=error)
+            self._settle(ended)
+            with self._changed:
+                self._ended = ended
+            self._tell_reply()
             metrics.REPLIES_STREAMING.dec()
-            metrics.reply_finished(reply.status.value, reply.error.kind if reply.error else None)
+            metrics.reply_finished(status.value, error.kind if error else None)
             with self._changed:
                 self.done.set()
                 self._changed.notify_all()
 
-    def _settle(self) -> None:
-        self._count_usage()
+    def _tell_reply(self) -> None:
+        """Put how the reply ended into `reply`, the message the page shows."""
+        with self._changed:
+            if self._ended is not None:
+                ended, reply = self._ended, self.reply
+                reply.text, reply.status, reply.error = ended.text, ended.status, ended.error
+
+    def _settle(self, ended: Message) -> None:
+        self._count_usage(ended)
         for attempt in range(SETTLE_ATTEMPTS):
             try:
-                self._store.settle_reply(
-                    self.request.conversation_id, self.reply, self.request.owner
-                )
+                self._store.settle_reply(self.request.conversation_id, ended, self.request.owner)
                 return
             except SQLAlchemyError:
                 log.exception("could not save how a reply ended (attempt %d)", attempt + 1)
                 metrics.write_failed("reply_end")
                 time.sleep(min(2.0**attempt, 5.0))
 
-    def _count_usage(self) -> None:
+    def _count_usage(self, reply: Message) -> None:
         if self.usage_id is None:
             return
-        reply = self.reply
         try:
             self._store.usage.end(
                 self.usage_id,

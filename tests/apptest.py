@@ -2,20 +2,58 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from google.protobuf import text_format
 from streamlit.testing.v1 import AppTest
 
+from chatpage.conversation import Message
+
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-TIMEOUT = 20
+# Seconds one page run may take: it follows a reply to its end, and the machine may be ten
+# times slower than usual. Only a hung run ever waits this long.
+TIMEOUT = 60
+SETTLE_SECONDS = 60.0  # for a reply on show to end, whoever writes it
+POLL_SECONDS = 0.1  # between looks at a reply another process writes (the page's own: 1 s)
 
 
 def send(at: AppTest, text: str) -> AppTest:
+    """Send a message as a person would, and wait until its reply has ended and is drawn."""
     at.chat_input[0].set_value(text).run()
     assert not at.exception, at.exception
+    return settle(at)
+
+
+def settle(at: AppTest) -> AppTest:
+    """Wait until no reply on show is being written, then draw the page as it ended.
+
+    A page run follows a reply this process writes to its end, but a run may return before
+    (a send from an out-of-date view re-runs the page; a reply of another process is only
+    read as far as it was saved). Like a person looking at the page, this runs the page again
+    until the reply has settled: each run follows a reply of this process to its end, and one
+    of another process is read again after a moment, as the page's own live view does.
+    """
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while (reply := _streaming(at)) is not None:
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"the reply on show ({reply.id}, {len(reply.text)} characters so far) was "
+                f"still being written after {SETTLE_SECONDS:.0f} s"
+            )
+        at.run()
+        assert not at.exception, at.exception
+        if _streaming(at) is not None:
+            time.sleep(POLL_SECONDS)  # written elsewhere: look again shortly
     return at
+
+
+def _streaming(at: AppTest) -> Message | None:
+    """The reply being written on the branch the page shows, if any."""
+    if "conversation" not in at.session_state:
+        return None
+    return at.session_state["conversation"].streaming()
 
 
 def bubbles(at: AppTest) -> list[tuple[str, str]]:

@@ -14,8 +14,7 @@ from sqlalchemy.engine import make_url
 from chatpage import balance
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Emulator
-
-from .postgres import temporary_server
+from testkit.postgres import temporary_server
 
 AUTH_CODE = "test-code-5f1c9a"
 

@@ -139,7 +139,7 @@ class ScriptedServer:
         with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() waiting on it
         self._listener.close()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=30)
 
     def __enter__(self) -> ScriptedServer:
         return self

@@ -157,7 +157,7 @@ class OIDCProvider:
     def stop(self) -> None:
         if self._thread is not None:
             self._server.shutdown()
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=30)
             self._thread = None
         self._server.server_close()
 

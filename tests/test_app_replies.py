@@ -30,7 +30,7 @@ from .conftest import AUTH_CODE
 
 pytestmark = pytest.mark.usefixtures("own_database", "configured")
 
-WAIT = 20.0  # seconds for a reply thread to end or stop on a busy two-core machine
+WAIT = 60.0  # seconds for a reply thread to end or stop on a machine ten times slower
 # About 500 characters a second: minutes long, so it is still being written until stopped.
 SLOW = Behavior(reply="slowly " * 20_000, chunk_bytes=10, delay=0.02)
 WRITING_ICON, UNSEEN_ICON = ":material/progress_activity:", ":material/mark_chat_unread:"

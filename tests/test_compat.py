@@ -137,7 +137,7 @@ def test_first_text_of_a_close_delimited_reply_arrives_at_once(emulator: Emulato
         transfer="close",
         reply=first + "и остальное потом",
         chunk_bytes=len(first.encode()),
-        delay=5.0,  # never waited for: closing the generator drops the rest
+        delay=30.0,  # never waited for: closing the generator drops the rest
     )
     started = time.monotonic()
     reply = completion(emulator)
@@ -147,7 +147,7 @@ def test_first_text_of_a_close_delimited_reply_arrives_at_once(emulator: Emulato
     finally:
         reply.close()
     assert text == first
-    assert elapsed < 0.3
+    assert elapsed < 10  # the rest comes 30 s later
 
 
 def test_without_any_code_it_signs_in_as_a_guest_like_the_later_provider(

@@ -9,10 +9,12 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -315,7 +317,7 @@ def test_stall_goes_silent_after_n_bytes_until_stop_releases_it_at_once() -> Non
         assert f.read(9) == REPLY.encode()[:9]
         started = time.monotonic()
         emu.stop()
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < 5  # the stall itself never ends
         try:
             rest = f.read()
         except ConnectionResetError:
@@ -610,7 +612,7 @@ def test_reply_chars_builds_fifty_million_characters_fast() -> None:
     started = time.monotonic()
     reply = reply_text(None, 50_000_000, [{"role": "user", "content": MESSAGE}], "gpt-4", "")
     data = reply.encode()
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5.0  # 0.1 s on a quiet machine
     assert len(reply) == 50_000_000
     unit = reply.unit.encode()
     assert data[: len(unit)] == unit
@@ -644,7 +646,7 @@ def test_stop_closes_idle_keep_alive_connections_and_is_idempotent() -> None:
     started = time.monotonic()
     emu.stop()
     emu.stop()
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 5
     assert conn.sock.recv(1) == b""
     conn.close()
 
@@ -652,6 +654,21 @@ def test_stop_closes_idle_keep_alive_connections_and_is_idempotent() -> None:
 def test_repr_never_shows_the_auth_code(emu: Emulator) -> None:
     assert CODE not in repr(emu)
     assert emu.base_url in repr(emu)
+
+
+PROCESS_SECONDS = 60.0  # for the emulator's CLI to start or stop on a machine ten times slower
+
+
+def first_line(proc: subprocess.Popen[str], seconds: float) -> str:
+    """The first line the process prints, waited for up to `seconds` (a hung start fails)."""
+    stdout = proc.stdout
+    assert stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
+    try:
+        return lines.get(timeout=seconds)
+    except queue.Empty:
+        raise AssertionError(f"the emulator's CLI printed no line within {seconds:.0f} s") from None
 
 
 def test_cli_serves_with_the_code_from_the_environment_and_never_prints_it() -> None:
@@ -668,7 +685,7 @@ def test_cli_serves_with_the_code_from_the_environment_and_never_prints_it() -> 
     )
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
+        line = first_line(proc, PROCESS_SECONDS)
         assert CODE not in line
         base_url = line.split()[3]
         assert base_url.endswith(PREFIX)
@@ -678,6 +695,6 @@ def test_cli_serves_with_the_code_from_the_environment_and_never_prints_it() -> 
         assert f"> {MESSAGE}" in ok.text
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=5)
+        out, err = proc.communicate(timeout=PROCESS_SECONDS)
     assert proc.returncode == 0
     assert CODE not in out + err

@@ -76,7 +76,7 @@ def test_a_completed_reply_counts_as_started_and_finished_and_times_its_first_te
     emulator.default = Behavior(reply="Counted. " * 20, first_byte_delay=0.3)
     before = Reading()
     task = start_reply(store, client)
-    assert task.done.wait(10)
+    assert task.done.wait(60)
     assert task.reply.status is Status.COMPLETE
     assert Reading().since(before) == {
         "liaobots_chat_replies_started_total": 1,
@@ -102,7 +102,7 @@ def test_a_reply_being_written_is_counted_as_streaming_until_it_is_stopped(
         "liaobots_chat_first_text_seconds_count": 1,
     }
     task.stop()
-    assert task.done.wait(10)
+    assert task.done.wait(60)
     assert Reading().since(before) == {
         "liaobots_chat_replies_started_total": 1,
         "liaobots_chat_first_text_seconds_count": 1,
@@ -121,7 +121,7 @@ def test_a_failed_reply_is_counted_by_its_kind_and_the_services_status(
     failures = value("liaobots_chat_reply_failures_total", kind=kind)
     errors = value("liaobots_chat_upstream_errors_total", status=str(status))
     task = start_reply(store, client)
-    assert task.done.wait(10)
+    assert task.done.wait(60)
     assert task.reply.error is not None
     assert task.reply.error.kind == kind
     assert Reading().since(before) == {
@@ -139,7 +139,7 @@ def test_a_connection_cut_mid_reply_is_an_upstream_error_without_a_status(
     errors = value("liaobots_chat_upstream_errors_total", status="none")
     failures = value("liaobots_chat_reply_failures_total", kind="connection_cut")
     task = start_reply(store, client)
-    assert task.done.wait(10)
+    assert task.done.wait(60)
     assert value("liaobots_chat_upstream_errors_total", status="none") == errors + 1
     assert value("liaobots_chat_reply_failures_total", kind="connection_cut") == failures + 1
 
@@ -161,7 +161,7 @@ def test_a_checkpoint_the_database_refuses_counts_a_write_failure(
     assert task.saving_failed
     assert value("liaobots_chat_database_write_failures_total", write="checkpoint") == failed + 1
     task.stop()
-    assert task.done.wait(10)
+    assert task.done.wait(60)
 
 
 def test_metrics_are_served_only_to_a_client_on_this_machine_that_no_proxy_forwarded() -> None:

@@ -1,7 +1,7 @@
 """A real `streamlit run app.py`: its `/metrics` after replies sent the way a browser sends
 them, and its audit lines on stderr.
 
-No browser is needed: `bench/st_protocol.py` speaks Streamlit's websocket protocol, so these
+No browser is needed: `testkit/st_protocol.py` speaks Streamlit's websocket protocol, so these
 run with the non-browser suite. The page talks to an emulator in this process over HTTP.
 """
 
@@ -18,12 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.st_protocol import StreamlitSession
 from liaobots_core.emulator import Behavior, Emulator
-from tests.browser.conftest import APP, StreamlitServer, page_env
+from testkit.browser import APP, StreamlitServer, page_env
+from testkit.st_protocol import StreamlitSession
 
 AUTH_CODE = "metrics-secret-code-2b7e41"
-WAIT = 20.0  # seconds for the page to show its input, or for a count to change
+WAIT = 60.0  # seconds for the page to show its input, or for a count to change
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, no proxy
 
 

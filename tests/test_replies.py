@@ -51,7 +51,7 @@ def test_a_reply_is_written_whole_into_its_message_and_the_store(
     emulator.default = Behavior(reply="Жил-был маяк 🗼 " * 50, chunk_bytes=7, split_multibyte=True)
     conversation, reply, request = asked(store)
     task = ReplyTask(request, reply, client, store).start()
-    assert task.done.wait(10)
+    assert task.done.wait(60)
     assert reply.text == "Жил-был маяк 🗼 " * 50
     assert reply.status is Status.COMPLETE
     saved = stored_reply(store, conversation, reply.id)
@@ -141,7 +141,7 @@ def test_the_process_slows_updates_only_while_it_streams_many_replies(
     for task in tasks:
         task.stop()
     for task in tasks:
-        assert task.done.wait(5)
+        assert task.done.wait(60)
     assert (replies.streaming(), replies.update_interval()) == (0, 0.08)
 
 
@@ -171,11 +171,63 @@ def test_stop_keeps_the_text_so_far_and_says_stopped(
     task = ReplyTask(request, reply, client, store).start()
     next(piece for piece in task.follow(0) if piece)
     task.stop()
-    assert task.done.wait(5)
+    assert task.done.wait(60)
     assert reply.status is Status.STOPPED
     assert 0 < len(reply.text) < len("слово " * 2000)
     saved = stored_reply(store, conversation, reply.id)
     assert (saved.text, saved.status) == (reply.text, Status.STOPPED)
+
+
+class RefreshRacingTheEnd(ConversationStore):
+    """A real store that, as a reply's writer saves how it ended, first loads the conversation
+    as it stood (what a page's refresh loads at any moment, on another thread) and lets the
+    page's copy take that in: the instant the page refreshes while the reply ends."""
+
+    page: Conversation
+    before_the_end: Conversation | None = None
+
+    def settle_reply(self, conversation_id, message, owner):  # type: ignore[no-untyped-def]
+        self.before_the_end = self.load(conversation_id, owner)
+        assert self.before_the_end is not None
+        self.page.absorb(self.before_the_end)
+        return super().settle_reply(conversation_id, message, owner)
+
+
+@pytest.fixture
+def racing_store(database_url: str) -> Iterator[RefreshRacingTheEnd]:
+    store = RefreshRacingTheEnd(database_url)
+    yield store
+    store.close()
+
+
+def test_a_page_refreshing_as_a_reply_ends_does_not_undo_its_ending(
+    racing_store: RefreshRacingTheEnd, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="ответ целиком")
+    conversation, reply, request = asked(racing_store)
+    racing_store.page = conversation  # the page's copy holds the very message the task writes
+    task = ReplyTask(request, reply, client, racing_store).start()
+    assert task.done.wait(30), "the reply did not end within 30 s"
+    saved = stored_reply(racing_store, conversation, reply.id)
+    assert (saved.text, saved.status) == ("ответ целиком", Status.COMPLETE)
+    assert (reply.text, reply.status) == ("ответ целиком", Status.COMPLETE)
+
+
+def test_a_reply_followed_to_its_end_is_shown_as_saved_after_a_refresh_read_before_it(
+    racing_store: RefreshRacingTheEnd, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="ответ целиком")
+    conversation, reply, request = asked(racing_store)
+    racing_store.page = Conversation(model_id="gpt-4")  # another copy: nothing taken in yet
+    task = ReplyTask(request, reply, client, racing_store).start()
+    assert task.done.wait(30), "the reply did not end within 30 s"
+    # The page loaded the conversation before the end was saved, and takes it in after.
+    assert racing_store.before_the_end is not None
+    conversation.absorb(racing_store.before_the_end)
+    assert reply.status is Status.STREAMING
+    text, start = task.snapshot()
+    assert text + "".join(p for p in task.follow(start) if p is not TICK) == "ответ целиком"
+    assert (reply.text, reply.status) == ("ответ целиком", Status.COMPLETE)
 
 
 def test_a_failure_keeps_the_text_and_records_its_kind(
@@ -184,7 +236,7 @@ def test_a_failure_keeps_the_text_and_records_its_kind(
     emulator.default = Behavior(reply="начало ответа и обрыв", disconnect_after_bytes=20)
     conversation, reply, request = asked(store)
     task = ReplyTask(request, reply, client, store).start()
-    assert task.done.wait(10)
+    assert task.done.wait(60)
     assert reply.status is Status.FAILED
     assert reply.error is not None
     assert reply.error.kind == "connection_cut"
@@ -202,7 +254,7 @@ def test_a_stop_asked_for_on_another_process_ends_the_reply_at_its_next_checkpoi
     assert other_process.request_stop(conversation.id, reply.id, OWNER)
     other_process.close()
     task.checkpoint()  # what the process's checkpoint thread does about once a second
-    assert task.done.wait(5)
+    assert task.done.wait(60)
     assert stored_reply(store, conversation, reply.id).status is Status.STOPPED
 
 
@@ -212,7 +264,7 @@ def test_at_exit_replies_get_a_grace_period_then_are_saved_as_interrupted(
     replies = Replies(store)
     emulator.enqueue(Behavior(reply="short and done"))
     done_conversation, done_reply, done_request = asked(store, "short")
-    assert replies.start(done_request, done_reply, client, max_per_person=5).done.wait(5)
+    assert replies.start(done_request, done_reply, client, max_per_person=5).done.wait(60)
     emulator.default = Behavior(reply="y" * 100_000, chunk_bytes=10, delay=0.01)
     long_conversation, long_reply, long_request = asked(store, "long")
     long_task = replies.start(long_request, long_reply, client, max_per_person=5)
@@ -243,7 +295,7 @@ def test_a_person_may_have_only_so_many_replies_being_written(
     replies.check_room("bob@example.com", 2)  # someone else is not held back
     for task in tasks:
         task.stop()
-        assert task.done.wait(5)
+        assert task.done.wait(60)
     replies.check_room(OWNER, 2)  # room again once they ended
 
 
@@ -265,7 +317,7 @@ def test_where_everyone_shares_one_owner_each_browser_session_has_its_own_bound(
     replies.check_room(OWNER, 1, session="tab-d")  # a fourth person still has room
     for task in tasks:
         task.stop()
-        assert task.done.wait(5)
+        assert task.done.wait(60)
 
 
 def test_the_process_bound_holds_whoever_asks(
@@ -279,7 +331,7 @@ def test_the_process_bound_holds_whoever_asks(
         replies.check_room("bob@example.com", 5)
     assert refused.value.kind == "process"
     task.stop()
-    assert task.done.wait(5)
+    assert task.done.wait(60)
 
 
 def test_follow_ends_for_every_follower_when_the_reply_ends(
@@ -298,5 +350,5 @@ def test_follow_ends_for_every_follower_when_the_reply_ends(
         follower.start()
     task.start()
     for follower in followers:
-        follower.join(10)
+        follower.join(60)
     assert seen == ["общий ответ " * 100] * 3

@@ -111,7 +111,7 @@ def test_a_reply_is_recorded_with_its_size_and_ending_and_never_its_text(
     emulator.default = Behavior(reply="Секретный ответ " * 10)
     reply, request = asked(store, ALICE, "Секретный вопрос")
     task = Replies(store).start(request, reply, client, max_per_person=3)
-    assert task.done.wait(10)
+    assert task.done.wait(60)
     assert reply.status is Status.COMPLETE
     [use] = store.usage.between(0, 1e12)
     assert (use.owner, use.model_id, use.outcome, use.error_kind) == (
@@ -132,7 +132,7 @@ def test_a_person_over_their_limit_gets_no_request_sent_upstream(
     limits = (Allowance("requests", "day", 1),)
     reply, request = asked(store, ALICE, "one")
     assert replies.start(replace(request, allowances=limits), reply, client, max_per_person=3)
-    replies.get(reply.id).done.wait(10)  # type: ignore[union-attr]
+    replies.get(reply.id).done.wait(60)  # type: ignore[union-attr]
     second, second_request = asked(store, ALICE, "two")
     with pytest.raises(OverLimit) as refused:
         replies.start(replace(second_request, allowances=limits), second, client, max_per_person=3)

@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, expect
 from chatpage.conversation import Status
 from chatpage.store import ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
-from tests.postgres import controllable_server
+from testkit.postgres import controllable_server
 
 from .conftest import AUTH_CODE, ChatPage, Cluster, page_env, squash
 
@@ -62,7 +62,7 @@ def cluster(start_cluster: Callable[..., Cluster]) -> Cluster:
     return start_cluster()
 
 
-def settles(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+def settles(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
     """Whether `condition` holds within `timeout` (polled)."""
     deadline = time.monotonic() + timeout
     while not condition():

@@ -48,7 +48,7 @@ def test_reply_cut_by_kill_9_is_found_again_after_restart(
         shown_at_kill = squash(chat.text(index))
         assert first.process is not None
         os.kill(first.process.pid, signal.SIGKILL)
-        first.process.wait(timeout=10)
+        first.process.wait(timeout=30)
     finally:
         context.close()
         first.stop()
