@@ -27,7 +27,8 @@ from liaobots_core import ChatStream, LiaobotsClient, LiaobotsError
 from . import metrics
 from .conversation import ErrorInfo, Message, Status
 from .failures import describe
-from .store import ConversationStore
+from .limits import without_controls
+from .store import ConversationStore, retrying_may_mend
 from .streaming import TICK
 from .usage import Allowance
 
@@ -185,10 +186,12 @@ class ReplyTask:
             kept = self._store.checkpoint(
                 self.request.conversation_id, self.reply, self.request.owner
             )
-        except SQLAlchemyError:  # the database is down: keep streaming, retry next time
+        except SQLAlchemyError as error:  # the database is down: keep streaming, retry next time
             log.exception("could not save a reply in progress")
             metrics.write_failed("checkpoint")
             self.saving_failed = True
+            if not retrying_may_mend(error) and self._mend():
+                self.checkpoint()  # the text, made storable, goes at once
             return
         self.saving_failed = False
         if not kept and not self.done.is_set():
@@ -208,8 +211,13 @@ class ReplyTask:
                 )
                 if self._stopping.is_set():
                     self._stream.close()
-                for text in self._stream:
-                    if not self._parts and text:
+                for arrived in self._stream:
+                    # The one rule, before the text is shown, stored, exported or shared: a
+                    # NUL or an ESC from the service costs nothing of what comes after it.
+                    text = without_controls(arrived)
+                    if not text:
+                        continue
+                    if not self._parts:
                         metrics.FIRST_TEXT.observe(time.monotonic() - self._started_at)
                     with self._changed:
                         reply.text += text
@@ -238,17 +246,40 @@ class ReplyTask:
                 self._changed.notify_all()
 
     def _settle(self) -> None:
+        """Save how the reply ended; retried while the database is away, never into a loss.
+
+        A write the database refuses for what it holds (a DataError, a NUL PostgreSQL cannot
+        store) is not retried as it is: the text is made storable by the one rule and written
+        at once. Retrying the same write would only let the writer's lease run out, and the
+        reply be kept as interrupted with the text of its last checkpoint.
+        """
         self._count_usage()
-        for attempt in range(SETTLE_ATTEMPTS):
+        attempt = 0
+        while attempt < SETTLE_ATTEMPTS:
             try:
                 self._store.settle_reply(
                     self.request.conversation_id, self.reply, self.request.owner
                 )
                 return
-            except SQLAlchemyError:
+            except SQLAlchemyError as error:
                 log.exception("could not save how a reply ended (attempt %d)", attempt + 1)
                 metrics.write_failed("reply_end")
+                attempt += 1
+                if not retrying_may_mend(error):
+                    if self._mend():
+                        continue  # the storable text, at once
+                    log.error("a reply's end was refused by the database; not retried")
+                    return
                 time.sleep(min(2.0**attempt, 5.0))
+
+    def _mend(self) -> bool:
+        """Make the reply's text storable by the one rule; False if it already was."""
+        with self._changed:
+            storable = without_controls(self.reply.text)
+            if storable == self.reply.text:
+                return False
+            self.reply.text = storable
+            return True
 
     def _count_usage(self) -> None:
         if self.usage_id is None:
