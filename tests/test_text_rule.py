@@ -22,7 +22,7 @@ from chatpage.export import from_json, to_json, to_markdown
 from chatpage.limits import without_controls
 from chatpage.persistence import Journal
 from chatpage.replies import ReplyTask, Request
-from chatpage.store import ConversationStore
+from chatpage.store import LOCAL_OWNER, ConversationStore
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Behavior, Emulator
 
@@ -165,3 +165,23 @@ def test_any_reply_text_ends_identical_on_the_page_and_after_a_reload(
     assert bubbles(at)[-1] == ("assistant", on_page)
     again = fresh_session(c=conversation(at).id)  # a reload: read from the database
     assert bubbles(again)[-1] == ("assistant", on_page)
+
+
+def test_a_reply_holding_nul_esc_form_feed_and_bel_keeps_its_text_after_a_reload(
+    configured: Emulator, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page on SQLite and on PostgreSQL: shown, stored, and shown again from the store."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    configured.default = Behavior(reply=ODD_REPLY, chunk_bytes=5)
+    at = send(fresh_session(), "Say something odd")
+    assert bubbles(at)[-1] == ("assistant", KEPT)
+    opened = conversation(at)
+    again = fresh_session(c=opened.id)  # a reload: read from the database
+    assert bubbles(again)[-1] == ("assistant", KEPT)
+    store = ConversationStore(database_url)
+    try:
+        loaded = store.load(opened.id, LOCAL_OWNER)  # the page's one user on this machine
+    finally:
+        store.close()
+    assert loaded is not None
+    assert (loaded.messages[-1].text, loaded.messages[-1].status) == (KEPT, Status.COMPLETE)
