@@ -28,11 +28,12 @@ from .limits import CONTROL_CHARS, FILE_MAX_BYTES
 FILES_MAX_COUNT = 10
 NAME_MAX_CHARS = 200
 PDF_MAX_PAGES = 1000  # a PDF with more pages is refused before any page is read
-# A DOCX is a zip: its parts may unpack to at most this many times the file's own size (Word's
-# own documents unpack to 3 to 10 times theirs), with a floor for tiny files (python-docx's
-# empty document unpacks to 120 KB) and a cap whatever the size: its XML is parsed whole.
-UNPACKED_MAX_RATIO = 20
-UNPACKED_MIN_BYTES = 1024 * 1024
+# A DOCX is a zip: its parts may unpack to at most this many times the file's own size (text
+# unpacks to 3 to 10 times, a repetitive document to 25: bench/extraction.py's 50 pages), with
+# a floor for small files (python-docx's empty document alone unpacks to 0.8 MB) and a cap
+# whatever the size, as its XML is parsed whole. A zip bomb is far past either.
+UNPACKED_MAX_RATIO = 40
+UNPACKED_MIN_BYTES = 2 * 1024 * 1024
 UNPACKED_MAX_BYTES = 48 * 1024 * 1024
 _IMAGE_SUFFIXES = frozenset(
     {"png", "jpg", "jpeg", "gif", "webp", "bmp", "tif", "tiff", "heic", "heif", "avif", "svg"}
