@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from charset_normalizer import from_bytes
 
 from .conversation import Attachment, ErrorInfo
-from .limits import CONTROL_CHARS, FILE_MAX_BYTES
+from .limits import CONTROL_CHARS, FILE_MAX_BYTES, without_controls
 
 FILES_MAX_COUNT = 10
 NAME_MAX_CHARS = 200
@@ -226,7 +226,7 @@ def _text_only(text: str) -> str:
     found = len(CONTROL_CHARS.findall(text))
     if "\x00" in text or found > max(8, len(text) // 100):
         raise Refused(ErrorInfo("file_binary"))
-    return CONTROL_CHARS.sub("", text) if found else text
+    return without_controls(text) if found else text  # the one rule
 
 
 def _with_text(text: str) -> str:

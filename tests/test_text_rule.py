@@ -185,3 +185,25 @@ def test_a_reply_holding_nul_esc_form_feed_and_bel_keeps_its_text_after_a_reload
         store.close()
     assert loaded is not None
     assert (loaded.messages[-1].text, loaded.messages[-1].status) == (KEPT, Status.COMPLETE)
+
+
+def test_a_conversation_stored_with_control_characters_before_the_rule_shares_without_them(
+    tmp_path: Path,
+) -> None:
+    """SQLite kept an ESC and a form feed before the rule: its link opens, text after them kept."""
+    store = ConversationStore(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    try:
+        conversation = Conversation(model_id="gpt-4")
+        journal = Journal(store, OWNER)
+        journal.add(conversation, conversation.add_user("question"))
+        reply = conversation.start_reply("gpt-4")
+        reply.text, reply.status = ODD_REPLY, Status.COMPLETE
+        journal.add(conversation, reply)
+        stored = store.load(conversation.id, OWNER)
+        assert stored is not None
+        token = store.shares.share(stored, OWNER, None, time.time())
+        shared = store.shares.open(token)
+    finally:
+        store.close()
+    assert shared is not None
+    assert shared.conversation.messages[-1].text == KEPT
