@@ -19,6 +19,8 @@ from chatpage.attachments import PDF_MAX_PAGES, Refused, Upload
 from chatpage.conversation import Attachment, ErrorInfo
 from chatpage.extraction import Bounds, read_all, read_bounded
 from chatpage.limits import CONTROL_CHARS
+from liaobots_core import LiaobotsClient
+from liaobots_core.emulator import Behavior, Emulator
 
 from .files import _pdf, docx_with, docx_with_huge_xml, pdf_pages_sharing_one_stream, pdf_with_text
 from .fuzzing import fuzz_settings
@@ -186,3 +188,30 @@ def test_any_bytes_as_any_accepted_file_end_as_clean_text_or_a_refusal_within_th
     else:
         assert len(outcome.text) <= 1000
         assert not CONTROL_CHARS.search(outcome.text)
+
+
+def test_while_a_slow_file_is_read_the_process_answers_other_sessions_at_once(
+    client: LiaobotsClient, emulator: Emulator
+) -> None:
+    """The waiting thread holds no interpreter lock: another session's reply is not held up."""
+    emulator.default = Behavior(reply="Another session's answer.")
+    outcome: list[ErrorInfo] = []
+
+    def read_slowly() -> None:
+        try:
+            read_bounded(Upload("attack.pdf", pdf_pages_sharing_one_stream()), bounds=Bounds(3))
+        except Refused as refused:
+            outcome.append(refused.error)
+
+    reader = threading.Thread(target=read_slowly)
+    cpu = own_cpu_seconds()
+    reader.start()
+    started = time.monotonic()
+    answer = client.complete([{"role": "user", "content": "Hello"}])
+    answered_in = time.monotonic() - started
+    assert reader.is_alive(), "the file was read before the other session was answered"
+    reader.join(60)
+    assert answer == "Another session's answer."
+    assert answered_in < 1.0
+    assert outcome == [ErrorInfo("file_too_slow", limit=3)]
+    assert own_cpu_seconds() - cpu < 1.0  # the reading's CPU was the child's
