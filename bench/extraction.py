@@ -98,7 +98,6 @@ def main() -> None:
         "20-page PDF": Upload("report.pdf", pdf_of(20)),
         "50-page DOCX": Upload("report.docx", docx_of(50)),
     }
-    extraction.warm_up()
     extraction.read_bounded(Upload("warm.txt", b"warm"))  # the fork server's imports, once
     print(f"python {platform.python_version()}, {args.runs} runs each, ms: median (min–max)")
     print("| file | size | characters | way | wall ms | page process CPU ms |")

@@ -37,8 +37,10 @@ CPU_SECONDS = 8  # of computing for one file; a normal 20-page PDF takes about 0
 WALL_SECONDS = 20.0  # from the start of reading to its end, waiting for a free core included
 MEMORY_BYTES = 512 * 1024 * 1024  # of address space a child may add to what it starts with
 AT_ONCE = 2  # files read at the same time by one app process; others wait their turn
-# "__main__": the app's main module (streamlit's, under `streamlit run`) is imported once by the
-# server, not again by each child.
+# "__main__": multiprocessing prepares each child with the parent's main module, which under
+# `streamlit run` is app.py once a page has run (Streamlit makes the script `__main__`): the
+# fork server imports it once, as `__mp_main__` (app.py then only builds its `st.App`), so the
+# children need not. The server starts with the first file, from a page run.
 _PRELOAD = ["__main__", "chatpage.extraction", "pypdf", "docx", "charset_normalizer"]
 
 
@@ -86,18 +88,13 @@ def read_bounded(
 ) -> Attachment:
     """One file read in a child process within `bounds`; `Refused` says which bound it met."""
     check_size(upload, max_bytes)
-    deadline = time.monotonic() + bounds.wall_seconds
-    if not _slots.acquire(timeout=bounds.wall_seconds):
+    if not _slots.acquire(timeout=bounds.wall_seconds):  # its turn, within the same time
         raise Refused(ErrorInfo("file_reading_busy", limit=AT_ONCE))
     try:
+        deadline = time.monotonic() + bounds.wall_seconds
         return _in_child(upload, max_bytes, max_chars, bounds, deadline)
     finally:
         _slots.release()
-
-
-def warm_up() -> None:
-    """Start the fork server now, so the first file does not wait for its imports."""
-    _forkserver()
 
 
 def _forkserver() -> multiprocessing.context.BaseContext:
@@ -122,7 +119,7 @@ def _in_child(
     )
     try:
         child.start()
-        sending.close()
+        sending.close()  # the child's end: its death shows here as the end of the pipe
         outcome = None
         if receiving.poll(max(0.0, deadline - time.monotonic())):
             try:
@@ -142,6 +139,7 @@ def _in_child(
         if child.is_alive():
             child.kill()
             child.join(5.0)
+        sending.close()
         receiving.close()
     if isinstance(outcome, Attachment):
         return outcome

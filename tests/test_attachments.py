@@ -219,7 +219,20 @@ def test_an_import_takes_files_with_control_characters_without_them() -> None:
 
 
 @pytest.mark.parametrize(
-    "kind", ["file_too_big", "file_image", "file_binary", "file_unreadable", "file_count"]
+    "kind",
+    [
+        "file_too_big",
+        "file_image",
+        "file_binary",
+        "file_unreadable",
+        "file_count",
+        "file_too_slow",
+        "file_too_big_inside",
+        "file_too_many_pages",
+        "file_unpacks_too_big",
+        "file_text_too_long",
+        "file_reading_busy",
+    ],
 )
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_every_refusal_reads_in_both_languages(kind: str, lang: str) -> None:
@@ -227,7 +240,7 @@ def test_every_refusal_reads_in_both_languages(kind: str, lang: str) -> None:
     assert level == "warning"
     assert "{" not in words
     assert words != explain(ErrorInfo("unknown"), lang)[1]
-    if kind == "file_too_big":
+    if kind in ("file_too_big", "file_unpacks_too_big"):
         assert "20.0 MB" in words
         assert "2.0 MB" in words
 
