@@ -26,7 +26,6 @@ from .conversation import (
 )
 from .i18n import t
 from .limits import (
-    CONTROL_CHARS,
     IMPORT_MAX_BYTES,
     IMPORT_MAX_DEPTH,
     IMPORT_MAX_MESSAGES,
@@ -154,16 +153,21 @@ def from_json(data: bytes, *, max_bytes: int = IMPORT_MAX_BYTES) -> Conversation
 
 
 def _message(raw: object) -> Message:
-    """One message of a file, every field checked; `import_bad_message` if it is damaged."""
+    """One message of a file, every field checked; `import_bad_message` if it is damaged.
+
+    Control characters in its text and its files are removed by the one rule
+    (`without_controls`), as from a reply as it streams: a file exported before the rule,
+    with an ESC in a reply, imports.
+    """
     if not isinstance(raw, dict):
         raise ImportRefused("import_bad_message")
     role, text, status = raw.get("role"), raw.get("text"), raw.get("status", "complete")
+    text = without_controls(text) if isinstance(text, str) else text
     message_id, parent_id = raw.get("id"), raw.get("parent_id")
     if (
         not isinstance(role, str)
         or role not in ("user", "assistant")
         or not isinstance(text, str)
-        or CONTROL_CHARS.search(text)
         or not isinstance(status, str)
         or status not in _STATUSES
         or not isinstance(message_id, str | None)
@@ -172,10 +176,10 @@ def _message(raw: object) -> Message:
         raise ImportRefused("import_bad_message")
     model_id, error = raw.get("model_id"), raw.get("error")
     try:
-        attachments = attachments_from(raw.get("attachments"))
+        attachments = attachments_from(_storable_files(raw.get("attachments")))
     except ValueError:
         raise ImportRefused("import_bad_message") from None
-    if any(CONTROL_CHARS.search(a.text) for a in attachments) or (attachments and role != "user"):
+    if attachments and role != "user":
         raise ImportRefused("import_bad_message")
     return Message(
         role=role,  # type: ignore[arg-type]
@@ -189,6 +193,21 @@ def _message(raw: object) -> Message:
         parent_id=parent_id or None,
         attachments=attachments,
     )
+
+
+def _storable_files(raw: object) -> object:
+    """A file's list with the one rule applied to each name and text (the rest as it was)."""
+    if not isinstance(raw, list):
+        return raw
+    return [
+        {
+            k: without_controls(v) if k in ("name", "text") and isinstance(v, str) else v
+            for k, v in item.items()
+        }
+        if isinstance(item, dict)
+        else item
+        for item in raw
+    ]
 
 
 _STATUSES = frozenset(s.value for s in Status)

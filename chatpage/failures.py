@@ -86,6 +86,13 @@ def explain(info: ErrorInfo, lang: str) -> tuple[Level, str]:
         return "warning", t(lang, "error_file_too_big", size=size, limit=limit)
     if kind == "file_count":
         return "warning", t(lang, "error_file_count", size=info.size, limit=info.limit)
+    if kind in ("file_too_big_inside", "file_unpacks_too_big"):
+        size, limit = human_size(info.size or 0), human_size(info.limit or 0)
+        return "warning", t(lang, f"error_{kind}", size=size, limit=limit)
+    if kind in ("file_too_slow", "file_too_many_pages", "file_reading_busy"):
+        return "warning", t(lang, f"error_{kind}", size=info.size, limit=info.limit)
+    if kind == "file_text_too_long":
+        return "warning", t(lang, "error_file_text_too_long", limit=f"{info.limit or 0:,}")
     if kind == "files_too_long":
         return "warning", t(lang, "error_files_too_long", length=info.size, limit=info.limit)
     if kind in ("file_image", "file_binary", "file_unreadable"):

@@ -16,10 +16,12 @@ IMPORT_MAX_MESSAGES = 2000
 FILE_MAX_BYTES = 2 * 1024 * 1024  # one attached file; CHAT_MAX_FILE_BYTES changes it
 IMPORT_MAX_DEPTH = 16  # brackets inside brackets; an export needs 5
 
-# C0 controls but tab, line feed and carriage return, and DEL: never typed on purpose, and NUL
-# cannot even be stored in PostgreSQL text. Lone surrogates too: no browser types one, and
-# text holding one has no UTF-8 form, so no database could store it.
-CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# The one rule for text that cannot be stored or shown (`without_controls`): the C0 controls
+# but tab, line feed and carriage return, DEL, and the C1 controls (U+0080 to U+009F). Never
+# typed on purpose, drawn differently by every terminal and browser, and NUL cannot even be
+# stored in PostgreSQL text. Lone surrogates too: text holding one has no UTF-8 form, so no
+# database could store it.
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def message_problem(
@@ -53,4 +55,10 @@ def human_size(size: int) -> str:
 
 
 def without_controls(text: str) -> str:
+    """Text as it may be stored, shown, exported and shared: `CONTROL_CHARS` removed.
+
+    The one rule, the same on SQLite and PostgreSQL, for a reply as it streams, a file's
+    text, titles, prompts and imports. Removed, not replaced by a mark: a mark would itself
+    be text the model never wrote, and would change the text between two exports of it.
+    """
     return CONTROL_CHARS.sub("", text)

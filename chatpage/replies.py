@@ -27,7 +27,8 @@ from liaobots_core import ChatStream, LiaobotsClient, LiaobotsError
 from . import metrics
 from .conversation import ErrorInfo, Message, Status
 from .failures import describe
-from .store import ConversationStore
+from .limits import without_controls
+from .store import ConversationStore, retrying_may_mend
 from .streaming import TICK
 from .usage import Allowance
 
@@ -196,10 +197,12 @@ class ReplyTask:
             with self._changed:
                 written = replace(self.reply, text=self._text)
             kept = self._store.checkpoint(self.request.conversation_id, written, self.request.owner)
-        except SQLAlchemyError:  # the database is down: keep streaming, retry next time
+        except SQLAlchemyError as error:  # the database is down: keep streaming, retry next time
             log.exception("could not save a reply in progress")
             metrics.write_failed("checkpoint")
             self.saving_failed = True
+            if not retrying_may_mend(error) and self._mend():
+                self.checkpoint()  # the text, made storable, goes at once
             return
         self.saving_failed = False
         if not kept and not self.done.is_set():
@@ -223,8 +226,13 @@ class ReplyTask:
                 )
                 if self._stopping.is_set():
                     self._stream.close()
-                for text in self._stream:
-                    if not self._parts and text:
+                for arrived in self._stream:
+                    # The one rule, before the text is shown, stored, exported or shared: a
+                    # NUL or an ESC from the service costs nothing of what comes after it.
+                    text = without_controls(arrived)
+                    if not text:
+                        continue
+                    if not self._parts:
                         metrics.FIRST_TEXT.observe(time.monotonic() - self._started_at)
                     with self._changed:
                         self._text += text
@@ -248,7 +256,7 @@ class ReplyTask:
                 status = Status.INTERRUPTED if self._interrupting else Status.STOPPED
             with self._changed:
                 ended = replace(reply, text=self._text, status=status, error=error)
-            self._settle(ended)
+            ended = self._settle(ended)
             with self._changed:
                 self._ended = ended
             self._tell_reply()
@@ -265,16 +273,43 @@ class ReplyTask:
                 ended, reply = self._ended, self.reply
                 reply.text, reply.status, reply.error = ended.text, ended.status, ended.error
 
-    def _settle(self, ended: Message) -> None:
+    def _settle(self, ended: Message) -> Message:
+        """Save how the reply ended; retried while the database is away, never into a loss.
+
+        A write the database refuses for what it holds (a DataError, a NUL PostgreSQL cannot
+        store) is not retried as it is: the text is made storable by the one rule and written
+        at once. Retrying the same write would only let the writer's lease run out, and the
+        reply be kept as interrupted with the text of its last checkpoint. Returns what was
+        (or was last tried to be) saved.
+        """
         self._count_usage(ended)
-        for attempt in range(SETTLE_ATTEMPTS):
+        attempt = 0
+        while attempt < SETTLE_ATTEMPTS:
             try:
                 self._store.settle_reply(self.request.conversation_id, ended, self.request.owner)
-                return
-            except SQLAlchemyError:
+                return ended
+            except SQLAlchemyError as error:
                 log.exception("could not save how a reply ended (attempt %d)", attempt + 1)
                 metrics.write_failed("reply_end")
+                attempt += 1
+                if not retrying_may_mend(error):
+                    storable = without_controls(ended.text)
+                    if storable != ended.text:
+                        ended = replace(ended, text=storable)
+                        continue  # the storable text, at once
+                    log.error("a reply's end was refused by the database; not retried")
+                    return ended
                 time.sleep(min(2.0**attempt, 5.0))
+        return ended
+
+    def _mend(self) -> bool:
+        """Make the text so far storable by the one rule; False if it already was."""
+        with self._changed:
+            storable = without_controls(self._text)
+            if storable == self._text:
+                return False
+            self._text = self.reply.text = storable
+            return True
 
     def _count_usage(self, reply: Message) -> None:
         if self.usage_id is None:

@@ -19,11 +19,13 @@ from liaobots_core import DEFAULT_MODEL_ID
 
 from . import metrics
 from .access import Visitor
-from .attachments import Refused, Upload, read_all
+from .attachments import Refused, Upload
 from .audit import audit
 from .balance import NoBalance
 from .conversation import Attachment, Conversation, ErrorInfo, Status
+from .extraction import read_all
 from .guard import guarded
+from .i18n import t
 from .limits import FILE_MAX_BYTES, message_problem, without_controls
 from .persistence import Journal
 from .replies import Busy, OverLimit, Replies
@@ -181,10 +183,11 @@ def check_submitted(
 
     The text goes back into the input (without control characters), so a refused message
     is never lost: the person fixes it and sends it again. Its files are read here (text,
-    PDF, DOCX); one that cannot be sent (too big, an image, binary, unreadable) refuses the
-    whole message. Streamlit cannot put files back into the input, so the reason says to
-    attach them again. A message for a conversation
-    deleted in another window is refused the same way, and so is one for which there is no
+    PDF, DOCX), each in a bounded child process (`extraction`), with a spinner meanwhile;
+    one that cannot be sent (too big, an image, binary, unreadable, past a limit of its
+    reading) refuses the whole message. Streamlit cannot put files back into the input, so
+    the reason says to attach them again. A message for a conversation deleted in another
+    window is refused the same way, and so is one for which there is no
     room (`room` raises Busy when the person or the process writes all the replies allowed,
     OverLimit past a person's limit, NoBalance when the service's balance is used up).
     """
@@ -197,10 +200,12 @@ def check_submitted(
     problem: ErrorInfo | None = None
     if files:
         try:
-            attachments = read_all(
-                (_upload(f, max_file_bytes) for f in files),
-                max_bytes=max_file_bytes,
-            )
+            with st.spinner(t(st.session_state.get("lang", "en"), "reading_files")):
+                attachments = read_all(
+                    [_upload(f, max_file_bytes) for f in files],
+                    max_bytes=max_file_bytes,
+                    max_chars=limit,
+                )
         except Refused as refused:
             problem = refused.error
     if problem is None:

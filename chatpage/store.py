@@ -31,6 +31,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy import exc as db_errors
 from sqlalchemy.engine import make_url
 
 from .conversation import (
@@ -88,6 +89,18 @@ class Summary:
     unseen: bool = False  # a reply ended there since its person last looked
     pinned: bool = False  # kept at the top of the list
     archived: bool = False  # out of the list; search still finds it
+
+
+def retrying_may_mend(error: db_errors.SQLAlchemyError) -> bool:
+    """Whether the same write may succeed later: the database was away, busy or restarting.
+
+    Not when it refused what was written (a DataError, a value psycopg cannot send, such as a
+    NUL in text): the same write fails the same way however often it is tried.
+    """
+    if isinstance(error, db_errors.DBAPIError):
+        transient = (db_errors.OperationalError, db_errors.InterfaceError)
+        return error.connection_invalidated or isinstance(error, transient)
+    return isinstance(error, (db_errors.TimeoutError, db_errors.DisconnectionError))
 
 
 def default_url(data_dir: Path | None = None) -> str:

@@ -40,8 +40,11 @@ def fuzz_settings(max_examples: int, *, shrink: bool = True) -> settings:
 
 # --- values -------------------------------------------------------------------------------
 
-# The C0 controls the page refuses in a message (tab, line feed and carriage return pass).
-REFUSED = "".join(chr(c) for c in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F))
+# The controls the page refuses in a message and removes from any other text (the one rule,
+# `limits.without_controls`): C0 but tab, line feed and carriage return; DEL; C1.
+REFUSED = "".join(
+    chr(c) for c in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0))
+)
 TRICKY = "\u202e\u202d\u2066\u2067\u2068\u2069\u200e\u200f\u200b\u200c\u200d\u2060\ufeff\u00a0"
 """Bidi controls (right-to-left override, isolates, marks) and zero-width characters."""
 
