@@ -42,6 +42,14 @@ class Model:
         provider = " ".join("".join(c if c.isprintable() else " " for c in provider).split())
         return provider[:PROVIDER_MAX_CHARS] or None
 
+    @property
+    def label(self) -> str:
+        """The name a person picks by: the provider beside it when the list names one."""
+        provider = self.provider
+        if provider and provider.lower() not in self.name.lower():
+            return f"{self.name} · {provider}"
+        return self.name
+
     def to_wire(self) -> dict[str, Any]:
         """The object sent as `model` in a chat request (server keys kept as they came).
 
