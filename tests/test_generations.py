@@ -7,7 +7,10 @@ cookie, the chat body, `role` on events, `[DONE]`, errors inside the stream, uns
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +25,7 @@ from liaobots_core import (
     _create_completion,
 )
 from liaobots_core.emulator import Behavior, Emulator, Guests
+from liaobots_core.emulator.__main__ import emulator_from_args, parse_args
 from liaobots_core.models import UNSTATED_MAX_LENGTH
 
 from .conftest import AUTH_CODE
@@ -348,3 +352,61 @@ def test_the_emulator_error_event_and_role_are_on_the_wire(emulator: Emulator) -
 def test_an_error_event_needs_the_sse_framing() -> None:
     with pytest.raises(ValueError, match="stream_error needs framing 'sse'"):
         Behavior(stream_error=402)
+
+
+# --- the emulator's command line ----------------------------------------------------------------
+
+
+def cli_emulator(*argv: str) -> Emulator:
+    return emulator_from_args(parse_args(["--port", "0", "--delay", "0", *argv]))
+
+
+def sse_reply(base_url: str, **kwargs: Any) -> str:
+    answer = requests.post(
+        base_url + "/api/chat", json={"messages": QUESTION}, timeout=10, **kwargs
+    )
+    assert answer.headers["content-type"] == "text/event-stream"
+    return answer.text
+
+
+def test_the_emulator_command_line_leaves_done_out_unless_asked() -> None:
+    with (
+        cli_emulator("--framing", "sse") as plain,
+        cli_emulator("--framing", "sse", "--sse-done") as done,
+    ):
+        assert "[DONE]" not in sse_reply(plain.base_url, headers={"x-auth-code": "any"})
+        assert sse_reply(done.base_url, headers={"x-auth-code": "any"}).endswith("data: [DONE]\n\n")
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a certificate")
+def test_the_emulator_command_line_serves_https_with_the_given_certificate(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    with cli_emulator("--framing", "sse", "--tls-cert", str(cert), "--tls-key", str(key)) as emu:
+        assert emu.base_url.startswith("https://127.0.0.1:")
+        text = sse_reply(emu.base_url, headers={"x-auth-code": "any"}, verify=str(cert))
+        assert '"role": "assistant"' in text
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.post(emu.base_url + "/api/models", json={}, timeout=10)  # not trusted

@@ -56,8 +56,8 @@ def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
     return context
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+def emulator_from_args(args: argparse.Namespace) -> Emulator:
+    """The emulator the command line asks for, not yet started."""
     auth_code = args.auth_code or os.environ.get("LIAOBOTS_AUTH_CODE") or None
     try:
         behavior = Behavior(
@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
-    emulator = Emulator(
+    return Emulator(
         host=args.host,
         port=args.port,
         auth_code=auth_code,
@@ -77,8 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=behavior,
         tls=tls_context(args.tls_cert, args.tls_key),
     )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    emulator = emulator_from_args(parse_args(argv))
     emulator.start()
-    auth = "the configured auth code" if auth_code else "any auth code"
+    auth = "the configured auth code" if emulator.requires_code else "any auth code"
     print(f"Liaobots emulator at {emulator.base_url} (accepts {auth}; Ctrl-C stops)", flush=True)
     try:
         threading.Event().wait()

@@ -164,6 +164,11 @@ class Emulator:
         return int(self._server.server_address[1])
 
     @property
+    def requires_code(self) -> bool:
+        """Whether one configured code is required (else any non-empty code passes)."""
+        return self._state.requires_code
+
+    @property
     def path_prefix(self) -> str:
         return self._state.prefix
 
