@@ -345,6 +345,8 @@ class LiaobotsClient:
                 log.info("the JSON guest login was not understood, sending the form")
                 response = self._post(GUEST_LOGIN_PATH, body, stream=True, code=None, form=True)
             answer = self._read_answer(response, "the guest login answer")
+        except HumanCheckError:
+            raise GuestRefusedError(f"{step}: it answered with its human-check page") from None
         except (AuthError, InsufficientBalanceError, UpstreamError) as exc:
             status = getattr(exc, "status_code", None)
             raise GuestRefusedError(f"{step} ({status})", status_code=status) from None
