@@ -351,7 +351,7 @@ class LiaobotsClient:
             status = getattr(exc, "status_code", None)
             raise GuestRefusedError(f"{step} ({status})", status_code=status) from None
         except ProtocolError:
-            raise GuestRefusedError(step) from None
+            answer = None  # an earlier service's login said nothing readable: the cookie counts
         said = answer.get("code") if isinstance(answer, Mapping) else None
         if said is not None and said not in (200, "200"):  # `{"code": 200}` is the later yes
             raise GuestRefusedError(step)
