@@ -395,6 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 reply=UNIT,
                 reply_chars=len(sse.text),
                 chunk_bytes=args.write_kib * 1024,
+                sse_done=True,  # the body `Reply.of_size` counted ends with [DONE]
             )
             sse_rates = throughput(
                 emulator, client, sse, sse_behavior, "bare-sse", args.runs, isolated

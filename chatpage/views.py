@@ -233,7 +233,7 @@ def _model_picker(info: ServiceInfo, conversation: Conversation, lang: str) -> M
         t(lang, "model"),
         options=ids,
         index=ids.index(conversation.model_id),
-        format_func=lambda model_id: models[model_id].name,
+        format_func=lambda model_id: models[model_id].label,
         key=f"model_{conversation.id}",
     )
     conversation.model_id = chosen

@@ -42,6 +42,7 @@ from .errors import (
     StreamTimeoutError,
     UnknownModelError,
     UpstreamError,
+    error_for_status,
 )
 from .framing import (
     HtmlSniffer,
@@ -68,6 +69,8 @@ GUEST_LOGIN_PATH = "/recaptcha/api/login"
 # The `token` later public clients sent: the service's own page posted this fixed placeholder
 # in place of a reCAPTCHA answer, and the service took it. No real reCAPTCHA is solved here.
 GUEST_TOKEN = "abcdefghijklmnopqrst"
+# Statuses that say the login body was not understood: then the other body is sent.
+LOGIN_BODY_NOT_UNDERSTOOD = frozenset({400, 405, 415, 422})
 USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/126.0 Safari/537.36"
@@ -171,9 +174,13 @@ class LiaobotsClient:
         chosen = model if isinstance(model, Model) else self.resolve_model(model)
         conversation = normalize_messages(messages, system_prompt)
         history = fit_history(conversation.messages, chosen.max_length, conversation.system_prompt)
+        # What every generation of the service reads: the earlier the whole `model` object,
+        # the later `models` (id and provider) and `search`. Each ignores the other's keys.
         body = {
             "conversationId": str(uuid.uuid4()),
             "model": chosen.to_wire(),
+            "models": [chosen.to_wire_choice()],
+            "search": "false",
             "messages": history.messages,
             "key": "",
             "prompt": conversation.system_prompt,
@@ -245,6 +252,20 @@ class LiaobotsClient:
 
     def _read_json(self, response: requests.Response, what: str) -> Any:
         """A whole JSON answer, read under a size bound and always closed; LiaobotsError else."""
+        return _parse_answer(self._read_whole(response, what), what)
+
+    def _read_answer(self, response: requests.Response, what: str) -> Any:
+        """Like `_read_json`, but the human-check page is a HumanCheckError, and an empty
+        answer is None."""
+        data = self._read_whole(response, what)
+        if is_html(response.headers.get("content-type")) or _looks_like_html(data):
+            raise HumanCheckError()
+        if not data.strip():
+            return None
+        return _parse_answer(data, what)
+
+    def _read_whole(self, response: requests.Response, what: str) -> bytes:
+        """A whole answer under `ANSWER_MAX_BYTES`, the response always closed."""
         size = 0
         chunks: list[bytes] = []
         try:
@@ -260,12 +281,7 @@ class LiaobotsClient:
             raise ConnectionFailedError(self.base_url, during_reply=False) from exc
         finally:
             response.close()
-        try:
-            return parse_json(b"".join(chunks))
-        except JsonTooDeep:
-            raise ProtocolError(f"{what} is nested too deeply") from None
-        except ValueError:
-            raise ProtocolError(f"{what} is not valid JSON") from None
+        return b"".join(chunks)
 
     # -- the code, and guest sign-in --------------------------------------------------------
 
@@ -294,35 +310,74 @@ class LiaobotsClient:
             return self._guest_code
 
     def _sign_in_as_guest(self) -> str:
-        """The guest flow: the login sets a session cookie, `/api/user` then gives a code.
+        """The guest flow of whichever generation answers, told apart by its answers.
 
-        The cookies stay in this client's session, which sends them with every later request.
-        A refusal at either step, or an answer with no code, is a GuestRefusedError; a network
-        failure or a rate limit stays what it is.
+        `/api/user` with an empty code is asked first: the later service hands a code out at
+        once. When it answers with the human-check page, a refusal or no code, a login follows
+        (a JSON token; the earlier service's form when the JSON is not understood), which sets
+        the session cookie, and `/api/user` is asked again. The cookies stay in this client's
+        session, which sends them with every later request. A refusal at a step that decides,
+        or no code in the end, is a GuestRefusedError; a network failure or a rate limit stays
+        what it is.
         """
         log.info("signing in to %s as a guest", self.base_url)
-        step = "the guest login was refused"
-        try:
-            login = self._post(
-                GUEST_LOGIN_PATH, {"token": GUEST_TOKEN}, stream=True, code=None, form=True
-            )
-            login.close()  # the cookie is what counts; the body says nothing more
-            step = "its guest account was refused"
-            response = self._post("/api/user", {"authcode": ""}, stream=True, code=None)
-            step = "its guest account answer could not be read"
-            data = self._read_json(response, "the guest account answer")
-        except (AuthError, InsufficientBalanceError, UpstreamError) as exc:
-            status = getattr(exc, "status_code", None)
-            raise GuestRefusedError(f"{step} ({status})", status_code=status) from None
-        except ProtocolError:
-            raise GuestRefusedError(step) from None
-        code = data.get("authCode") if isinstance(data, Mapping) else None
-        code = code.strip() if isinstance(code, str) else ""
+        code = self._ask_for_guest_code(after_login=False)
+        if code is None:
+            self._guest_login()
+            code = self._ask_for_guest_code(after_login=True)
         if not code:
             raise GuestRefusedError("it gave no guest code")
         if not _sendable(code):
             raise GuestRefusedError("its guest code cannot be sent")
         log.info("signed in to %s as a guest", self.base_url)
+        return code
+
+    def _guest_login(self) -> None:
+        """Open a guest session (its cookie): a JSON token, else the form earlier services took."""
+        step = "the guest login was refused"
+        body = {"token": GUEST_TOKEN}
+        try:
+            try:
+                response = self._post(GUEST_LOGIN_PATH, body, stream=True, code=None)
+            except UpstreamError as exc:
+                if exc.status_code not in LOGIN_BODY_NOT_UNDERSTOOD:
+                    raise
+                log.info("the JSON guest login was not understood, sending the form")
+                response = self._post(GUEST_LOGIN_PATH, body, stream=True, code=None, form=True)
+            answer = self._read_answer(response, "the guest login answer")
+        except HumanCheckError:
+            raise GuestRefusedError(f"{step}: it answered with its human-check page") from None
+        except (AuthError, InsufficientBalanceError, UpstreamError) as exc:
+            status = getattr(exc, "status_code", None)
+            raise GuestRefusedError(f"{step} ({status})", status_code=status) from None
+        except ProtocolError:
+            answer = None  # an earlier service's login said nothing readable: the cookie counts
+        said = answer.get("code") if isinstance(answer, Mapping) else None
+        if said is not None and said not in (200, "200"):  # `{"code": 200}` is the later yes
+            raise GuestRefusedError(step)
+
+    def _ask_for_guest_code(self, *, after_login: bool) -> str | None:
+        """A guest code from `/api/user`; before a login, None when one is needed first."""
+        step = "its guest account was refused"
+        body = {"authcode": "", "recommendUrl": self.base_url + "/"}
+        try:
+            response = self._post("/api/user", body, stream=True, code=None)
+            answer = self._read_answer(response, "the guest account answer")
+        except HumanCheckError:
+            if not after_login:
+                return None  # the check page: the later service wants the login first
+            raise GuestRefusedError("it answered with its human-check page") from None
+        except (AuthError, InsufficientBalanceError, UpstreamError) as exc:
+            status = getattr(exc, "status_code", None)
+            if not after_login and (status is None or status < 500):
+                return None  # no session yet: the earlier service wants the login first
+            raise GuestRefusedError(f"{step} ({status})", status_code=status) from None
+        except ProtocolError:
+            raise GuestRefusedError("its guest account answer could not be read") from None
+        code = answer.get("authCode") if isinstance(answer, Mapping) else None
+        code = code.strip() if isinstance(code, str) else ""
+        if not code and not after_login:
+            return None
         return code
 
     def _authorized_post(
@@ -561,6 +616,8 @@ class ChatStream(Iterator[str]):
                     if text:
                         self.chars += len(text)
                         yield text
+                    if decoder.error is not None:
+                        raise decoder.error
                     self.finished = True
                     log.debug("reply done: %d bytes in %.2fs", received, time() - started)
                     return
@@ -569,6 +626,8 @@ class ChatStream(Iterator[str]):
                 if text:
                     self.chars += len(text)
                     yield text
+                if decoder.error is not None:  # the service ended the reply with an error
+                    raise decoder.error
                 if decoder.done:  # SSE [DONE]: nothing more to wait for
                     self.finished = True
                     return
@@ -592,15 +651,28 @@ def _pieces(raw: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
         yield data
 
 
+def _parse_answer(data: bytes, what: str) -> Any:
+    try:
+        return parse_json(data)
+    except JsonTooDeep:
+        raise ProtocolError(f"{what} is nested too deeply") from None
+    except ValueError:
+        raise ProtocolError(f"{what} is not valid JSON") from None
+
+
+def _looks_like_html(data: bytes) -> bool:
+    """Whether an answer is a web page (the human check), whatever its content type says."""
+    try:
+        HtmlSniffer().feed(data[:64])
+    except HumanCheckError:
+        return True
+    return False
+
+
 def _status_error(response: requests.Response) -> LiaobotsError:
     status = response.status_code
-    if status in (401, 403):
-        return AuthError(status_code=status)
-    if status == 402:
-        return InsufficientBalanceError()
-    if status == 429:
-        return RateLimitError(parse_retry_after(response.headers.get("retry-after")))
-    return UpstreamError(status)
+    retry_after = parse_retry_after(response.headers.get("retry-after")) if status == 429 else None
+    return error_for_status(status, retry_after)
 
 
 def parse_retry_after(value: str | None) -> float | None:

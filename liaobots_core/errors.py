@@ -176,6 +176,17 @@ class ProtocolError(LiaobotsError):
         )
 
 
+def error_for_status(status: int, retry_after: float | None = None) -> LiaobotsError:
+    """The typed error for a failure status, whether it came as HTTP or inside the stream."""
+    if status in (401, 403):
+        return AuthError(status_code=status)
+    if status == 402:
+        return InsufficientBalanceError()
+    if status == 429:
+        return RateLimitError(retry_after)
+    return UpstreamError(status)
+
+
 def _seconds(value: float) -> str:
     if not math.isfinite(value):  # no wait a person could act on
         return "a long while"

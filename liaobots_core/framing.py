@@ -13,7 +13,16 @@ import json
 import re
 from typing import Any, Protocol
 
-from .errors import HumanCheckError, ProtocolError
+from .errors import (
+    AuthError,
+    HumanCheckError,
+    InsufficientBalanceError,
+    LiaobotsError,
+    ProtocolError,
+    RateLimitError,
+    UpstreamError,
+    error_for_status,
+)
 
 _HTML_MARKERS = (b"<!doctype html", b"<html")
 _LINE_END = re.compile(r"\r\n|\r|\n")
@@ -30,6 +39,7 @@ _INT_MAX_DIGITS = 4000  # below Python's int-parsing limit (4300 digits)
 
 class ReplyDecoder(Protocol):
     done: bool
+    error: LiaobotsError | None
 
     def feed(self, chunk: bytes) -> str: ...
 
@@ -40,6 +50,7 @@ class RawTextDecoder:
     """The reply's UTF-8 bytes as they were generated, cut anywhere."""
 
     done = False  # only the end of the response ends a raw reply
+    error = None  # raw text has no way to report an error
 
     def __init__(self) -> None:
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -56,7 +67,11 @@ class SSEDecoder:
 
     Follows the WHATWG event-stream rules that matter here: lines end in CR, LF or CRLF; an
     event is dispatched at a blank line; several `data:` lines join with a newline; comments
-    (`:`) and other fields are ignored; `data: [DONE]` ends the reply.
+    (`:`) and other fields are ignored; `data: [DONE]` ends the reply, and so does its absence.
+
+    An event with a `role` is reply text only when the role is `assistant`. An error event
+    (`{"error": true, "res_status": 402, "message": ...}`) ends the reply: the text before it
+    is returned as usual and `error` holds the typed error, for the caller to raise after it.
     """
 
     def __init__(self) -> None:
@@ -65,6 +80,7 @@ class SSEDecoder:
         self._data: list[str] = []
         self._skip_lf = False
         self.done = False
+        self.error: LiaobotsError | None = None
 
     def feed(self, chunk: bytes) -> str:
         return self._consume(self._utf8.decode(chunk))
@@ -131,16 +147,51 @@ class SSEDecoder:
         if data.strip() == "[DONE]":
             self.done = True
             return ""
-        return _content_of(data)
+        try:
+            payload: Any = json.loads(data)
+        except (ValueError, RecursionError):  # nested brackets too deep for the parser count too
+            raise ProtocolError("an event's data is not JSON") from None
+        if isinstance(payload, dict) and payload.get("error"):
+            self.error = error_of_event(payload)
+            self.done = True
+            return ""
+        return _content_of(payload)
 
 
-def _content_of(data: str) -> str:
+def error_of_event(payload: dict[str, Any]) -> LiaobotsError:
+    """The typed error an in-stream error event stands for, as its HTTP status would be.
+
+    `res_status` (or `status`) decides; without a usable one, the event's message is read for
+    the few failures it can name. The message itself is the service's text: never shown.
+    """
+    for key in ("res_status", "status", "code"):
+        status = payload.get(key)
+        if isinstance(status, str) and status.strip().isdecimal() and len(status.strip()) == 3:
+            status = int(status.strip())
+        if isinstance(status, int) and not isinstance(status, bool) and 400 <= status <= 599:
+            return error_for_status(status)
+    message = payload.get("message")
+    words = message.lower()[:2000] if isinstance(message, str) else ""
+    if any(word in words for word in _BALANCE_WORDS):
+        return InsufficientBalanceError()
+    if any(word in words for word in _RATE_WORDS):
+        return RateLimitError(None)
+    if any(word in words for word in _AUTH_WORDS):
+        return AuthError(status_code=None)
+    return UpstreamError(500)
+
+
+_BALANCE_WORDS = ("credit", "balance", "payment", "quota", "余额", "积分", "额度")
+_RATE_WORDS = ("rate limit", "too many", "频繁")
+_AUTH_WORDS = ("auth", "login", "log in", "unauthorized", "登录")
+
+
+def _content_of(payload: Any) -> str:
     """Text carried by one event: `{"content": ...}`, or an OpenAI-style delta."""
-    try:
-        payload: Any = json.loads(data)
-    except (ValueError, RecursionError):  # nested brackets too deep for the parser count too
-        raise ProtocolError("an event's data is not JSON") from None
     if isinstance(payload, dict):
+        role = payload.get("role")
+        if role is not None and role != "assistant":
+            return ""  # another speaker's event (the question echoed, a tool): not the reply
         content = payload.get("content")
         if isinstance(content, str):
             return content

@@ -2,6 +2,10 @@
 
 The service wants the whole model object in every `/api/chat` body, not only its id,
 so a `Model` keeps every key the server gave us (`extra`) and hands them back unchanged.
+
+A size of 0, or none at all, means "not stated" (the later service lists every model with
+`"maxLength": 0, "tokenLimit": 0`): the model is kept, and history is fitted to
+`UNSTATED_MAX_LENGTH` characters, so a conversation is never emptied for want of a number.
 """
 
 from __future__ import annotations
@@ -13,6 +17,10 @@ from typing import Any
 from .errors import UnknownModelError
 
 DEFAULT_MODEL_ID = "gpt-3.5-turbo"
+UNSTATED_MAX_LENGTH = 12000
+"""The character budget of a model whose list entry states none: the smallest the service has
+ever listed (GPT-3.5), so a conversation fitted to it fits whatever the model really takes."""
+PROVIDER_MAX_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -25,21 +33,50 @@ class Model:
     token_limit: int
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
+    @property
+    def provider(self) -> str | None:
+        """Who makes the model (`Anthropic`), when the list says; printable and short."""
+        provider = self.extra.get("provider")
+        if not isinstance(provider, str):
+            return None
+        provider = " ".join("".join(c if c.isprintable() else " " for c in provider).split())
+        return provider[:PROVIDER_MAX_CHARS] or None
+
+    @property
+    def label(self) -> str:
+        """The name a person picks by: the provider beside it when the list names one."""
+        provider = self.provider
+        if provider and provider.lower() not in self.name.lower():
+            return f"{self.name} · {provider}"
+        return self.name
+
     def to_wire(self) -> dict[str, Any]:
-        """The object sent as `model` in a chat request (server keys kept as they came)."""
+        """The object sent as `model` in a chat request (server keys kept as they came).
+
+        A size the list did not state goes back as the list gave it (0), not as the budget
+        this client chose for it.
+        """
         wire = dict(self.extra)
-        wire.update(
-            id=self.id, name=self.name, maxLength=self.max_length, tokenLimit=self.token_limit
-        )
+        wire.update(id=self.id, name=self.name)
+        wire.setdefault("maxLength", self.max_length)
+        wire.setdefault("tokenLimit", self.token_limit)
         return wire
+
+    def to_wire_choice(self) -> dict[str, str]:
+        """The model as the later service names it: `{"modelId", "provider"}` in `models`."""
+        choice = {"modelId": self.id}
+        if self.provider:
+            choice["provider"] = self.provider
+        return choice
 
     @classmethod
     def from_wire(cls, data: Any) -> Model:
         """Build a model from one entry of `/api/models`; raises ValueError when it is unusable.
 
         The service is trusted only so far: an entry without a usable id, or whose sizes are
-        not positive finite numbers (`1e999` parses to infinity), is refused, never half-read.
-        A missing size takes the default; a missing or empty name shows the id instead.
+        negative or not finite (`1e999` parses to infinity), is refused, never half-read.
+        A size of 0 or none is not stated: the budget is `UNSTATED_MAX_LENGTH` and the 0 is
+        kept to be sent back. A missing or empty name shows the id instead.
         """
         if not isinstance(data, Mapping):
             raise ValueError("an entry is not an object")
@@ -48,14 +85,14 @@ class Model:
             raise ValueError("an entry has no id")
         if len(model_id) > MODEL_ID_MAX_CHARS or not model_id.isprintable():
             raise ValueError("an id is too long or holds control characters")
-        max_length = _size(data.get("maxLength"), "maxLength", default=12000)
-        token_limit = _size(data.get("tokenLimit"), "tokenLimit", default=max_length // 3 or 1)
+        max_length = _size(data.get("maxLength"), "maxLength") or UNSTATED_MAX_LENGTH
+        token_limit = _size(data.get("tokenLimit"), "tokenLimit") or max_length // 3 or 1
         name = data.get("name")
         if isinstance(name, str):  # control characters, lone surrogates and the like as spaces
             name = " ".join("".join(c if c.isprintable() else " " for c in name).split())
-        extra = {
-            k: v for k, v in data.items() if k not in {"id", "name", "maxLength", "tokenLimit"}
-        }
+        # A stated size is this model's own; an unstated one (0) is kept to go back as it came.
+        stated = {k for k in ("maxLength", "tokenLimit") if _size(data.get(k), k)}
+        extra = {k: v for k, v in data.items() if k not in {"id", "name", *stated}}
         return cls(
             id=model_id,
             name=name[:MODEL_ID_MAX_CHARS] if isinstance(name, str) and name else model_id,
@@ -69,15 +106,17 @@ MODEL_ID_MAX_CHARS = 200  # the page stores a conversation's model id in 200 cha
 _SIZE_MAX = 10**12  # characters or tokens; far beyond any model, and safe in every database
 
 
-def _size(value: Any, key: str, default: int) -> int:
-    """A positive whole size from the wire: a number or a string of digits, else ValueError."""
+def _size(value: Any, key: str) -> int | None:
+    """A whole size from the wire (a number or a string of digits); None when not stated (0 or
+    absent); ValueError for anything else (negative, infinite, NaN, a bool, text)."""
     if value is None:
-        return default
+        return None
     if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= 13:
         value = int(value.strip())
     # A range check, not int(): infinity and NaN fail it, and a 400-digit int is never floated.
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value <= _SIZE_MAX:
-        return int(value)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if number and 0 <= value <= _SIZE_MAX:
+        return int(value) or None
     raise ValueError(f"a {key} is not a positive finite number")
 
 

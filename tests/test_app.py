@@ -154,7 +154,7 @@ def test_model_picker_lists_the_servers_models_and_switches(
     app: AppTest, configured: Emulator
 ) -> None:
     picker = app.sidebar.selectbox[1]
-    assert picker.options == [m["name"] for m in configured.models]
+    assert picker.options == [f"{m['name']} · {m['provider']}" for m in configured.models]
     picker.select("gpt-4o").run()
     send(app, "which model?")
     assert configured.chat_requests[-1].body["model"]["id"] == "gpt-4o"

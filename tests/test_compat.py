@@ -158,9 +158,9 @@ def test_without_any_code_it_signs_in_as_a_guest_like_the_later_provider(
     assert "".join(_create_completion("gpt-4", MESSAGES, True, base_url=emulator.base_url)) == (
         MIXED
     )
-    login, user, chat = emulator.requests
+    ask, login, user, chat = emulator.requests
     assert login.path == "/recaptcha/api/login"
-    assert user.body == {"authcode": ""}
+    assert ask.body == user.body == {"authcode": "", "recommendUrl": emulator.base_url + "/"}
     assert chat.headers["x-auth-code"] not in ("", AUTH_CODE)
     assert "gkp2=" in chat.headers["cookie"]
 

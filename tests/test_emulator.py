@@ -169,7 +169,7 @@ def test_raw_framing_delivers_the_exact_reply_bytes(emu: Emulator, transfer: str
 
 @pytest.mark.parametrize("transfer", ["chunked", "close"])
 def test_sse_framing_delivers_events_that_join_to_the_reply(emu: Emulator, transfer: str) -> None:
-    r = chat(emu, reply=REPLY, framing="sse", transfer=transfer, chunk_bytes=7)
+    r = chat(emu, reply=REPLY, framing="sse", transfer=transfer, chunk_bytes=7, sse_done=True)
     assert r.headers["content-type"] == "text/event-stream"
     assert r.body.endswith(SSE_DONE)
     assert sse_contents(r.body) == (REPLY, True)
@@ -426,7 +426,7 @@ def test_queued_behaviors_are_used_once_each_in_order_then_the_default(emu: Emul
 
 
 def test_body_emulator_options_override_the_chosen_behavior(emu: Emulator) -> None:
-    emu.enqueue(Behavior(reply="queued", framing="sse"))
+    emu.enqueue(Behavior(reply="queued", framing="sse", sse_done=True))
     r = chat(emu, transfer="close")
     assert r.headers["content-type"] == "text/event-stream"
     assert r.headers["connection"] == "close"

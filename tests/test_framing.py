@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from liaobots_core.errors import HumanCheckError, ProtocolError
+from liaobots_core.errors import (
+    AuthError,
+    HumanCheckError,
+    InsufficientBalanceError,
+    ProtocolError,
+    RateLimitError,
+    UpstreamError,
+)
 from liaobots_core.framing import HtmlSniffer, RawTextDecoder, SSEDecoder
 
 # Any Unicode scalar value: surrogates cannot be encoded as UTF-8, everything else can.
@@ -110,6 +117,69 @@ def test_sse_event_without_final_blank_line_still_counts_at_end_of_stream() -> N
 def test_sse_data_that_is_not_json_is_a_protocol_error() -> None:
     with pytest.raises(ProtocolError, match="not JSON"):
         decode_all(SSEDecoder(), [b"data: hello\n\n"])
+
+
+def test_sse_events_of_other_roles_are_not_reply_text() -> None:
+    decoder = SSEDecoder()
+    text = decoder.feed(
+        b'data: {"role": "user", "content": "the question echoed"}\n\n'
+        b'data: {"role": "assistant", "content": "the "}\n\n'
+        b'data: {"role": "tool", "content": "a search result"}\n\n'
+        b'data: {"content": "reply"}\n\n'
+    )
+    assert text == "the reply"
+    assert decoder.error is None
+
+
+def test_sse_error_event_keeps_the_text_before_it_and_holds_the_typed_error() -> None:
+    decoder = SSEDecoder()
+    text = decoder.feed(
+        b'data: {"role": "assistant", "content": "partial"}\n\n'
+        b'data: {"error": true, "res_status": 402, "message": "needs credits"}\n\n'
+        b'data: {"role": "assistant", "content": "never"}\n\n'
+    )
+    assert text == "partial"
+    assert isinstance(decoder.error, InsufficientBalanceError)
+    assert decoder.done
+    assert "credits" not in str(decoder.error)
+
+
+def test_sse_error_event_cut_off_at_the_end_still_counts() -> None:
+    decoder = SSEDecoder()
+    assert (
+        decoder.feed(b'data: {"content": "a"}\n\ndata: {"error": true, "res_status": "429"}') == "a"
+    )
+    assert decoder.finish() == ""
+    assert isinstance(decoder.error, RateLimitError)
+
+
+@pytest.mark.parametrize(
+    ("event", "kind"),
+    [
+        ({"error": True, "res_status": 403}, AuthError),
+        ({"error": True, "res_status": 503}, UpstreamError),
+        (
+            {"error": True, "message": "Insufficient credits for this model"},
+            InsufficientBalanceError,
+        ),
+        ({"error": True, "message": "请求过于频繁"}, RateLimitError),
+        ({"error": True, "message": "Please log in again"}, AuthError),
+        ({"error": {"message": "something broke"}}, UpstreamError),
+    ],
+    ids=["403", "503", "credits", "rate-zh", "login", "object"],
+)
+def test_sse_error_events_map_to_the_types_of_their_statuses_or_messages(
+    event: dict[str, object], kind: type[Exception]
+) -> None:
+    decoder = SSEDecoder()
+    decoder.feed(b"data: " + json.dumps(event).encode() + b"\n\n")
+    assert type(decoder.error) is kind
+
+
+def test_sse_event_with_error_false_is_ordinary_text() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b'data: {"error": false, "content": "fine"}\n\n') == "fine"
+    assert decoder.error is None
 
 
 @pytest.mark.parametrize(

@@ -86,12 +86,15 @@ def test_first_request_signs_in_and_chat_carries_the_guest_code_and_cookie(
     guest: LiaobotsClient, emulator: Emulator
 ) -> None:
     assert guest.complete(QUESTION) == REPLY
-    assert endpoints(emulator) == [LOGIN, "/api/user", "/api/chat"]
-    login, user, chat = emulator.requests
-    assert login.raw_body == b"token=abcdefghijklmnopqrst"
-    assert login.headers["content-type"] == "application/x-www-form-urlencoded"
+    # The check page first (the emulator's default), then the login, then the code.
+    assert endpoints(emulator) == ["/api/user", LOGIN, "/api/user", "/api/chat"]
+    ask, login, user, chat = emulator.requests
+    assert ask.body == {"authcode": "", "recommendUrl": emulator.base_url + "/"}
+    assert "cookie" not in ask.headers
+    assert login.body == {"token": "abcdefghijklmnopqrst"}
+    assert login.headers["content-type"] == "application/json"
     assert "x-auth-code" not in login.headers
-    assert user.body == {"authcode": ""}
+    assert user.body == ask.body
     assert "gkp2=" in user.headers["cookie"]
     assert chat.headers["x-auth-code"] not in ("", AUTH_CODE)
     assert chat.headers["cookie"] == user.headers["cookie"]
@@ -222,7 +225,7 @@ def test_get_user_of_a_guest_reads_the_guest_balance(
     user = guest.get_user()
     assert user.balance == 7.25
     assert "authCode" not in user.details
-    assert endpoints(emulator) == [LOGIN, "/api/user", "/api/user"]
+    assert endpoints(emulator) == ["/api/user", LOGIN, "/api/user", "/api/user"]
 
 
 def test_the_guest_code_is_in_no_repr_log_line_or_error(
@@ -231,7 +234,7 @@ def test_the_guest_code_is_in_no_repr_log_line_or_error(
     caplog.set_level(logging.DEBUG)
     emulator.guests = Guests(replies=1)
     guest.complete(QUESTION)
-    emulator.guests = Guests(replies=1, login_status=403)
+    emulator.guests = Guests(replies=1, user_status=403)
     with pytest.raises(GuestRefusedError) as caught:
         guest.complete(QUESTION)  # the code runs out and no new one is given
     codes = set(guest_codes(emulator))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import ssl
 import threading
 from collections.abc import Sequence
 
@@ -31,11 +32,32 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--transfer", choices=["chunked", "close"], default="chunked")
     parser.add_argument("--delay", type=float, default=0.02, help="seconds between pieces")
     parser.add_argument("--chunk-bytes", type=int, default=16, help="bytes per piece")
+    parser.add_argument(
+        "--sse-done",
+        action="store_true",
+        help="end SSE replies with data: [DONE] (earlier clients' habit; off by default)",
+    )
+    parser.add_argument("--tls-cert", default=None, help="serve https with this PEM certificate")
+    parser.add_argument("--tls-key", default=None, help="the certificate's PEM private key")
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    """A server TLS context from PEM files, or None for plain http."""
+    if cert is None and key is None:
+        return None
+    if cert is None:
+        raise SystemExit("error: --tls-key needs --tls-cert")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise SystemExit(f"error: cannot load the TLS certificate: {exc}") from None
+    return context
+
+
+def emulator_from_args(args: argparse.Namespace) -> Emulator:
+    """The emulator the command line asks for, not yet started."""
     auth_code = args.auth_code or os.environ.get("LIAOBOTS_AUTH_CODE") or None
     try:
         behavior = Behavior(
@@ -43,18 +65,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             transfer=args.transfer,
             delay=args.delay,
             chunk_bytes=args.chunk_bytes,
+            sse_done=args.sse_done,
         )
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
-    emulator = Emulator(
+    return Emulator(
         host=args.host,
         port=args.port,
         auth_code=auth_code,
         path_prefix=args.prefix,
         default=behavior,
+        tls=tls_context(args.tls_cert, args.tls_key),
     )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    emulator = emulator_from_args(parse_args(argv))
     emulator.start()
-    auth = "the configured auth code" if auth_code else "any auth code"
+    auth = "the configured auth code" if emulator.requires_code else "any auth code"
     print(f"Liaobots emulator at {emulator.base_url} (accepts {auth}; Ctrl-C stops)", flush=True)
     try:
         threading.Event().wait()

@@ -19,7 +19,13 @@ Transfer = Literal["chunked", "close"]
 
 @dataclass(frozen=True)
 class Behavior:
-    """How one `/api/chat` response is produced; the defaults give a healthy raw reply."""
+    """How one `/api/chat` response is produced; the defaults give a healthy raw reply.
+
+    For SSE: `sse_done` ends the events with `data: [DONE]` (earlier clients' habit; a later
+    client failed on it, so it is off by default), `sse_role` marks each event
+    `"role": "assistant"` as the later service did, and `stream_error` (a status) follows the
+    reply's events with the later service's error event `{"error": true, "res_status": ...}`.
+    """
 
     framing: Framing = "raw"
     transfer: Transfer = "chunked"
@@ -36,7 +42,9 @@ class Behavior:
     disconnect_after_bytes: int | None = None
     stall_after_bytes: int | None = None
     stall_seconds: float = 3600.0
-    sse_done: bool = True
+    sse_done: bool = False
+    sse_role: bool = True
+    stream_error: int | None = None
 
     def __post_init__(self) -> None:
         hints = _field_hints()
@@ -70,6 +78,11 @@ class Behavior:
 def _check_ranges(b: Behavior) -> None:
     if not 200 <= b.status <= 599:
         raise ValueError(f"status must be between 200 and 599, not {b.status}")
+    if b.stream_error is not None:
+        if not 400 <= b.stream_error <= 599:
+            raise ValueError(f"stream_error must be between 400 and 599, not {b.stream_error}")
+        if b.framing != "sse":
+            raise ValueError("stream_error needs framing 'sse': raw text cannot carry an event")
     if b.chunk_bytes < 1:
         raise ValueError(f"chunk_bytes must be at least 1, not {b.chunk_bytes}")
     for name in (

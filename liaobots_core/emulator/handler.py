@@ -138,18 +138,33 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._send_bytes(200, raw, "application/json; charset=utf-8", {})
 
     def _guest_login(self, raw: bytes) -> None:
-        """`token=...` (a form) opens a guest session: its id comes back as a cookie."""
-        form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
-        if "token" not in form:
+        """A token (a form, or JSON `{"token": ...}`) opens a guest session: its id comes back
+        as a cookie, and the answer is `{"code": 200}`."""
+        body = _parse_json(raw)
+        sent_json = isinstance(body, dict)
+        if sent_json:
+            has_token = isinstance(body.get("token"), str)
+        else:
+            form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+            has_token = "token" in form
+        if not has_token:
             self._send_json(400, {"error": "the form field token is missing"})
+            return
+        expected = self.state.guests.login_body
+        if expected != "any" and expected != ("json" if sent_json else "form"):
+            self._send_json(400, {"error": f"the token must come as {expected}"})
             return
         status = self.state.guests.login_status
         if status != 200:
             self._send_json(status, {"code": status, "msg": _phrase(status)})
             return
+        _, cookie = self._new_session()
+        self._send_json(200, {"code": 200, "msg": "ok"}, cookie)
+
+    def _new_session(self) -> tuple[str, dict[str, str]]:
+        """A new guest session, and the header that hands its cookie out."""
         session = self.state.guest_login()
-        cookie = f"{GUEST_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax"
-        self._send_json(200, {"code": 200, "msg": "ok"}, {"Set-Cookie": cookie})
+        return session, {"Set-Cookie": f"{GUEST_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax"}
 
     def _guest_session(self) -> str | None:
         """The guest session named by the request's cookie, if it carries one."""
@@ -165,15 +180,18 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             code = self.headers.get("x-auth-code")
         session = self._guest_session()
         guests = self.state.guests
-        if code == "" and session is not None:  # a signed-in guest asks for its code
-            if guests.user_status != 200:
-                self._send_json(guests.user_status, {"error": _phrase(guests.user_status)})
+        if code == "" and session is None and "cookie" not in self.headers:
+            if guests.first_ask == "check":  # the later service: log in first, then ask again
+                self._send_bytes(200, HUMAN_CHECK_PAGE.encode(), "text/html; charset=utf-8", {})
                 return
-            issued = "" if guests.empty_code else self.state.guest_code(session)
-            if issued is None:
+            if guests.first_ask == "refuse":
                 self._send_json(401, {"error": "not signed in"})
-            else:
-                self._send_json(200, {"authCode": issued, "balance": guests.balance})
+                return
+            session, cookie = self._new_session()  # "code": a code at once, in a new session
+            self._issue_guest_code(session, cookie)
+            return
+        if code == "" and session is not None:  # a signed-in guest asks for its code
+            self._issue_guest_code(session, {})
             return
         if self.state.is_guest_code(code):
             if self.state.guest_allows(code, session, reply=False):
@@ -189,6 +207,18 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._send_json(200, {"authCode": code, "balance": self.state.balance})
         else:
             self._send_bytes(200, raw, "application/json; charset=utf-8", {})
+
+    def _issue_guest_code(self, session: str, extra: dict[str, str]) -> None:
+        """Hand a signed-in guest session its code (faults as `Guests` says)."""
+        guests = self.state.guests
+        if guests.user_status != 200:
+            self._send_json(guests.user_status, {"error": _phrase(guests.user_status)}, extra)
+            return
+        issued = "" if guests.empty_code else self.state.guest_code(session)
+        if issued is None:
+            self._send_json(401, {"error": "not signed in"}, extra)
+        else:
+            self._send_json(200, {"authCode": issued, "balance": guests.balance}, extra)
 
     def _answer_chat(self, behavior: Behavior, body: dict[str, Any]) -> None:
         extra = {"Retry-After": behavior.retry_after} if behavior.retry_after is not None else {}
@@ -206,10 +236,17 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             behavior.reply,
             behavior.reply_chars,
             body["messages"],
-            body.get("model"),
+            _named_model(body),
             body.get("prompt"),
         )
-        self._stream(encode_body(text, behavior.framing, behavior.sse_done), behavior, extra)
+        data = encode_body(
+            text,
+            behavior.framing,
+            behavior.sse_done,
+            role=behavior.sse_role,
+            error_status=behavior.stream_error,
+        )
+        self._stream(data, behavior, extra)
 
     # --- streaming ------------------------------------------------------------------------
 
@@ -338,10 +375,31 @@ def _parse_json(raw: bytes) -> Any:
         return None
 
 
+def _named_model(body: dict[str, Any]) -> Any:
+    """The model a chat body names: the earlier `model` object, else the later `models` id."""
+    if body.get("model") is not None:
+        return body["model"]
+    models = body.get("models")
+    return models[0].get("modelId") if isinstance(models, list) and models else None
+
+
 def _chat_body_problem(body: Any) -> str | None:
-    """Why a chat body is unusable, or None when it is fine."""
+    """Why a chat body is unusable, or None when it is fine.
+
+    Both generations' bodies are taken: the earlier names the model as a `model` object, the
+    later as `models: [{"modelId", "provider"}]` with `search`; a client may send both.
+    """
     if not isinstance(body, dict):
         return "request body must be a JSON object"
+    if "models" in body:
+        models = body["models"]
+        if not isinstance(models, list) or not models:
+            return "models must be a non-empty list"
+        for m in models:
+            if not (isinstance(m, dict) and isinstance(m.get("modelId"), str) and m["modelId"]):
+                return "each entry of models needs a string modelId"
+            if not isinstance(m.get("provider", ""), str):
+                return "a provider in models must be a string"
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         return "messages must be a non-empty list"

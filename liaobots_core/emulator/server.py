@@ -11,6 +11,7 @@ import functools
 import logging
 import socket
 import socketserver
+import ssl
 import threading
 from http.server import ThreadingHTTPServer
 from types import TracebackType
@@ -33,9 +34,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # stop() closes connections itself; never wait on a stalled reply
 
-    def __init__(self, address: tuple[str, int], handler: Any) -> None:
+    def __init__(
+        self, address: tuple[str, int], handler: Any, tls: ssl.SSLContext | None = None
+    ) -> None:
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self._tls = tls
         super().__init__(address, handler)
 
     def server_bind(self) -> None:
@@ -47,6 +51,8 @@ class _Server(ThreadingHTTPServer):
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, address = super().get_request()
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # each piece leaves at once
+        if self._tls is not None:  # the handshake waits for the handler's first read
+            sock = self._tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         with self._connections_lock:
             self._connections.add(sock)
         return sock, address
@@ -81,8 +87,10 @@ class Emulator:
         default: Behavior | None = None,
         models: list[dict[str, Any]] | None = None,
         balance: float = 100.0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self._host = host
+        self._tls = tls
         self._requested_port = port
         self._state = EmulatorState(
             auth_code=auth_code,
@@ -106,7 +114,7 @@ class Emulator:
             if self._server is not None:
                 return self
             handler = functools.partial(EmulatorHandler, state=self._state)
-            self._server = _Server((self._host, self._requested_port), handler)
+            self._server = _Server((self._host, self._requested_port), handler, self._tls)
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
                 kwargs={"poll_interval": POLL_INTERVAL},
@@ -156,14 +164,20 @@ class Emulator:
         return int(self._server.server_address[1])
 
     @property
+    def requires_code(self) -> bool:
+        """Whether one configured code is required (else any non-empty code passes)."""
+        return self._state.requires_code
+
+    @property
     def path_prefix(self) -> str:
         return self._state.prefix
 
     @property
     def base_url(self) -> str:
-        """`http://host:port` plus the path prefix, without a trailing slash."""
+        """`http://host:port` (https with TLS) plus the path prefix, no trailing slash."""
         host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self.port}{self._state.prefix}"
+        scheme = "https" if self._tls is not None else "http"
+        return f"{scheme}://{host}:{self.port}{self._state.prefix}"
 
     # --- behaviour and data -----------------------------------------------------------------
 

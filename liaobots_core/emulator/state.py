@@ -11,7 +11,7 @@ import secrets
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from .behavior import Behavior
 
@@ -20,15 +20,28 @@ ENDPOINTS = ("/api/chat", "/api/models", "/api/user", GUEST_LOGIN)
 GUEST_COOKIE = "gkp2"  # the session cookie's name on the real service, as its clients saw it
 
 
+FirstAsk = Literal["check", "code", "refuse"]
+LoginBody = Literal["any", "form", "json"]
+
+
 @dataclass(frozen=True)
 class Guests:
-    """How the emulator treats guest sign-ins, faults included.
+    """How the emulator treats guest sign-ins, faults included, in both generations at once.
 
-    A guest signs in with `POST /recaptcha/api/login` (a session cookie comes back), then
-    `POST /api/user` with `{"authcode": ""}` and that cookie (a guest code comes back); chat
-    then needs the code and the same cookie. `login_status` / `user_status` other than 200
-    refuse guests at that step, `empty_code` answers `"authCode": ""`, and a guest code stops
-    working (401) after `replies` chat requests, as a guest's allowance running out.
+    A guest signs in with `POST /recaptcha/api/login` (a session cookie comes back; the token
+    as a form, as earlier clients sent it, or as JSON, as later ones did, answered
+    `{"code": 200}`), then `POST /api/user` with `{"authcode": ""}` and that cookie (a guest
+    code comes back); chat then needs the code and the same cookie.
+
+    `/api/user` asked with an empty code and no cookie at all (the later clients' first step)
+    answers as `first_ask` says: `check`, the human-check page with status 200 (the client
+    logs in, then asks again); `code`, a code at once with a new session's cookie; `refuse`,
+    401. `login_body` `form` or `json` refuses the other body with 400, as a service of one
+    generation would.
+
+    `login_status` / `user_status` other than 200 refuse guests at that step, `empty_code`
+    answers `"authCode": ""`, and a guest code stops working (401) after `replies` chat
+    requests, as a guest's allowance running out.
     """
 
     login_status: int = 200
@@ -36,8 +49,14 @@ class Guests:
     empty_code: bool = False
     replies: int | None = None
     balance: float = 10.0
+    first_ask: FirstAsk = "check"
+    login_body: LoginBody = "any"
 
     def __post_init__(self) -> None:
+        if self.first_ask not in ("check", "code", "refuse"):
+            raise ValueError(f"first_ask must be check, code or refuse, not {self.first_ask!r}")
+        if self.login_body not in ("any", "form", "json"):
+            raise ValueError(f"login_body must be any, form or json, not {self.login_body!r}")
         for name in ("login_status", "user_status"):
             status = getattr(self, name)
             if not isinstance(status, int) or not 200 <= status <= 599:
