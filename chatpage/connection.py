@@ -55,11 +55,23 @@ def host_allowed(settings: Settings, host: str | None) -> bool:
     name = host_name(host)
     if name is None:
         return False
-    if settings.access == "local" and (name in LOOPBACK_NAMES or name.endswith(".localhost")):
+    if settings.access == "local" and _loopback_name(name):
         return True
     if not settings.allowed_hosts:
         return settings.access != "local"
     return any(_matches(name, pattern) for pattern in settings.allowed_hosts)
+
+
+def loopback_host(host: str | None) -> bool:
+    """Whether a Host header (None: none sent) names this machine's loopback, any port."""
+    if not host:
+        return True
+    name = host_name(host)
+    return name is not None and _loopback_name(name)
+
+
+def _loopback_name(name: str) -> bool:
+    return name in LOOPBACK_NAMES or name.endswith(".localhost")
 
 
 def host_name(host: str) -> str | None:
