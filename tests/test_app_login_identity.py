@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from streamlit.testing.v1 import AppTest
 
+from chatpage import owners
 from chatpage.migrations import applied, migrate
 
 from .apptest import APP, TIMEOUT, listed, page_text
@@ -115,3 +116,17 @@ def test_with_several_providers_each_has_a_sign_in_button(
     at.secrets["auth"] = AUTH_SECTION | {"partner": partner}
     at.run()
     assert [b.label for b in at.button] == ["Sign in", "Sign in with partner"]
+
+
+def test_the_operator_hands_an_unproven_addresses_conversations_to_their_person(
+    database_from_main: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entra_person = {"iss": ENTRA, "sub": "ceo-subject", "email": "ceo@corp.example"}
+    assert listed(signed_in(entra_person)) == []  # their old key is not reached by a claim
+    monkeypatch.setenv("DATABASE_URL", database_from_main)
+    new_key = f"user:{ENTRA}|ceo-subject"
+    assert owners.main(["user:ceo@corp.example", new_key]) == 0
+    assert "conversations: 1" in capsys.readouterr().out
+    assert listed(signed_in(entra_person)) == ["Board notes"]
+    with pytest.raises(SystemExit):
+        owners.main([new_key, new_key])
