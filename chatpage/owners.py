@@ -24,11 +24,9 @@ from sqlalchemy import update
 
 from .audit import audit
 from .limits import CONTROL_CHARS
-from .prompts import saved_prompts
+from .schema import conversations, reply_usage, saved_prompts, shared_links
 from .settings import load_settings
-from .sharing import shared_links
-from .store import ConversationStore, conversations, default_url
-from .usage import reply_usage
+from .store import ConversationStore, default_url
 
 OWNER_MAX_CHARS = 320
 TABLES = (conversations, shared_links, saved_prompts, reply_usage)
