@@ -6,7 +6,8 @@
 - `open`: everyone who can reach the page is the one local user and shares everything.
 - `login`: Streamlit's OpenID Connect sign-in; each person sees only their own.
 - `header`: the user named by a trusted reverse proxy's header; each person sees only their
-  own. Only safe behind a proxy that sets the header itself and strips it from clients.
+  own. The header counts only from CHAT_TRUSTED_PROXIES, with the proxy's secret if one is
+  set (chatpage/connection.py refuses it from anyone else before this module is asked).
 In a public demo (`CHAT_DEMO=1`) an anonymous visitor's conversations belong to their browser
 session alone.
 """
