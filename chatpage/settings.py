@@ -226,7 +226,7 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
         trusted_proxies=trusted_proxies,
         proxy_secret=proxy_secret,
         allowed_hosts=allowed_hosts,
-        login_providers=_login_providers(sources),
+        login_providers=_login_providers(sources) if access == "login" else ("default",),
         public_demo=public_demo,
         demo=DemoLimits(
             per_minute=number("CHAT_DEMO_PER_MINUTE", defaults.per_minute),
