@@ -18,7 +18,7 @@ import os
 
 import streamlit as st
 
-from chatpage import balance, guard, server, session, shared_view, usage_page, views
+from chatpage import balance, connection, guard, server, session, shared_view, usage_page, views
 from chatpage.access import Visitor, identify
 from chatpage.chat import Page, carry_out, chat
 from chatpage.i18n import pick_language, t
@@ -35,6 +35,9 @@ def main() -> None:
     lang: str = st.session_state.lang
     if settings.problems:
         views.stop_for_problems(settings.problems, lang)
+    refused = connection.refusal(settings, st.context.headers, st.context.ip_address)
+    if refused is not None:  # a foreign host name, or a proxy the page does not trust
+        views.stop_at_boundary(settings, refused, lang, st.context.headers)
 
     visitor = identify(
         settings,

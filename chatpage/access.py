@@ -6,7 +6,8 @@
 - `open`: everyone who can reach the page is the one local user and shares everything.
 - `login`: Streamlit's OpenID Connect sign-in; each person sees only their own.
 - `header`: the user named by a trusted reverse proxy's header; each person sees only their
-  own. Only safe behind a proxy that sets the header itself and strips it from clients.
+  own. The header counts only from CHAT_TRUSTED_PROXIES, with the proxy's secret if one is
+  set (chatpage/connection.py refuses it from anyone else before this module is asked).
 In a public demo (`CHAT_DEMO=1`) an anonymous visitor's conversations belong to their browser
 session alone.
 """
@@ -51,12 +52,13 @@ def identify(
 ) -> Visitor | None:
     """The visitor, or None when they must sign in (login) or be refused (header, local)."""
     if settings.access == "login":
-        who = _account(user)
-        if who is None:
+        account = _account(user, several_providers=len(settings.login_providers) > 1)
+        if account is None:
             return None
+        who, verified_email = account
         owner = "user:" + who[:OWNER_MAX_CHARS]
         name = str(user.get("name") or user.get("email") or who)  # type: ignore[union-attr]
-        admin = who in settings.admins
+        admin = who.lower() in settings.admins or verified_email in settings.admins
         return Visitor(owner, name=name, signed_in=True, quota_key=owner, admin=admin)
     if settings.access == "header":
         value = _header(headers, settings.user_header or "")
@@ -102,21 +104,37 @@ def is_loopback(host: str) -> bool:
     return (mapped or address).is_loopback
 
 
-def _account(user: Mapping[str, Any] | None) -> str | None:
-    """The signed-in account's stable key: a verified e-mail address, else issuer and subject.
+def _account(
+    user: Mapping[str, Any] | None, *, several_providers: bool = False
+) -> tuple[str, str | None] | None:
+    """The signed-in account's stable key, and its e-mail address if the provider proved it.
 
-    An address the provider marks unverified is not used: on a provider that lets anyone
-    type any address, it would let one person open another's conversations.
+    An e-mail names a person only when the provider says `email_verified` is true: a provider
+    that lets a person type any address (a tenant of Microsoft Entra, which sends no such
+    claim, sets the one it likes) would otherwise let them open another's conversations or
+    be an admin. Anyone else is keyed by issuer and subject, which only their provider issues.
+    Where `[auth]` configures several providers, a verified address from a named one is
+    prefixed with its issuer too, so two providers never share an owner; `[auth]`'s own client
+    keeps the bare address, which is what every earlier sign-in used (the page signed in
+    through that client alone), so existing conversations keep their owners.
     """
     if not user or not user.get("is_logged_in"):
         return None
+    issuer = str(user.get("iss") or user.get("provider") or "oidc").strip()
     email = str(user.get("email") or "").strip().lower()
-    if email and user.get("email_verified", True) is not False:
-        return email
+    if email and _verified(user.get("email_verified")):
+        if several_providers and user.get("provider", "default") != "default":
+            return f"{issuer}|{email}", email
+        return email, email
     subject = str(user.get("sub") or "").strip()
     if not subject:
         return None
-    return f"{user.get('iss') or 'oidc'}|{subject}"
+    return f"{issuer}|{subject}", None
+
+
+def _verified(claim: object) -> bool:
+    """`email_verified` as providers send it: JSON true, or the string "true" (Cognito)."""
+    return claim is True or (isinstance(claim, str) and claim.strip().lower() == "true")
 
 
 def network_address(ip_address: str | None, headers: Mapping[str, str]) -> str | None:

@@ -189,6 +189,18 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "sign_out": "Sign out",
         "signed_in_as": "Signed in as {name}",
         "refused": "This page is only available through your team's sign-in. Open it from the team's address.",
+        "refused_host_title": "This page does not answer to this address",
+        "refused_host_body": (
+            "It was opened under a host name it does not serve, as a web page that points its "
+            "own name at this computer would. Open it at the address you were given "
+            "(on this computer: `http://localhost:<port>/` or `http://127.0.0.1:<port>/`). "
+            "Whoever runs it can list other names in `CHAT_ALLOWED_HOSTS`."
+        ),
+        "refused_proxy": (
+            "This page accepts who you are only from your team's sign-in proxy, and this "
+            "request did not come through it. Open the page from the team's address."
+        ),
+        "sign_in_with": "Sign in with {provider}",
         "config_problems": "The page is not configured correctly. The operator needs to fix:",
         "local_only_title": "This page is not open to other computers yet",
         "local_only_body": (
@@ -479,6 +491,19 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "sign_out": "Выйти",
         "signed_in_as": "Вы вошли как {name}",
         "refused": "Страница доступна только через вход вашей команды. Откройте её по адресу команды.",
+        "refused_host_title": "Эта страница не отвечает по этому адресу",
+        "refused_host_body": (
+            "Её открыли под именем хоста, которое она не обслуживает, как сделала бы "
+            "веб-страница, направившая своё имя на этот компьютер. Откройте её по адресу, "
+            "который вам дали (на этом компьютере: `http://localhost:<порт>/` или "
+            "`http://127.0.0.1:<порт>/`). Тот, кто её запустил, может перечислить другие имена "
+            "в `CHAT_ALLOWED_HOSTS`."
+        ),
+        "refused_proxy": (
+            "Эта страница узнаёт, кто вы, только от прокси входа вашей команды, а этот запрос "
+            "пришёл не через него. Откройте страницу по адресу команды."
+        ),
+        "sign_in_with": "Войти через {provider}",
         "local_only_title": "Эта страница пока не открыта для других компьютеров",
         "local_only_body": (
             "Она запущена без настройки доступа и потому обслуживает только посетителя на своей "

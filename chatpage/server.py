@@ -4,8 +4,9 @@
 Starlette and uvicorn; `streamlit run` finds an `st.App` in the script and serves it, routes
 and all, with the page, its websocket, `/_stcore/health` and the sign-in routes unchanged).
 
-`/metrics` answers only a client on this machine that came through no proxy: a scraper on the
-host, or nginx's loopback-only per-replica address (which forwards no client headers). A public
+`/metrics` answers only a client on this machine that came through no proxy and asks by a
+loopback name: a scraper on the host, or nginx's loopback-only per-replica address (which
+forwards no client headers, and names the replica's own address as Host). A public
 site that proxies everything would otherwise publish it; the nginx site also refuses it.
 """
 
@@ -23,16 +24,21 @@ from starlette.routing import Route
 
 from . import metrics  # noqa: F401  (the page's metrics exist before the first scrape)
 from .access import PROXY_HEADERS, is_loopback
+from .connection import loopback_host
 from .persistence import finish_replies
 
 METRICS_PATH = "/metrics"
 
 
 def from_this_machine(client_host: str | None, headers: dict[str, str]) -> bool:
-    """A loopback peer that no proxy forwarded (a proxy adds X-Forwarded-For and the like)."""
+    """A loopback peer that no proxy forwarded (a proxy adds X-Forwarded-For and the like),
+    asking by a loopback name: a browser on this machine that a web page rebound to it sends
+    that page's name as Host (chatpage/connection.py)."""
     loopback = client_host is not None and is_loopback(client_host)
     wanted = {name.lower() for name in PROXY_HEADERS}
-    return loopback and not any(key.lower() in wanted for key in headers)
+    host = next((value for key, value in headers.items() if key.lower() == "host"), None)
+    forwarded = any(key.lower() in wanted for key in headers)
+    return loopback and not forwarded and loopback_host(host)
 
 
 async def metrics_text(request: Request) -> Response:

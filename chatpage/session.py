@@ -20,7 +20,7 @@ from liaobots_core import DEFAULT_MODEL_ID
 from . import metrics
 from .access import Visitor
 from .attachments import Refused, Upload
-from .audit import audit
+from .audit import Field, audit
 from .balance import NoBalance
 from .conversation import Attachment, Conversation, ErrorInfo, Status
 from .extraction import read_all
@@ -305,15 +305,20 @@ def note_visitor(visitor: Visitor, access: str) -> None:
         audit("sign_in", visitor.owner, access=access)
 
 
-def refused_at_gate(access: str, address: str | None) -> None:
-    """Log, once per browser session, that the gate turned this visitor away, and why."""
-    kind = {"login": "sign_in_needed", "header": "header_missing", "local": "not_local"}.get(
-        access, "refused"
-    )
+def refused_at_gate(
+    access: str, address: str | None, kind: str | None = None, **more: Field
+) -> None:
+    """Log, once per browser session, that the gate turned this visitor away, and why
+    (`kind`: the connection's refusal, else what the access mode missed)."""
+    kind = kind or {
+        "login": "sign_in_needed",
+        "header": "header_missing",
+        "local": "not_local",
+    }.get(access, "refused")
     logged: set[str] = st.session_state.setdefault(_GATE, set())
     if kind not in logged:
         logged.add(kind)
-        audit("refused", None, kind=kind, access=access, address=address)
+        audit("refused", None, kind=kind, access=access, address=address, **more)
 
 
 def who() -> str | None:

@@ -8,6 +8,7 @@ starting half-configured.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -37,6 +38,14 @@ USER_LIMITS = (  # setting, what it counts, over which period
     ("CHAT_USER_CHARS_PER_MONTH", "chars", "month"),
 )
 DATABASE_DRIVERS = frozenset({"sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg"})
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Who may name the user in a header by default: a proxy on this machine (IPv4-mapped loopback,
+# ::ffff:127.0.0.1, is matched as the IPv4 address it holds).
+LOOPBACK_NETWORKS: tuple[Network, ...] = (
+    ipaddress.ip_network("127.0.0.0/8"),
+    ipaddress.ip_network("::1/128"),
+)
+HOST_NAME_MAX = 253
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,15 @@ class Settings:
     max_file_bytes: int = FILE_MAX_BYTES  # one attached file
     access: AccessMode = "local"
     user_header: str | None = None
+    # Peers that may name the user in `user_header` (header mode): the proxy's addresses.
+    trusted_proxies: tuple[Network, ...] = LOOPBACK_NETWORKS
+    # When set, every request must carry it (X-Chat-Proxy-Secret): only the proxy knows it.
+    proxy_secret: str | None = field(default=None, repr=False)
+    # Host names served besides the loopback ones in local mode; in other modes, when given,
+    # the only ones. Lower case, without port; `*.example.com` covers the subdomains.
+    allowed_hosts: tuple[str, ...] = ()
+    # The sign-in providers of `[auth]` (login mode): "default" is `[auth]`'s own client.
+    login_providers: tuple[str, ...] = ("default",)
     public_demo: bool = False
     demo: DemoLimits = field(default_factory=DemoLimits)
     # Replies written at once: by one person (across processes), and by this app process.
@@ -140,6 +158,21 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
             "CHAT_ACCESS=login needs an [auth] section in .streamlit/secrets.toml "
             "(redirect_uri, cookie_secret, client_id, client_secret, server_metadata_url)."
         )
+    trusted_proxies = _networks(get("CHAT_TRUSTED_PROXIES"), problems)
+    proxy_secret = get("CHAT_PROXY_SECRET")
+    if proxy_secret is not None:
+        if access == "local":
+            problems.append(
+                "CHAT_PROXY_SECRET is for a page behind a proxy: set CHAT_ACCESS too "
+                "(header, login or open); the default serves only this machine's browser."
+            )
+        if len(proxy_secret) < 16 or not all(" " < c <= "~" for c in proxy_secret):
+            problems.append(  # never shown: it is a secret
+                "CHAT_PROXY_SECRET must be at least 16 printable ASCII characters without "
+                "spaces (e.g. the output of `openssl rand -hex 32`)."
+            )
+            proxy_secret = None
+    allowed_hosts = _host_patterns(get("CHAT_ALLOWED_HOSTS"), problems)
     base_url = get("LIAOBOTS_BASE_URL")
     if base_url is not None:
         try:
@@ -190,6 +223,10 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
         max_file_bytes=number("CHAT_MAX_FILE_BYTES", FILE_MAX_BYTES, most=FILE_BYTES_MAX),
         access=access,  # type: ignore[arg-type]
         user_header=user_header,
+        trusted_proxies=trusted_proxies,
+        proxy_secret=proxy_secret,
+        allowed_hosts=allowed_hosts,
+        login_providers=_login_providers(sources) if access == "login" else ("default",),
         public_demo=public_demo,
         demo=DemoLimits(
             per_minute=number("CHAT_DEMO_PER_MINUTE", defaults.per_minute),
@@ -229,6 +266,63 @@ def _database_url_problem(url: str) -> str | None:
             "sqlite:///data/chat.sqlite3 or postgresql://user:password@host:5432/dbname."
         )
     return None
+
+
+def _networks(value: str | None, problems: list[str]) -> tuple[Network, ...]:
+    """CHAT_TRUSTED_PROXIES: addresses or networks, comma-separated; loopback when unset."""
+    if value is None:
+        return LOOPBACK_NETWORKS
+    networks: list[Network] = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part.strip("[]"), strict=False))
+        except ValueError:
+            problems.append(
+                "CHAT_TRUSTED_PROXIES must list addresses or networks, like "
+                f"127.0.0.1, 10.0.0.0/8 or ::1 ({_shown(part)} is neither)."
+            )
+    return tuple(networks) or LOOPBACK_NETWORKS
+
+
+def _host_patterns(value: str | None, problems: list[str]) -> tuple[str, ...]:
+    """CHAT_ALLOWED_HOSTS: host names (a port is ignored), `*.example.com` for subdomains."""
+    from .connection import host_name  # the same parsing as a request's Host header
+
+    patterns: list[str] = []
+    for part in (p.strip() for p in (value or "").split(",")):
+        if not part:
+            continue
+        wildcard = part.startswith("*.")
+        name = host_name(part[2:] if wildcard else part)
+        if name is None:
+            problems.append(
+                "CHAT_ALLOWED_HOSTS must list host names, like chat.example.com or "
+                f"*.example.com ({_shown(part)} is not one)."
+            )
+            continue
+        patterns.append("*." + name if wildcard else name)
+    return tuple(patterns)
+
+
+def _login_providers(sources: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """The sign-in providers `[auth]` configures: its own client ("default"), then each
+    `[auth.<name>]` table that names a client, in the order written."""
+    for source in sources:
+        try:
+            section = source.get("auth")
+        except Exception:
+            continue
+        if isinstance(section, Mapping) and section:
+            named = [
+                str(name)
+                for name, value in section.items()
+                if isinstance(value, Mapping) and value.get("client_id")
+            ]
+            own = ["default"] if section.get("client_id") else []
+            return tuple(own + named) or ("default",)
+    return ("default",)
 
 
 def _has_auth_section(sources: Sequence[Mapping[str, Any]]) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import streamlit as st
@@ -30,6 +31,7 @@ from .backend import (
     service_info,
     wants_guest,
 )
+from .connection import Refusal, host_name
 from .conversation import Conversation, Message, Status
 from .copy_button import copy_button
 from .export import file_stem, to_json, to_markdown
@@ -80,12 +82,43 @@ def stop_at_gate(settings: Settings, lang: str) -> None:
     if settings.access == "login":
         st.title(t(lang, "page_title"))
         st.write(t(lang, "sign_in_prompt"))
-        st.button(t(lang, "sign_in"), type="primary", icon=":material/login:", on_click=st.login)
+        for provider in settings.login_providers:  # `[auth]`'s own client, then the named
+            named = provider != "default"
+            st.button(
+                t(lang, "sign_in_with", provider=provider) if named else t(lang, "sign_in"),
+                type="primary",
+                icon=":material/login:",
+                on_click=st.login,
+                args=(provider,) if named else (),
+                key=f"sign_in_{provider}",
+            )
     elif settings.access == "local":
         st.title(t(lang, "local_only_title"))
         st.markdown(t(lang, "local_only_body"))
     else:
         st.error(t(lang, "refused"), icon=":material/lock:")
+    st.stop()
+
+
+def stop_at_boundary(
+    settings: Settings, refused: Refusal, lang: str, headers: Mapping[str, str]
+) -> None:
+    """The page for a connection refused before any identity (chatpage/connection.py)."""
+    host = None
+    if refused == "foreign_host":
+        given = next((str(v) for k, v in headers.items() if k.lower() == "host"), "")
+        host = host_name(given) or "(not a host name)"
+    session.refused_at_gate(
+        settings.access,
+        network_address(st.context.ip_address, st.context.headers),
+        kind=refused,
+        host=host,
+    )
+    if refused == "foreign_host":
+        st.title(t(lang, "refused_host_title"))
+        st.markdown(t(lang, "refused_host_body"))
+    else:
+        st.error(t(lang, "refused_proxy"), icon=":material/lock:")
     st.stop()
 
 

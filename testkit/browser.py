@@ -21,7 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -398,9 +398,12 @@ def established(port: int) -> int:
 class Cluster:
     """`scripts/cluster` in a subprocess, read the way its interface promises."""
 
-    def __init__(self, replicas: int, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, replicas: int, env: dict[str, str], log: Path, options: Sequence[str] = ()
+    ) -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
+        scheme = "https" if "--tls" in options else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}/"
         self.log = log
         self.replicas: list[Replica] = []
         self._lines: queue.Queue[str | None] = queue.Queue()
@@ -413,6 +416,7 @@ class Cluster:
                     str(replicas),
                     "--port",
                     str(self.port),
+                    *options,
                 ],
                 cwd=REPO,
                 env=env,

@@ -98,3 +98,20 @@ def edit_key(at: AppTest, question: int = -1) -> str:
     """The key of the Edit button under a question of the branch on show (the last by default)."""
     questions = [m for m in conversation(at).messages if m.role == "user"]
     return f"edit_{questions[question].id}"
+
+
+class Connection:
+    """What the websocket's request would tell the page, in place of AppTest's stand-in:
+    its headers and the peer's address (as Streamlit keeps them for a session)."""
+
+    def __init__(self, headers: dict[str, str], remote_ip: str | None) -> None:
+        self.headers = list(headers.items())
+        self.cookies: dict[str, str] = {}
+        self.remote_ip = remote_ip
+
+
+def connect(monkeypatch, headers: dict[str, str], remote_ip: str | None = "127.0.0.1") -> None:
+    """Have every following AppTest run see this connection in `st.context`."""
+    import streamlit.runtime.context as context
+
+    monkeypatch.setattr(context, "_get_client_context", lambda: Connection(headers, remote_ip))

@@ -7,7 +7,8 @@ the code at `/token` with its client credentials, and checks the RS256-signed ID
 browser test drives the whole round trip with no account anywhere.
 
     users = {"alice": {"email": "alice@example.com", "name": "Alice"}}  # also "sub",
-    # and "email_verified": False for a provider that lets people claim any address
+    # and "email_verified": False for a provider that lets people claim any address (None:
+    # no such claim at all, as Microsoft Entra sends)
     client = Client("my-app", "its-secret", ("http://127.0.0.1:8501/oauth2callback",))
     with OIDCProvider(users, [client]) as provider:
         provider.metadata_url  # -> server_metadata_url in Streamlit's [auth] secrets
@@ -210,7 +211,8 @@ class OIDCProvider:
         granted = set(scope)
         if "email" in granted and user.get("email"):
             claims["email"] = user["email"]
-            claims["email_verified"] = bool(user.get("email_verified", True))
+            if user.get("email_verified", True) is not None:  # None: the claim is not sent
+                claims["email_verified"] = bool(user.get("email_verified", True))
         if "profile" in granted:
             claims["name"] = user.get("name") or username
             claims["preferred_username"] = username

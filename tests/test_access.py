@@ -77,7 +77,13 @@ def test_header_mode_without_the_header_lets_nobody_in() -> None:
 def test_login_mode_needs_a_signed_in_user_and_keys_them_by_email() -> None:
     settings = Settings(access="login")
     assert identify(settings, headers={}, user={"is_logged_in": False}, session_key="s") is None
-    user = {"is_logged_in": True, "email": "Bob@Example.com", "name": "Bob", "sub": "42"}
+    user = {
+        "is_logged_in": True,
+        "email": "Bob@Example.com",
+        "email_verified": True,
+        "name": "Bob",
+        "sub": "42",
+    }
     visitor = identify(settings, headers={}, user=user, session_key="s")
     assert visitor is not None
     assert visitor.owner == "user:bob@example.com"
@@ -119,3 +125,54 @@ def test_login_mode_ignores_an_unverified_email_and_keys_by_subject() -> None:
     visitor = identify(Settings(access="login"), headers={}, user=user, session_key="s")
     assert visitor is not None
     assert visitor.owner == "user:https://id.example|mallory-7"
+
+
+ENTRA = "https://login.microsoftonline.com/9f1e-tenant/v2.0"
+
+
+@pytest.mark.parametrize("claim", [None, False, "false", "yes", 1])
+def test_login_mode_takes_no_email_as_proven_without_email_verified_true(claim: object) -> None:
+    # A tenant that sets the address it likes: no `email_verified`, or not true.
+    settings = Settings(access="login", admins=frozenset({"ceo@corp.example"}))
+    user = {"is_logged_in": True, "iss": ENTRA, "sub": "AbC-9", "email": "CEO@corp.example"}
+    if claim is not None:
+        user["email_verified"] = claim
+    visitor = identify(settings, headers={}, user=user, session_key="s")
+    assert visitor is not None
+    assert visitor.owner == f"user:{ENTRA}|AbC-9"
+    assert not visitor.admin
+
+
+@pytest.mark.parametrize("claim", [True, "true", "TRUE"])
+def test_login_mode_keys_a_verified_email_and_makes_the_admin_an_admin(claim: object) -> None:
+    settings = Settings(access="login", admins=frozenset({"ceo@corp.example"}))
+    user = {"is_logged_in": True, "iss": "https://accounts.google.com", "sub": "1"}
+    user |= {"email": "CEO@corp.example", "email_verified": claim}
+    visitor = identify(settings, headers={}, user=user, session_key="s")
+    assert visitor is not None
+    assert visitor.owner == "user:ceo@corp.example"
+    assert visitor.admin
+
+
+def test_an_admin_without_a_verified_email_is_named_by_issuer_and_subject() -> None:
+    settings = Settings(access="login", admins=frozenset({f"{ENTRA}|abc-9".lower()}))
+    user = {"is_logged_in": True, "iss": ENTRA, "sub": "AbC-9", "email": "boss@corp.example"}
+    visitor = identify(settings, headers={}, user=user, session_key="s")
+    assert visitor is not None
+    assert visitor.admin
+
+
+def test_with_several_providers_a_named_providers_owners_include_its_issuer() -> None:
+    settings = Settings(access="login", login_providers=("default", "partner"))
+    verified = {"is_logged_in": True, "email": "alice@corp.example", "email_verified": True}
+    own = identify(settings, headers={}, user=verified | {"provider": "default"}, session_key="s")
+    partner = identify(
+        settings,
+        headers={},
+        user=verified | {"provider": "partner", "iss": "https://partner.example", "sub": "7"},
+        session_key="s",
+    )
+    assert own is not None
+    assert partner is not None
+    assert own.owner == "user:alice@corp.example"  # `[auth]`'s own client: as before
+    assert partner.owner == "user:https://partner.example|alice@corp.example"

@@ -57,7 +57,7 @@ def signed_in_session(monkeypatch: pytest.MonkeyPatch, email: str) -> AppTest:
     monkeypatch.setenv("CHAT_ACCESS", "login")
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.secrets["auth"] = AUTH_SECTION
-    at.user = {"is_logged_in": True, "email": email, "name": "Alice"}
+    at.user = {"is_logged_in": True, "email": email, "email_verified": True, "name": "Alice"}
     at.run()
     assert not at.exception, at.exception
     return at

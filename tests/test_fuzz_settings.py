@@ -14,6 +14,7 @@ from hypothesis import assume, event, example, given
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
+from chatpage.connection import host_name
 from chatpage.settings import CHARS_MAX, HOURS_MAX, NUMBER_MAX, load_settings
 from chatpage.store import make_engine
 from liaobots_core import LiaobotsClient
@@ -31,6 +32,9 @@ NAMES = [
     "CHAT_MAX_MESSAGE_CHARS",
     "CHAT_ACCESS",
     "CHAT_USER_HEADER",
+    "CHAT_TRUSTED_PROXIES",
+    "CHAT_PROXY_SECRET",
+    "CHAT_ALLOWED_HOSTS",
     "CHAT_DEMO",
     "CHAT_DEMO_PER_MINUTE",
     "CHAT_DEMO_PER_DAY",
@@ -97,11 +101,15 @@ def assert_usable(settings: Any) -> None:
     assert math.isfinite(demo.retention_hours)
     assert 0 < demo.retention_hours <= HOURS_MAX
     assert settings.access in ("local", "open", "login", "header")
+    assert settings.trusted_proxies  # someone may always set the user header: loopback at least
+    assert settings.proxy_secret is None or len(settings.proxy_secret) >= 16
+    for pattern in settings.allowed_hosts:  # each a host name the Host check can match
+        assert host_name(pattern.removeprefix("*.")) == pattern.removeprefix("*.")
     if settings.base_url is not None:
         LiaobotsClient(auth_code="x", base_url=settings.base_url).close()
     problems = " ".join(settings.problems)
     for problem in settings.problems:  # neither a code nor a password is ever repeated
-        if problem.startswith(("LIAOBOTS_AUTH_CODE", "DATABASE_URL")):
+        if problem.startswith(("LIAOBOTS_AUTH_CODE", "DATABASE_URL", "CHAT_PROXY_SECRET")):
             assert SECRET not in problem
         if problem.startswith("LIAOBOTS_BASE_URL"):
             assert "@" not in problem  # an address with a user or password is not quoted

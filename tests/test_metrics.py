@@ -176,6 +176,13 @@ def test_metrics_are_served_only_to_a_client_on_this_machine_that_no_proxy_forwa
     assert not from_this_machine("not an address", {})
 
 
+def test_metrics_are_refused_to_a_browser_on_this_machine_asking_by_a_foreign_name() -> None:
+    # A web page that rebound its name to 127.0.0.1 would read them from the person's browser.
+    assert from_this_machine("127.0.0.1", {"Host": "127.0.0.1:8501"})
+    assert from_this_machine("::1", {"Host": "[::1]:8501"})
+    assert not from_this_machine("127.0.0.1", {"Host": "rebind.test:8501"})
+
+
 def test_an_unexpected_kind_or_write_is_still_counted_not_lost() -> None:
     unknown = value("liaobots_chat_reply_failures_total", kind="unknown")
     other = value("liaobots_chat_database_write_failures_total", write="other")

@@ -19,6 +19,8 @@ from liaobots_core.emulator import Behavior, Emulator
 from .conftest import (
     APP,
     AUTH_CODE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
     INPUT,
     ChatPage,
     StreamlitServer,
@@ -33,6 +35,8 @@ MARKUP = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script
 SIDEBAR = '[data-testid="stSidebar"]'
 NAVIGATION = '[data-testid="stSidebarNav"]'
 METRIC = '[data-testid="stMetric"]'
+CHAT_INPUT = '[data-testid="stChatInput"]'
+REBIND_HOST = "rebind.test"  # a foreign name that this test's Chromium resolves to 127.0.0.1
 
 
 @pytest.fixture
@@ -53,6 +57,41 @@ def server_with(page_emulator: Emulator, tmp_path: Path) -> Iterator[dict[str, S
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def default_server(
+    page_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StreamlitServer]:
+    """The page with no settings at all, shared by this module's tests of the default."""
+    data_dir = tmp_path_factory.mktemp("default-page")
+    env = page_env(page_emulator.base_url, AUTH_CODE, data_dir)
+    with StreamlitServer(APP, env, data_dir / "page.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def header_server(
+    page_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StreamlitServer]:
+    """A team page in header mode with every other setting at its default, shared here."""
+    data_dir = tmp_path_factory.mktemp("header-page")
+    env = page_env(page_emulator.base_url, AUTH_CODE, data_dir)
+    env |= {"CHAT_ACCESS": "header", "CHAT_USER_HEADER": HEADER}
+    with StreamlitServer(APP, env, data_dir / "page.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def rebinding_chromium(chromium: Browser) -> Iterator[Browser]:
+    """Chromium as a DNS-rebinding web page leaves it: a foreign name resolving to 127.0.0.1.
+    (Another browser of the session's Playwright: one process may run only one.)"""
+    browser = chromium.browser_type.launch(
+        executable_path=str(CHROMIUM),
+        args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {REBIND_HOST} 127.0.0.1"],
+    )
+    yield browser
+    browser.close()
+
+
 def context_as(chromium: Browser, email: str | None, **more_headers: str) -> BrowserContext:
     headers = ({HEADER: email} if email else {}) | more_headers
     return chromium.new_context(
@@ -61,9 +100,9 @@ def context_as(chromium: Browser, email: str | None, **more_headers: str) -> Bro
 
 
 def test_default_settings_serve_only_a_visitor_on_this_machine(
-    chromium: Browser, server_with
+    chromium: Browser, default_server: StreamlitServer
 ) -> None:
-    server = server_with()  # no CHAT_ACCESS at all
+    server = default_server  # no CHAT_ACCESS at all
     local_context = context_as(chromium, None)
     forwarded_context = context_as(chromium, None, **{"X-Forwarded-For": "203.0.113.9"})
     try:
@@ -78,15 +117,36 @@ def test_default_settings_serve_only_a_visitor_on_this_machine(
         assert page.locator('[data-testid="stChatInput"]').count() == 0
         assert page.locator(SIDEBAR).count() == 0
         assert "private notes" not in page.content()
-        refusals = [
-            json.loads(line)
-            for line in server.log_bytes().decode().splitlines()
-            if line.startswith("{") and '"event": "refused"' in line
-        ]
-        assert [r["kind"] for r in refusals] == ["not_local"]  # in the audit log, once
+        assert [r["kind"] for r in refusals(server)] == ["not_local"]  # audited, once
     finally:
         local_context.close()
         forwarded_context.close()
+
+
+def refusals(server: StreamlitServer) -> list[dict[str, object]]:
+    """The audit log's refusals so far, from the page's output."""
+    return [
+        json.loads(line)
+        for line in server.log_bytes().decode().splitlines()
+        if line.startswith("{") and '"event": "refused"' in line
+    ]
+
+
+def test_default_settings_under_a_foreign_host_name_give_no_chat_but_by_127_0_0_1_do(
+    rebinding_chromium: Browser, default_server: StreamlitServer
+) -> None:
+    context = context_as(rebinding_chromium, None)
+    try:
+        page = context.new_page()
+        page.goto(f"http://{REBIND_HOST}:{default_server.port}/")
+        expect(page.get_by_text("This page does not answer to this address")).to_be_visible()
+        assert page.locator(CHAT_INPUT).count() == 0
+        assert page.locator(SIDEBAR).count() == 0
+        assert [r.get("host") for r in refusals(default_server)].count(REBIND_HOST) == 1
+
+        ChatPage(context.new_page(), default_server.url).open()  # by 127.0.0.1: the chat
+    finally:
+        context.close()
 
 
 def listed_titles(chat: ChatPage) -> list[str]:
@@ -95,9 +155,9 @@ def listed_titles(chat: ChatPage) -> list[str]:
 
 
 def test_header_mode_keeps_each_persons_conversations_apart(
-    chromium: Browser, server_with, page_emulator: Emulator
+    chromium: Browser, header_server: StreamlitServer, emulator: Emulator
 ) -> None:
-    server = server_with(CHAT_ACCESS="header", CHAT_USER_HEADER=HEADER)
+    server = header_server
     alice_context = context_as(chromium, "alice@example.com")
     bob_context = context_as(chromium, "bob@example.com")
     try:
@@ -126,8 +186,10 @@ def test_header_mode_keeps_each_persons_conversations_apart(
         bob_context.close()
 
 
-def test_header_mode_without_the_header_shows_no_page(chromium: Browser, server_with) -> None:
-    server = server_with(CHAT_ACCESS="header", CHAT_USER_HEADER=HEADER)
+def test_header_mode_without_the_header_shows_no_page(
+    chromium: Browser, header_server: StreamlitServer
+) -> None:
+    server = header_server
     context = context_as(chromium, None)
     try:
         page = context.new_page()
@@ -135,6 +197,27 @@ def test_header_mode_without_the_header_shows_no_page(chromium: Browser, server_
         expect(page.get_by_text("only available through your team's sign-in")).to_be_visible()
         assert page.locator('[data-testid="stChatInput"]').count() == 0
         assert page.locator(SIDEBAR).count() == 0
+    finally:
+        context.close()
+
+
+def test_header_mode_takes_the_user_header_only_from_a_trusted_proxy(
+    chromium: Browser, header_server: StreamlitServer, server_with
+) -> None:
+    elsewhere = server_with(
+        CHAT_ACCESS="header", CHAT_USER_HEADER=HEADER, CHAT_TRUSTED_PROXIES="192.0.2.1"
+    )
+    context = context_as(chromium, "carol@example.com")  # a loopback request with the header
+    try:
+        page = context.new_page()
+        page.goto(elsewhere.url)
+        expect(page.get_by_text("only from your team's sign-in proxy")).to_be_visible()
+        assert page.locator(CHAT_INPUT).count() == 0
+        assert "carol" not in page.content()
+        assert [r["kind"] for r in refusals(elsewhere)] == ["untrusted_proxy"]
+
+        default = ChatPage(context.new_page(), header_server.url).open()  # loopback trusted
+        expect(default.page.get_by_text("Signed in as carol@example.com")).to_be_visible()
     finally:
         context.close()
 

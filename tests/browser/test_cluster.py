@@ -8,15 +8,23 @@ Continue, while people on the other replica never notice.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import secrets
 import signal
+import ssl
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from playwright.sync_api import Browser, BrowserContext, expect
 
 from chatpage.conversation import Status
@@ -24,7 +32,7 @@ from chatpage.store import ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
 from testkit.postgres import controllable_server
 
-from .conftest import AUTH_CODE, ChatPage, Cluster, page_env, squash
+from .conftest import AUTH_CODE, ChatPage, Cluster, free_port, page_env, squash
 
 pytestmark = pytest.mark.browser
 
@@ -40,14 +48,17 @@ def start_cluster(
     """Start `scripts/cluster --replicas 2` with these settings (header mode by default)."""
     started: list[Cluster] = []
 
-    def start(database_url: str = postgres_url, **settings: str) -> Cluster:
+    def start(
+        database_url: str = postgres_url, options: tuple[str, ...] = (), **settings: str
+    ) -> Cluster:
         env = page_env(page_emulator.base_url, AUTH_CODE, tmp_path) | {
             "DATABASE_URL": database_url,
             "CHAT_ACCESS": "header",
             "CHAT_USER_HEADER": HEADER,
             **settings,
         }
-        started.append(Cluster(2, env, tmp_path / f"cluster-{len(started)}.log"))
+        log = tmp_path / f"cluster-{len(started)}.log"
+        started.append(Cluster(2, env, log, options))
         return started[-1].wait_ready()
 
     page_emulator.clear()
@@ -276,3 +287,93 @@ def test_a_database_outage_mid_reply_loses_nothing(
         finally:
             context.close()
             cluster.stop()
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A throw-away certificate for 127.0.0.1 and localhost, and its key (PEM files)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "liaobots-chat test")])
+    now = datetime.now(UTC)
+    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "certificate.pem", folder / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def test_the_site_serves_https_alone_with_hsts_and_secure_cookies_and_needs_its_secret(
+    chromium: Browser, start_cluster: Callable[..., Cluster], tmp_path: Path
+) -> None:
+    certificate, key = self_signed_certificate(tmp_path)
+    http_port = free_port()
+    secret = secrets.token_hex(32)
+    cluster = start_cluster(
+        options=("--tls", "--http-port", str(http_port), "--certificate", str(certificate),
+                 "--certificate-key", str(key)),
+        CHAT_PROXY_SECRET=secret,
+        CHAT_ALLOWED_HOSTS="localhost,127.0.0.1",
+    )  # fmt: skip
+    assert cluster.url == f"https://127.0.0.1:{cluster.port}/"
+
+    # Plain HTTP only points to HTTPS.
+    plain = urllib.request.build_opener(urllib.request.ProxyHandler({}), NoRedirects())
+    with pytest.raises(urllib.error.HTTPError) as redirect:
+        plain.open(f"http://127.0.0.1:{http_port}/?c=abc", timeout=10)
+    assert redirect.value.code == 301
+    assert redirect.value.headers["Location"] == f"{cluster.url}?c=abc"
+
+    # HTTPS, checked against the certificate: HSTS, and the replica cookie only over TLS.
+    trusted = ssl.create_default_context(cafile=str(certificate))
+    tls = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=trusted)
+    )
+    with tls.open(cluster.url, timeout=10) as answer:
+        assert answer.status == 200
+        assert answer.headers["Strict-Transport-Security"] == "max-age=31536000"
+        route = [c for c in answer.headers.get_all("Set-Cookie") if c.startswith("lbchat_")]
+        assert len(route) == 1, route
+        assert "; Secure" in route[0], route
+
+    context = chromium.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-US", ignore_https_errors=True,
+        extra_http_headers={HEADER: "alice@example.com"},
+    )  # fmt: skip
+    try:
+        chat = ChatPage(context.new_page(), cluster.url).open()  # the websocket, over TLS
+        expect(chat.page.get_by_text("Signed in as alice@example.com")).to_be_visible()
+        chat.wait_for_reply(chat.send("Over TLS"))
+        cookies = {c["name"]: c["secure"] for c in context.cookies()}
+        assert {"lbchat_route", "_streamlit_xsrf"} <= cookies.keys(), cookies
+        assert all(cookies.values()), cookies  # nginx's own and Streamlit's: Secure
+
+        # Around nginx, straight to a replica, the header without the secret gets no chat.
+        around = context.new_page()
+        around.goto(f"http://127.0.0.1:{cluster.replicas[0].port}/")
+        expect(around.get_by_text("only from your team's sign-in proxy")).to_be_visible()
+        assert around.locator('[data-testid="stChatInput"]').count() == 0
+        assert secret not in around.content()
+    finally:
+        context.close()
