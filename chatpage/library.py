@@ -26,6 +26,7 @@ from .guard import guarded
 from .i18n import t
 from .limits import SEARCH_MAX_CHARS, TITLE_MAX_CHARS, without_controls
 from .persistence import Journal
+from .safe_markdown import safe
 from .sharing import Sharer
 from .store import Summary
 
@@ -169,7 +170,7 @@ def entry(
         icon, note = ":material/archive:", t(lang, "archived_note")
     row = st.container(horizontal=True, vertical_alignment="center", gap="small")
     row.button(
-        summary.title,
+        safe(summary.title),  # a label is markdown: an image in a title must not load
         key=f"open_{summary.id}",
         type="primary" if is_open else "tertiary",
         icon=icon,
@@ -242,7 +243,7 @@ def _manage(journal: Journal, summary: Summary, lang: str, sharer: Sharer | None
         args=(journal, conversation_id),
     )
     if st.session_state.get(_CONFIRM_DELETE) == conversation_id:
-        st.warning(t(lang, "delete_really", title=title))
+        st.warning(t(lang, "delete_really", title=safe(title)))
         st.button(
             t(lang, "delete"),
             key=f"really_delete_{conversation_id}",
@@ -426,4 +427,5 @@ def _import_file(journal: Journal, lang: str) -> None:
         messages=len(imported.tree),
     )
     session.open_conversation(imported.id)
-    st.toast(t(lang, "imported", title=imported.display_title), icon=":material/upload_file:")
+    title = safe(imported.display_title)
+    st.toast(t(lang, "imported", title=title), icon=":material/upload_file:")

@@ -1,7 +1,8 @@
 """The page's pieces: sidebar, message bubbles and the buttons under the last reply.
 
 Every text a person or the model wrote is shown with plain `st.markdown`, never with
-`unsafe_allow_html`, so markup in a message or a reply is shown, not run.
+`unsafe_allow_html`, so markup in a message or a reply is shown, not run; and through
+`safe_markdown.show`, so an image in it is a link, not fetched.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from .live import live_reply
 from .persistence import Journal
 from .replies import Replies, ReplyTask
 from .reply import follow_reply, show_failure
+from .safe_markdown import show
 from .settings import Settings
 from .sharing import sharer
 from .tuning import tuning_menu
@@ -337,7 +339,7 @@ def bubble(conversation: Conversation, message: Message, lang: str, *, limit: in
             _edit_form(message, lang, limit)
             return
         if message.text:
-            st.markdown(message.text)
+            show(message.text)
         if message.attachments:
             chips(message, lang)
         message_controls(st.empty(), conversation, message, lang)
