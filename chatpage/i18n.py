@@ -26,6 +26,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "end_guest": "End guest session",
         "status_guest": "Guest session · balance {balance}",
         "status_guest_no_balance": "Guest session",
+        "status_guest_at_first_message": "Guest session · you are signed in as a guest when you send your first message",
         "use_demo": "Offline demo (no model, no network)",
         "demo_banner": (
             "**Offline demo.** Replies come from a local emulator, not from a model; "
@@ -312,6 +313,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "end_guest": "Завершить гостевой сеанс",
         "status_guest": "Гостевой сеанс · баланс {balance}",
         "status_guest_no_balance": "Гостевой сеанс",
+        "status_guest_at_first_message": "Гостевой сеанс · гостевой вход выполняется при отправке первого сообщения",
         "use_demo": "Офлайн-демо (без модели и сети)",
         "demo_banner": (
             "**Офлайн-демо.** Ответы приходят от локального эмулятора, а не от модели; "

@@ -196,6 +196,8 @@ def _guest_status(info: ServiceInfo, lang: str) -> None:
     if info.account_error is not None:
         _, text = explain(describe(info.account_error), lang)
         st.caption(":material/error: " + t(lang, "status_checking_failed", error=text))
+    elif info.guest_not_signed_in:
+        st.caption(":material/person: " + t(lang, "status_guest_at_first_message"))
     elif info.balance is not None:
         st.caption(":material/person: " + t(lang, "status_guest", balance=info.balance))
     else:
