@@ -38,6 +38,8 @@ _SHOWN = "conversations_shown"
 _ARCHIVE_VIEW = "showing_archive"
 _CONFIRM_DELETE = "confirm_delete"
 _IMPORT_KEY = "import_file"
+_SHARE_FILES = "share_files_"  # + conversation id: the Share checkbox "include files' text"
+_SHARE_NAME = "share_name_"  # + conversation id: the Share checkbox "show my name"
 _STORAGE_FAILED = "storage_failed_in_callback"
 log = logging.getLogger(__name__)
 
@@ -266,6 +268,17 @@ def _share_controls(journal: Journal, conversation_id: str, sharer: Sharer, lang
     """Share: a read-only link to copy; once shared, the link and Stop sharing."""
     token = journal.store.shares.active(conversation_id, journal.owner)
     if token is None:
+        # Asked at each Share, unticked: a link shares files' names and sizes and no name.
+        st.checkbox(
+            t(lang, "share_include_files"),
+            key=f"{_SHARE_FILES}{conversation_id}",
+            help=t(lang, "share_include_files_help"),
+        )
+        if sharer.name:
+            st.checkbox(
+                t(lang, "share_show_name", name=sharer.name),
+                key=f"{_SHARE_NAME}{conversation_id}",
+            )
         st.button(
             t(lang, "share"),
             key=f"share_{conversation_id}",
@@ -373,15 +386,30 @@ def _delete(journal: Journal, conversation_id: str) -> None:
 
 @guarded
 @_storage_guarded
-def _share(journal: Journal, conversation_id: str, shared_by: str | None) -> None:
-    """Share the conversation as it is stored now (only its owner can read it so)."""
+def _share(journal: Journal, conversation_id: str, name: str | None) -> None:
+    """Share the conversation as it is stored now (only its owner can read it so), with the
+    files' text and the person's name only as they chose by the Share button."""
     lang = st.session_state.get("lang", "en")
     stored = journal.store.load(conversation_id, journal.owner)
     if stored is None or not stored.messages:
         st.toast(t(lang, "share_empty"), icon=":material/info:")
         return
-    journal.store.shares.share(stored, journal.owner, shared_by, time.time())
-    audit("conversation_shared", journal.owner, conversation=conversation_id)  # never the token
+    include_files = bool(st.session_state.get(f"{_SHARE_FILES}{conversation_id}"))
+    show_name = bool(st.session_state.get(f"{_SHARE_NAME}{conversation_id}"))
+    journal.store.shares.share(
+        stored,
+        journal.owner,
+        name if show_name else None,
+        time.time(),
+        include_files=include_files,
+    )
+    audit(  # never the token
+        "conversation_shared",
+        journal.owner,
+        conversation=conversation_id,
+        files=include_files,
+        named=show_name and bool(name),
+    )
 
 
 @guarded

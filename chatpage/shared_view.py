@@ -25,6 +25,7 @@ from .library import browser_zone
 from .persistence import Journal
 from .sharing import URL_KEY, Shared, plausible_token
 from .store import ConversationStore
+from .views import chips, escaped
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,9 @@ def _snapshot(shared: Shared, lang: str) -> None:
     conversation = shared.conversation
     st.title(safe_markdown.safe(conversation.display_title))
     when = datetime.fromtimestamp(shared.created_at, browser_zone()).strftime("%Y-%m-%d %H:%M")
-    if shared.shared_by:
-        st.caption(":material/share: " + t(lang, "shared_by", name=shared.shared_by, date=when))
+    if shared.shared_by:  # only when they chose to show it
+        name = escaped(shared.shared_by)
+        st.caption(":material/share: " + t(lang, "shared_by", name=name, date=when))
     else:
         st.caption(":material/share: " + t(lang, "shared_by_someone", date=when))
     if conversation.system_prompt:
@@ -88,6 +90,8 @@ def _snapshot(shared: Shared, lang: str) -> None:
     for message in conversation.messages:
         with st.chat_message(message.role, avatar=AVATARS[message.role]):
             safe_markdown.show(message.text)
+            if message.attachments:  # names and sizes; the text only if the sharer chose
+                chips(message, lang)
             if message.status in (Status.STOPPED, Status.INTERRUPTED):
                 st.caption(":material/stop_circle: " + t(lang, "status_stopped_label"))
             elif message.status is Status.FAILED:

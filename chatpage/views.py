@@ -355,12 +355,16 @@ def chips(message: Message, lang: str) -> None:
     shown = []
     for attachment in message.attachments:
         label = t(lang, "attachment_chip", name=attachment.name, size=human_size(attachment.size))
-        escaped = _MARKDOWN_SPECIAL.sub(r"\\\g<0>", label)
-        shown.append(f":gray-badge[:material/attach_file: {escaped}]")
+        shown.append(f":gray-badge[:material/attach_file: {escaped(label)}]")
     st.markdown(" ".join(shown))
 
 
-# Characters markdown gives a meaning to: a file's name is shown as it is, never formatted.
+def escaped(text: str) -> str:
+    """Text shown as it is inside markdown (a file's name, a person's name), never formatted."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", text)
+
+
+# Characters markdown gives a meaning to.
 _MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|<>~$:]")
 
 
