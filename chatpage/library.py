@@ -21,10 +21,11 @@ from streamlit.delta_generator import DeltaGenerator
 from . import metrics, session
 from .audit import audit
 from .conversation import Conversation
+from .demo_imports import ImportBound
 from .export import ImportRefused, from_json
 from .guard import guarded
 from .i18n import t
-from .limits import SEARCH_MAX_CHARS, TITLE_MAX_CHARS, without_controls
+from .limits import SEARCH_MAX_CHARS, TITLE_MAX_CHARS, human_size, without_controls
 from .persistence import Journal
 from .safe_markdown import safe
 from .sharing import Sharer
@@ -79,7 +80,11 @@ def browser_zone() -> tzinfo:
 
 
 def conversation_list(
-    journal: Journal, open_id: str, lang: str, sharer: Sharer | None = None
+    journal: Journal,
+    open_id: str,
+    lang: str,
+    sharer: Sharer | None = None,
+    import_bound: ImportBound | None = None,
 ) -> Listed:
     """The person's conversations: pinned, then by day; search; the archive; import."""
     st.subheader(t(lang, "conversations"))
@@ -150,7 +155,7 @@ def conversation_list(
         )
     if sharer is not None:
         _shared_links(journal, sharer, lang)
-    _import(journal, lang)
+    _import(journal, lang, import_bound)
     # The archive is not the list the open conversation belongs in: it is not added there.
     return Listed(
         frozenset(s.id for s in summaries), writing, searching or in_archive, open_slot, sharer
@@ -421,14 +426,14 @@ def _unshare(journal: Journal, conversation_id: str) -> None:
         st.toast(t(lang, "sharing_stopped"), icon=":material/link_off:")
 
 
-def _import(journal: Journal, lang: str) -> None:
+def _import(journal: Journal, lang: str, bound: ImportBound | None) -> None:
     st.file_uploader(
         t(lang, "import"),
         type=["json"],
         key=_IMPORT_KEY,
         help=t(lang, "import_help"),
         on_change=_import_file,
-        args=(journal, lang),
+        args=(journal, lang, bound),
     )
     refused = st.session_state.pop("import_refused", None)
     if refused is not None:
@@ -437,15 +442,21 @@ def _import(journal: Journal, lang: str) -> None:
 
 @guarded
 @_storage_guarded
-def _import_file(journal: Journal, lang: str) -> None:
+def _import_file(journal: Journal, lang: str, bound: ImportBound | None = None) -> None:
+    """Open an export as a new conversation; within a public demo's daily bounds (`bound`)."""
     upload = st.session_state.get(_IMPORT_KEY)
     if upload is None:
         return
+    size = len(upload.getvalue())
     try:
         imported = from_json(upload.getvalue())
+        over = bound(size) if bound is not None else None  # counts it, when within bounds
+        if over is not None:
+            limit = human_size(over.limit) if over.key == "import_demo_bytes" else over.limit
+            raise ImportRefused(over.key, limit=limit)
     except ImportRefused as refused:
         st.session_state["import_refused"] = refused
-        audit("refused", journal.owner, kind=refused.key, size=len(upload.getvalue()))
+        audit("refused", journal.owner, kind=refused.key, size=size)
         return
     journal.create(imported)
     audit(

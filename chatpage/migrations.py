@@ -320,6 +320,23 @@ def _without_file_text(snapshot: str) -> str | None:
     return json.dumps(document, ensure_ascii=False, indent=2) if changed else None
 
 
+@migration
+def m013_demo_imports(db: Connection) -> None:
+    """Each conversation a public-demo visitor imported, and its size: bounded per day."""
+    db.execute(
+        text(
+            """
+            CREATE TABLE demo_imports (
+                visitor VARCHAR(320) NOT NULL,
+                at DOUBLE PRECISION NOT NULL,
+                bytes INTEGER NOT NULL
+            )
+            """
+        )
+    )
+    db.execute(text("CREATE INDEX demo_imports_by_visitor ON demo_imports (visitor, at)"))
+
+
 def applied(engine: Engine) -> list[str]:
     with engine.connect() as db:
         _ensure_table(db)

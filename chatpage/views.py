@@ -33,6 +33,7 @@ from .backend import (
 )
 from .conversation import Conversation, Message, Status
 from .copy_button import copy_button
+from .demo_imports import ImportBound
 from .export import file_stem, to_json, to_markdown
 from .failures import describe, explain
 from .i18n import LANGUAGES, t
@@ -170,9 +171,22 @@ def sidebar(
         )
         downloads = st.empty()  # the chat fragment fills it: the exports follow each message
         share_as = sharer(settings.public_demo, visitor.name, st.context.url)
-        listed = conversation_list(journal, conversation.id, lang, share_as)
+        listed = conversation_list(
+            journal, conversation.id, lang, share_as, _import_bound(settings, visitor, journal)
+        )
     return SidebarChoices(
         backend=backend, info=info, model=model, listed=listed, downloads=downloads
+    )
+
+
+def _import_bound(settings: Settings, visitor: Visitor, journal: Journal) -> ImportBound | None:
+    """A public demo's visitor imports so many conversations and bytes a day; others as they
+    like (their conversations last)."""
+    if not settings.public_demo or visitor.quota_key is None or visitor.admin:
+        return None
+    demo = settings.demo
+    return journal.store.demo_imports.bound(
+        visitor.quota_key, demo.imports_per_day, demo.import_bytes_per_day
     )
 
 
