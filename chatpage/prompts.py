@@ -12,24 +12,15 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Engine, Float, MetaData, String, Table, Text, delete, insert, select
+from sqlalchemy import Engine, delete, insert, select
 
 from .i18n import t
+from .schema import PROMPT_NAME_CHARS, saved_prompts
 
-NAME_MAX_CHARS = 80
+NAME_MAX_CHARS = PROMPT_NAME_CHARS
 PROMPTS_MAX = 200  # saved prompts one person may keep
 BUILTIN = ("translate", "code_review", "summarise")  # their names and texts are in i18n
 
-_meta = MetaData()
-saved_prompts = Table(
-    "saved_prompts",
-    _meta,
-    Column("id", String(64), primary_key=True),
-    Column("owner", String(320), nullable=False),
-    Column("name", String(NAME_MAX_CHARS), nullable=False),
-    Column("text", Text, nullable=False),
-    Column("created_at", Float, nullable=False),
-)
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,7 @@ import secrets
 from dataclasses import dataclass, replace
 
 from sqlalchemy import (
-    Column,
     Engine,
-    Float,
-    MetaData,
-    String,
-    Table,
-    Text,
     insert,
     select,
     update,
@@ -33,25 +27,13 @@ from sqlalchemy import (
 from .conversation import Attachment, Conversation
 from .export import ImportRefused, from_json, to_json
 from .limits import TITLE_MAX_CHARS
+from .schema import shared_links
 
 log = logging.getLogger(__name__)
 
 URL_KEY = "share"
 TOKEN_BYTES = 24  # 192 bits: 32 URL-safe characters, not to be guessed or enumerated
 
-_meta = MetaData()
-shared_links = Table(
-    "shared_links",
-    _meta,
-    Column("token", String(64), primary_key=True),
-    Column("owner", String(320), nullable=False),
-    Column("shared_by", String(320)),
-    Column("conversation_id", String(64), nullable=False),
-    Column("title", String(200), nullable=False),  # for the owner's list of links
-    Column("snapshot", Text, nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("revoked_at", Float),
-)
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    Column,
     Engine,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     column,
     create_engine,
     delete,
@@ -53,6 +46,7 @@ from .demo_imports import DemoImports
 from .limits import TITLE_MAX_CHARS
 from .migrations import migrate
 from .prompts import PromptLibrary
+from .schema import conversations, demo_usage, messages
 from .sharing import Shares
 from .usage import Ledger
 from .watching import RevisionBoard
@@ -66,48 +60,6 @@ WRITE_OPTION = "chat_write"
 LEASE_SECONDS = 5.0
 TRIGRAM = 3  # the shortest search the text index can answer
 
-_meta = MetaData()
-conversations = Table(
-    "conversations",
-    _meta,
-    Column("id", String(64), primary_key=True),
-    Column("owner", String(320), nullable=False),
-    Column("title", String(200)),
-    Column("model_id", String(200), nullable=False),
-    Column("system_prompt", Text, nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),
-    Column("current_leaf_id", String(64)),
-    Column("revision", Integer, nullable=False),
-    Column("reply_settled_at", Float),
-    Column("seen_at", Float),
-    Column("pinned_at", Float),
-    Column("archived_at", Float),
-    Column("temperature", Float),
-)
-messages = Table(
-    "messages",
-    _meta,
-    Column("id", String(64), primary_key=True),
-    Column("conversation_id", String(64), nullable=False),
-    Column("position", Integer, nullable=False),
-    Column("role", String(16), nullable=False),
-    Column("text", Text, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("model_id", String(200)),
-    Column("error", Text),
-    Column("created_at", Float, nullable=False),
-    Column("parent_id", String(64)),
-    Column("lease_until", Float),
-    Column("stop_requested_at", Float),
-    Column("attachments", Text),  # JSON: the files of a question (name, size, text)
-)
-demo_usage = Table(
-    "demo_usage",
-    _meta,
-    Column("visitor", String(320), nullable=False),
-    Column("at", Float, nullable=False),
-)
 
 
 class ConversationGone(LookupError):

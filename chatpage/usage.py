@@ -16,14 +16,8 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from sqlalchemy import (
-    Column,
     Connection,
     Engine,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
     delete,
     func,
     insert,
@@ -32,24 +26,11 @@ from sqlalchemy import (
 )
 
 from .conversation import ErrorInfo
+from .schema import reply_usage
 
 Measure = Literal["requests", "chars"]
 Period = Literal["day", "month"]
 
-_meta = MetaData()
-reply_usage = Table(
-    "reply_usage",
-    _meta,
-    Column("id", String(64), primary_key=True),
-    Column("owner", String(320), nullable=False),
-    Column("started_at", Float, nullable=False),
-    Column("finished_at", Float),
-    Column("model_id", String(200)),
-    Column("chars_in", Integer, nullable=False),
-    Column("chars_out", Integer, nullable=False),
-    Column("outcome", String(16), nullable=False),
-    Column("error_kind", String(40)),
-)
 
 
 @dataclass(frozen=True)
