@@ -10,31 +10,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import (
-    Column,
-    Engine,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    delete,
-    func,
-    insert,
-    select,
-)
+from sqlalchemy import Engine, delete, func, insert, select
+
+from .schema import demo_imports
 
 DAY = 86_400.0
-
-_meta = MetaData()
-demo_imports = Table(
-    "demo_imports",
-    _meta,
-    Column("visitor", String(320), nullable=False),
-    Column("at", Float, nullable=False),
-    Column("bytes", Integer, nullable=False),
-)
-
 
 @dataclass(frozen=True)
 class OverImports:
