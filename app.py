@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 
 import streamlit as st
 
@@ -26,9 +27,12 @@ from chatpage.persistence import Journal, open_store, process_replies
 from chatpage.settings import Settings, load_settings
 from chatpage.store import ConversationStore
 
+# Served by the page itself: a `:material/...:` icon makes every browser fetch it from Google.
+FAVICON = str(Path(__file__).parent / "chatpage" / "favicon.png")
+
 
 def main() -> None:
-    st.set_page_config(page_title="Liaobots Chat", page_icon=":material/forum:", layout="centered")
+    st.set_page_config(page_title="Liaobots Chat", page_icon=FAVICON, layout="centered")
     settings = load_settings([st.secrets, os.environ])
     if "lang" not in st.session_state:
         st.session_state.lang = pick_language(st.context.locale)

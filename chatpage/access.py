@@ -70,7 +70,7 @@ def identify(
     if settings.public_demo:
         # Anonymous visitors: private to their session; limits follow their address if known.
         address = _address(ip_address, headers)
-        return Visitor(DEMO_PREFIX + session_key, quota_key=address or session_key)
+        return Visitor(DEMO_PREFIX + session_key, quota_key=quota_network(address) or session_key)
     if settings.access == "open":
         return Visitor(LOCAL_OWNER, session=session_key)
     if not is_local(ip_address, headers):
@@ -102,6 +102,24 @@ def is_loopback(host: str) -> bool:
         return False
     mapped = getattr(address, "ipv4_mapped", None)
     return (mapped or address).is_loopback
+
+
+def quota_network(address: str | None) -> str | None:
+    """Whose demo limits a visitor's address counts against: an IPv4 address itself; for IPv6
+    its /64, the smallest network one household or server is given, so that the addresses
+    of one network do not each get a quota of their own."""
+    if not address:
+        return None
+    try:
+        parsed = ipaddress.ip_address(address.removeprefix("ip:").strip("[]"))
+    except ValueError:
+        return address  # not an address (no other kind is made): counted as it is
+    mapped = getattr(parsed, "ipv4_mapped", None)
+    if mapped is not None:
+        return f"ip:{mapped}"
+    if parsed.version == 6:
+        return f"ip:{ipaddress.ip_network(f'{parsed}/64', strict=False)}"
+    return f"ip:{parsed}"
 
 
 def _account(

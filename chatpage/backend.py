@@ -125,14 +125,35 @@ class ServiceInfo:
     models_from_server: bool
     balance: float | None = None
     account_error: LiaobotsError | None = None
+    # A guest of a page run on guests is signed in by their first message, not by a visit:
+    # until then there is no account to ask about.
+    guest_not_signed_in: bool = False
 
 
 def service_info(backend: Backend) -> ServiceInfo:
     """Models and account state, asked once per browser session and backend."""
     cache = st.session_state.setdefault("_service_info", {})
-    if backend.key not in cache:
+    known = cache.get(backend.key)
+    if known is None or (known.guest_not_signed_in and _guest_signed_in(backend)):
         cache[backend.key] = _ask_service(backend)
     return cache[backend.key]
+
+
+def _guest_signed_in(backend: Backend) -> bool:
+    """Whether this browser session's guest client holds a guest sign-in already."""
+    held = st.session_state.get(_GUEST_CLIENT)
+    return held is not None and held[0] == backend.base_url and held[1].signed_in_as_guest
+
+
+def _signs_in_at_first_message(backend: Backend) -> bool:
+    """A page run on guests (LIAOBOTS_GUEST=1) signs a visitor in with their first message:
+    a visit alone costs the service nothing. A guest session chosen by a click signs in then.
+    """
+    return (
+        backend.guest
+        and not st.session_state.get(_GUEST_CHOSEN)
+        and not _guest_signed_in(backend)
+    )
 
 
 def forget_service_info() -> None:
@@ -179,6 +200,8 @@ def _ask_service(backend: Backend) -> ServiceInfo:
         from_server = models != BUILTIN_MODELS
         if not backend.auth_code and not backend.guest:
             return ServiceInfo(models, from_server)
+        if _signs_in_at_first_message(backend):
+            return ServiceInfo(models, from_server, guest_not_signed_in=True)
         # A guest signs in here, with the client its replies use: one sign-in, one balance.
         account = client_for(backend) if backend.guest else quick
         try:

@@ -26,6 +26,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "end_guest": "End guest session",
         "status_guest": "Guest session · balance {balance}",
         "status_guest_no_balance": "Guest session",
+        "status_guest_at_first_message": "Guest session · you are signed in as a guest when you send your first message",
         "use_demo": "Offline demo (no model, no network)",
         "demo_banner": (
             "**Offline demo.** Replies come from a local emulator, not from a model; "
@@ -157,6 +158,9 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "deleted": "Conversation deleted.",
         "share": "Share",
         "share_help": "A read-only link to this conversation as it is now, for people signed in to this page.",
+        "share_include_files": "Include the text of attached files",
+        "share_include_files_help": "Unticked, the link shows each file's name and size only. Ticked, a reader who continues the conversation in their own chat gets the files' text too.",
+        "share_show_name": "Show my name ({name})",
         "share_link_note": "Anyone signed in to this page can open this link and read the conversation as it was when you shared it. Copy it with the button on the right.",
         "stop_sharing": "Stop sharing",
         "sharing_stopped": "Sharing stopped: the link now says “not found”.",
@@ -180,6 +184,8 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "import_wrong_format": "The file is not a conversation export from this page.",
         "import_empty": "The file holds no messages; nothing was imported.",
         "import_too_many": "The file holds too many messages (the limit is {limit}).",
+        "import_demo_count": "This demo imports at most {limit} conversations a day for one visitor; nothing was imported. Try again tomorrow — your conversations are kept.",
+        "import_demo_bytes": "This demo imports at most {limit} of files a day for one visitor, and this file would pass it; nothing was imported. Try a smaller file, or again tomorrow.",
         "import_bad_message": "A message in the file is damaged (it needs a role and a text); nothing was imported.",
         "database_down": "The conversation database cannot be reached (DATABASE_URL), so the page cannot start. Reload in a moment; if it persists, the operator needs to check the database.",
         "storage_failed": "The conversation could not be saved; it is still here on the page. Check the database.",
@@ -331,6 +337,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "end_guest": "Завершить гостевой сеанс",
         "status_guest": "Гостевой сеанс · баланс {balance}",
         "status_guest_no_balance": "Гостевой сеанс",
+        "status_guest_at_first_message": "Гостевой сеанс · гостевой вход выполняется при отправке первого сообщения",
         "use_demo": "Офлайн-демо (без модели и сети)",
         "demo_banner": (
             "**Офлайн-демо.** Ответы приходят от локального эмулятора, а не от модели; "
@@ -459,6 +466,9 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "deleted": "Разговор удалён.",
         "share": "Поделиться",
         "share_help": "Ссылка только для чтения на разговор в нынешнем виде — для тех, кто вошёл на эту страницу.",
+        "share_include_files": "Включить текст приложенных файлов",
+        "share_include_files_help": "Без отметки ссылка показывает только имя и размер каждого файла. С отметкой тот, кто продолжит разговор в своём чате, получит и текст файлов.",
+        "share_show_name": "Показать моё имя ({name})",
         "share_link_note": "Любой, кто вошёл на эту страницу, может открыть ссылку и прочитать разговор таким, каким он был в момент, когда вы им поделились. Скопируйте её кнопкой справа.",
         "stop_sharing": "Закрыть доступ",
         "sharing_stopped": "Доступ закрыт: по ссылке теперь «не найдено».",
@@ -482,6 +492,8 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "import_wrong_format": "Это не экспорт разговора с этой страницы.",
         "import_empty": "В файле нет сообщений; ничего не импортировано.",
         "import_too_many": "В файле слишком много сообщений (предел {limit}).",
+        "import_demo_count": "Это демо импортирует не больше {limit} разговоров в день для одного посетителя; ничего не импортировано. Попробуйте завтра — ваши разговоры сохранены.",
+        "import_demo_bytes": "Это демо импортирует не больше {limit} файлов в день для одного посетителя, и этот файл превысил бы предел; ничего не импортировано. Попробуйте файл поменьше или завтра.",
         "import_bad_message": "Сообщение в файле повреждено (нужны роль и текст); ничего не импортировано.",
         "database_down": "База данных разговоров недоступна (DATABASE_URL), страница не может запуститься. Обновите страницу через минуту; если не поможет, оператору нужно проверить базу.",
         "storage_failed": "Разговор не удалось сохранить; он по-прежнему на странице. Проверьте базу данных.",

@@ -21,11 +21,13 @@ from streamlit.delta_generator import DeltaGenerator
 from . import metrics, session
 from .audit import audit
 from .conversation import Conversation
+from .demo_imports import ImportBound
 from .export import ImportRefused, from_json
 from .guard import guarded
 from .i18n import t
-from .limits import SEARCH_MAX_CHARS, TITLE_MAX_CHARS, without_controls
+from .limits import SEARCH_MAX_CHARS, TITLE_MAX_CHARS, human_size, without_controls
 from .persistence import Journal
+from .safe_markdown import safe
 from .sharing import Sharer
 from .store import Summary
 
@@ -37,6 +39,8 @@ _SHOWN = "conversations_shown"
 _ARCHIVE_VIEW = "showing_archive"
 _CONFIRM_DELETE = "confirm_delete"
 _IMPORT_KEY = "import_file"
+_SHARE_FILES = "share_files_"  # + conversation id: the Share checkbox "include files' text"
+_SHARE_NAME = "share_name_"  # + conversation id: the Share checkbox "show my name"
 _STORAGE_FAILED = "storage_failed_in_callback"
 log = logging.getLogger(__name__)
 
@@ -76,7 +80,11 @@ def browser_zone() -> tzinfo:
 
 
 def conversation_list(
-    journal: Journal, open_id: str, lang: str, sharer: Sharer | None = None
+    journal: Journal,
+    open_id: str,
+    lang: str,
+    sharer: Sharer | None = None,
+    import_bound: ImportBound | None = None,
 ) -> Listed:
     """The person's conversations: pinned, then by day; search; the archive; import."""
     st.subheader(t(lang, "conversations"))
@@ -147,7 +155,7 @@ def conversation_list(
         )
     if sharer is not None:
         _shared_links(journal, sharer, lang)
-    _import(journal, lang)
+    _import(journal, lang, import_bound)
     # The archive is not the list the open conversation belongs in: it is not added there.
     return Listed(
         frozenset(s.id for s in summaries), writing, searching or in_archive, open_slot, sharer
@@ -169,7 +177,7 @@ def entry(
         icon, note = ":material/archive:", t(lang, "archived_note")
     row = st.container(horizontal=True, vertical_alignment="center", gap="small")
     row.button(
-        summary.title,
+        safe(summary.title),  # a label is markdown: an image in a title must not load
         key=f"open_{summary.id}",
         type="primary" if is_open else "tertiary",
         icon=icon,
@@ -242,7 +250,7 @@ def _manage(journal: Journal, summary: Summary, lang: str, sharer: Sharer | None
         args=(journal, conversation_id),
     )
     if st.session_state.get(_CONFIRM_DELETE) == conversation_id:
-        st.warning(t(lang, "delete_really", title=title))
+        st.warning(t(lang, "delete_really", title=safe(title)))
         st.button(
             t(lang, "delete"),
             key=f"really_delete_{conversation_id}",
@@ -265,6 +273,17 @@ def _share_controls(journal: Journal, conversation_id: str, sharer: Sharer, lang
     """Share: a read-only link to copy; once shared, the link and Stop sharing."""
     token = journal.store.shares.active(conversation_id, journal.owner)
     if token is None:
+        # Asked at each Share, unticked: a link shares files' names and sizes and no name.
+        st.checkbox(
+            t(lang, "share_include_files"),
+            key=f"{_SHARE_FILES}{conversation_id}",
+            help=t(lang, "share_include_files_help"),
+        )
+        if sharer.name:
+            st.checkbox(
+                t(lang, "share_show_name", name=sharer.name),
+                key=f"{_SHARE_NAME}{conversation_id}",
+            )
         st.button(
             t(lang, "share"),
             key=f"share_{conversation_id}",
@@ -372,15 +391,30 @@ def _delete(journal: Journal, conversation_id: str) -> None:
 
 @guarded
 @_storage_guarded
-def _share(journal: Journal, conversation_id: str, shared_by: str | None) -> None:
-    """Share the conversation as it is stored now (only its owner can read it so)."""
+def _share(journal: Journal, conversation_id: str, name: str | None) -> None:
+    """Share the conversation as it is stored now (only its owner can read it so), with the
+    files' text and the person's name only as they chose by the Share button."""
     lang = st.session_state.get("lang", "en")
     stored = journal.store.load(conversation_id, journal.owner)
     if stored is None or not stored.messages:
         st.toast(t(lang, "share_empty"), icon=":material/info:")
         return
-    journal.store.shares.share(stored, journal.owner, shared_by, time.time())
-    audit("conversation_shared", journal.owner, conversation=conversation_id)  # never the token
+    include_files = bool(st.session_state.get(f"{_SHARE_FILES}{conversation_id}"))
+    show_name = bool(st.session_state.get(f"{_SHARE_NAME}{conversation_id}"))
+    journal.store.shares.share(
+        stored,
+        journal.owner,
+        name if show_name else None,
+        time.time(),
+        include_files=include_files,
+    )
+    audit(  # never the token
+        "conversation_shared",
+        journal.owner,
+        conversation=conversation_id,
+        files=include_files,
+        named=show_name and bool(name),
+    )
 
 
 @guarded
@@ -392,14 +426,14 @@ def _unshare(journal: Journal, conversation_id: str) -> None:
         st.toast(t(lang, "sharing_stopped"), icon=":material/link_off:")
 
 
-def _import(journal: Journal, lang: str) -> None:
+def _import(journal: Journal, lang: str, bound: ImportBound | None) -> None:
     st.file_uploader(
         t(lang, "import"),
         type=["json"],
         key=_IMPORT_KEY,
         help=t(lang, "import_help"),
         on_change=_import_file,
-        args=(journal, lang),
+        args=(journal, lang, bound),
     )
     refused = st.session_state.pop("import_refused", None)
     if refused is not None:
@@ -408,15 +442,21 @@ def _import(journal: Journal, lang: str) -> None:
 
 @guarded
 @_storage_guarded
-def _import_file(journal: Journal, lang: str) -> None:
+def _import_file(journal: Journal, lang: str, bound: ImportBound | None = None) -> None:
+    """Open an export as a new conversation; within a public demo's daily bounds (`bound`)."""
     upload = st.session_state.get(_IMPORT_KEY)
     if upload is None:
         return
+    size = len(upload.getvalue())
     try:
         imported = from_json(upload.getvalue())
+        over = bound(size) if bound is not None else None  # counts it, when within bounds
+        if over is not None:
+            limit = human_size(over.limit) if over.key == "import_demo_bytes" else over.limit
+            raise ImportRefused(over.key, limit=limit)
     except ImportRefused as refused:
         st.session_state["import_refused"] = refused
-        audit("refused", journal.owner, kind=refused.key, size=len(upload.getvalue()))
+        audit("refused", journal.owner, kind=refused.key, size=size)
         return
     journal.create(imported)
     audit(
@@ -426,4 +466,5 @@ def _import_file(journal: Journal, lang: str) -> None:
         messages=len(imported.tree),
     )
     session.open_conversation(imported.id)
-    st.toast(t(lang, "imported", title=imported.display_title), icon=":material/upload_file:")
+    title = safe(imported.display_title)
+    st.toast(t(lang, "imported", title=title), icon=":material/upload_file:")

@@ -17,6 +17,7 @@ from . import session
 from .i18n import t
 from .persistence import Journal
 from .replies import Replies
+from .safe_markdown import show
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def live_reply(
     if current.settled:
         st.rerun()  # the whole page: the reply ended, show it with its buttons
     if current.text:
-        st.markdown(current.text)
+        show(current.text)
     st.caption(":material/edit_note: " + t(lang, "being_written"))
     st.button(
         t(lang, "stop"),

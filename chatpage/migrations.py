@@ -9,6 +9,7 @@ next, and declare its change in `schema.py` (tests/test_schema.py compares the t
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -283,6 +284,57 @@ def m011_saved_prompts(db: Connection) -> None:
         )
     )
     db.execute(text("CREATE INDEX saved_prompts_by_owner ON saved_prompts (owner, name)"))
+
+
+@migration
+def m012_shares_without_file_text_or_names(db: Connection) -> None:
+    """Links made before the Share menu asked: their people never chose to share files' text
+    or their name, so every existing snapshot keeps its files' names and sizes only, and the
+    links name nobody. The links themselves keep working."""
+    rows = db.execute(text("SELECT token, snapshot FROM shared_links")).all()
+    for token, snapshot in rows:
+        stripped = _without_file_text(snapshot)
+        if stripped is not None:
+            db.execute(
+                text("UPDATE shared_links SET snapshot = :s WHERE token = :t"),
+                {"s": stripped, "t": token},
+            )
+    db.execute(text("UPDATE shared_links SET shared_by = NULL"))
+
+
+def _without_file_text(snapshot: str) -> str | None:
+    """The export JSON with every attachment's text emptied; None when there is nothing to
+    empty (or it is no export: then the link shows nothing anyway)."""
+    try:
+        document = json.loads(snapshot)
+        messages = document["conversation"]["messages"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    changed = False
+    for message in messages if isinstance(messages, list) else ():
+        attachments = message.get("attachments") if isinstance(message, dict) else None
+        for attachment in attachments if isinstance(attachments, list) else ():
+            if isinstance(attachment, dict) and attachment.get("text"):
+                attachment["text"] = ""
+                changed = True
+    return json.dumps(document, ensure_ascii=False, indent=2) if changed else None
+
+
+@migration
+def m013_demo_imports(db: Connection) -> None:
+    """Each conversation a public-demo visitor imported, and its size: bounded per day."""
+    db.execute(
+        text(
+            """
+            CREATE TABLE demo_imports (
+                visitor VARCHAR(320) NOT NULL,
+                at DOUBLE PRECISION NOT NULL,
+                bytes INTEGER NOT NULL
+            )
+            """
+        )
+    )
+    db.execute(text("CREATE INDEX demo_imports_by_visitor ON demo_imports (visitor, at)"))
 
 
 def applied(engine: Engine) -> list[str]:

@@ -23,6 +23,7 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import (
 from .blocks import DEFAULT_MAX_PIECE, FREEZE, BlockSplitter, display_updates
 from .conversation import Message
 from .i18n import t
+from .safe_markdown import StreamGuard, show
 from .streaming import TICK
 
 _INTERRUPT_PROBE = "__chatpage_interrupt_probe__"
@@ -104,7 +105,7 @@ def stream_reply(
 def _final(slot: st.delta_generator.DeltaGenerator, reply: Message) -> None:
     """The reply as one element: exactly what the history will show on the next run."""
     if reply.text:
-        slot.markdown(reply.text)
+        show(reply.text, slot)
     else:
         slot.empty()
 
@@ -137,6 +138,7 @@ def _display_chunks(
     started_with_text: bool,
 ) -> Iterator[str | Callable[[], None]]:
     splitter = BlockSplitter(max_piece=max_piece)
+    images = StreamGuard()  # no image is loaded while the reply streams either
     started = clock()
     shown_seconds = 0
     first_text = not started_with_text
@@ -154,4 +156,10 @@ def _display_chunks(
             waiting.empty()
             first_text = False
         for update in display_updates(splitter.feed(item)):
-            yield _freeze if update is FREEZE else update  # type: ignore[misc]
+            if update is FREEZE:
+                held = images.flush()
+                if held:
+                    yield held
+                yield _freeze
+            else:
+                yield images.feed(update)  # type: ignore[arg-type]

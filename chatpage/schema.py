@@ -89,6 +89,16 @@ demo_usage = Table(
     Index("demo_usage_by_visitor", "visitor", "at"),
 )
 
+# Each conversation a public-demo visitor imported, and its size (m013).
+demo_imports = Table(
+    "demo_imports",
+    metadata,
+    Column("visitor", String(OWNER_CHARS), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Index("demo_imports_by_visitor", "visitor", "at"),
+)
+
 # One row per request sent upstream: who, when, which model, how much, how it ended. Never text.
 reply_usage = Table(
     "reply_usage",

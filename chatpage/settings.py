@@ -57,6 +57,8 @@ class DemoLimits:
     max_chars: int = 4000
     max_turns: int = 30
     retention_hours: float = 24.0
+    imports_per_day: int = 10  # conversations one visitor may import in a day
+    import_bytes_per_day: int = 4 * 1024 * 1024  # and the bytes of those files, together
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,10 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
             max_turns=number("CHAT_DEMO_MAX_TURNS", defaults.max_turns),
             retention_hours=number(
                 "CHAT_DEMO_RETENTION_HOURS", defaults.retention_hours, whole=False, most=HOURS_MAX
+            ),
+            imports_per_day=number("CHAT_DEMO_IMPORTS_PER_DAY", defaults.imports_per_day),
+            import_bytes_per_day=number(
+                "CHAT_DEMO_IMPORT_BYTES_PER_DAY", defaults.import_bytes_per_day
             ),
         ),
         max_background_replies=number("CHAT_MAX_BACKGROUND_REPLIES", 3),

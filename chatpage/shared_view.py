@@ -15,7 +15,7 @@ from datetime import datetime
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import session
+from . import safe_markdown, session
 from .audit import audit
 from .conversation import Conversation, Status
 from .export import from_json, to_json
@@ -25,6 +25,7 @@ from .library import browser_zone
 from .persistence import Journal
 from .sharing import URL_KEY, Shared, plausible_token
 from .store import ConversationStore
+from .views import chips, escaped
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +77,11 @@ def show(store: ConversationStore, owner: str, sharing_on: bool, lang: str) -> N
 def _snapshot(shared: Shared, lang: str) -> None:
     """Rendered as the chat renders settled messages: plain `st.markdown`, never HTML."""
     conversation = shared.conversation
-    st.title(conversation.display_title)
+    st.title(safe_markdown.safe(conversation.display_title))
     when = datetime.fromtimestamp(shared.created_at, browser_zone()).strftime("%Y-%m-%d %H:%M")
-    if shared.shared_by:
-        st.caption(":material/share: " + t(lang, "shared_by", name=shared.shared_by, date=when))
+    if shared.shared_by:  # only when they chose to show it
+        name = escaped(shared.shared_by)
+        st.caption(":material/share: " + t(lang, "shared_by", name=name, date=when))
     else:
         st.caption(":material/share: " + t(lang, "shared_by_someone", date=when))
     if conversation.system_prompt:
@@ -87,7 +89,9 @@ def _snapshot(shared: Shared, lang: str) -> None:
             st.text(conversation.system_prompt)
     for message in conversation.messages:
         with st.chat_message(message.role, avatar=AVATARS[message.role]):
-            st.markdown(message.text)
+            safe_markdown.show(message.text)
+            if message.attachments:  # names and sizes; the text only if the sharer chose
+                chips(message, lang)
             if message.status in (Status.STOPPED, Status.INTERRUPTED):
                 st.caption(":material/stop_circle: " + t(lang, "status_stopped_label"))
             elif message.status is Status.FAILED:
@@ -104,7 +108,8 @@ def _continue(store: ConversationStore, owner: str, shared: Conversation, lang: 
     audit("shared_conversation_copied", owner, conversation=copy.id)
     _leave()
     session.open_conversation(copy.id)
-    st.toast(t(lang, "shared_copied", title=copy.display_title), icon=":material/content_copy:")
+    title = safe_markdown.safe(copy.display_title)
+    st.toast(t(lang, "shared_copied", title=title), icon=":material/content_copy:")
 
 
 @guarded

@@ -5,13 +5,17 @@ the branch on show, as the export JSON. The live conversation is never read thro
 link, so what its person writes, edits or deletes afterwards never shows there, and other
 versions of their messages (edits they moved away from) are never shared. Only the owner
 can revoke a link; a revoked or unknown token reads the same, as nothing.
+
+A link shares what its view shows: attached files by name and size, their text only when the
+person sharing chose to include it (the view shows none of it, but "Continue in my own chat"
+hands it on); the sharer's name only when they chose to show it.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import (
     Engine,
@@ -20,7 +24,7 @@ from sqlalchemy import (
     update,
 )
 
-from .conversation import Conversation
+from .conversation import Attachment, Conversation
 from .export import ImportRefused, from_json, to_json
 from .limits import TITLE_MAX_CHARS
 from .schema import shared_links
@@ -72,8 +76,9 @@ def sharer(public_demo: bool, name: str | None, page_url: str | None) -> Sharer 
     return Sharer(name, base if base.endswith("/") else base + "/")  # `st.context.url` has none
 
 
-def snapshot(conversation: Conversation) -> Conversation:
-    """The branch on show alone, as a conversation of its own (the other versions left out)."""
+def snapshot(conversation: Conversation, include_files: bool = False) -> Conversation:
+    """The branch on show alone, as a conversation of its own (the other versions left out);
+    attached files by name and size only, unless `include_files`."""
     branch = Conversation(
         model_id=conversation.model_id,
         system_prompt=conversation.system_prompt,
@@ -82,9 +87,16 @@ def snapshot(conversation: Conversation) -> Conversation:
         created_at=conversation.created_at,
     )
     for message in conversation.messages:
+        if message.attachments and not include_files:
+            message = replace(message, attachments=without_text(message.attachments))
         branch.tree[message.id] = message
     branch.leaf_id = conversation.leaf_id if branch.tree else None
     return branch
+
+
+def without_text(attachments: tuple[Attachment, ...]) -> tuple[Attachment, ...]:
+    """The files as their chips show them: name and size, no text."""
+    return tuple(Attachment(name=a.name, size=a.size, text="") for a in attachments)
 
 
 def plausible_token(value: str) -> bool:
@@ -99,12 +111,19 @@ class Shares:
         self._writes = writes  # the same engine, taking SQLite's write lock up front
 
     def share(
-        self, conversation: Conversation, owner: str, shared_by: str | None, now: float
+        self,
+        conversation: Conversation,
+        owner: str,
+        shared_by: str | None,
+        now: float,
+        *,
+        include_files: bool = False,
     ) -> str:
         """A link to the conversation as it is now: the active one if there is one, else new.
 
         The caller passes the conversation as stored for `owner` (read by its owner), so
-        nobody can share what is not theirs.
+        nobody can share what is not theirs; and `shared_by` only when its person chose to
+        show their name. Files go with their text only when `include_files`.
         """
         with self._writes.begin() as db:
             existing = db.execute(
@@ -124,7 +143,7 @@ class Shares:
                     shared_by=shared_by,
                     conversation_id=conversation.id,
                     title=conversation.display_title[:TITLE_MAX_CHARS],
-                    snapshot=to_json(snapshot(conversation)),
+                    snapshot=to_json(snapshot(conversation, include_files)),
                     created_at=now,
                 )
             )

@@ -43,6 +43,7 @@ from .conversation import (
     attachments_from,
     title_from,
 )
+from .demo_imports import DemoImports
 from .limits import TITLE_MAX_CHARS
 from .migrations import migrate
 from .prompts import PromptLibrary
@@ -165,6 +166,7 @@ class ConversationStore:
         # What the tabs of this process watch for changes, read in one query (see watching.py).
         self.watched = RevisionBoard(self.revisions)
         self.shares = Shares(self.engine, self._writes)
+        self.demo_imports = DemoImports(self.engine, self._writes)
 
     @property
     def backend(self) -> str:
@@ -446,7 +448,8 @@ class ConversationStore:
                 db.execute(delete(conversations).where(conversations.c.id.in_(ids)))
             day_ago = time.time() - 86_400  # usage older than the longest window counts no more
             db.execute(delete(demo_usage).where(demo_usage.c.at < min(cutoff, day_ago)))
-            return len(ids)
+        self.demo_imports.forget_before(min(cutoff, day_ago))
+        return len(ids)
 
     def take_demo_use(
         self, visitor: str, now: float, limits: Sequence[tuple[float, int]]

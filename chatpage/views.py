@@ -1,7 +1,8 @@
 """The page's pieces: sidebar, message bubbles and the buttons under the last reply.
 
 Every text a person or the model wrote is shown with plain `st.markdown`, never with
-`unsafe_allow_html`, so markup in a message or a reply is shown, not run.
+`unsafe_allow_html`, so markup in a message or a reply is shown, not run; and through
+`safe_markdown.show`, so an image in it is a link, not fetched.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .backend import (
 from .connection import Refusal, host_name
 from .conversation import Conversation, Message, Status
 from .copy_button import copy_button
+from .demo_imports import ImportBound
 from .export import file_stem, to_json, to_markdown
 from .failures import describe, explain
 from .i18n import LANGUAGES, t
@@ -43,6 +45,7 @@ from .live import live_reply
 from .persistence import Journal
 from .replies import Replies, ReplyTask
 from .reply import follow_reply, show_failure
+from .safe_markdown import show
 from .settings import Settings
 from .sharing import sharer
 from .tuning import tuning_menu
@@ -201,9 +204,22 @@ def sidebar(
         )
         downloads = st.empty()  # the chat fragment fills it: the exports follow each message
         share_as = sharer(settings.public_demo, visitor.name, st.context.url)
-        listed = conversation_list(journal, conversation.id, lang, share_as)
+        listed = conversation_list(
+            journal, conversation.id, lang, share_as, _import_bound(settings, visitor, journal)
+        )
     return SidebarChoices(
         backend=backend, info=info, model=model, listed=listed, downloads=downloads
+    )
+
+
+def _import_bound(settings: Settings, visitor: Visitor, journal: Journal) -> ImportBound | None:
+    """A public demo's visitor imports so many conversations and bytes a day; others as they
+    like (their conversations last)."""
+    if not settings.public_demo or visitor.quota_key is None or visitor.admin:
+        return None
+    demo = settings.demo
+    return journal.store.demo_imports.bound(
+        visitor.quota_key, demo.imports_per_day, demo.import_bytes_per_day
     )
 
 
@@ -227,6 +243,8 @@ def _guest_status(info: ServiceInfo, lang: str) -> None:
     if info.account_error is not None:
         _, text = explain(describe(info.account_error), lang)
         st.caption(":material/error: " + t(lang, "status_checking_failed", error=text))
+    elif info.guest_not_signed_in:
+        st.caption(":material/person: " + t(lang, "status_guest_at_first_message"))
     elif info.balance is not None:
         st.caption(":material/person: " + t(lang, "status_guest", balance=info.balance))
     else:
@@ -370,7 +388,7 @@ def bubble(conversation: Conversation, message: Message, lang: str, *, limit: in
             _edit_form(message, lang, limit)
             return
         if message.text:
-            st.markdown(message.text)
+            show(message.text)
         if message.attachments:
             chips(message, lang)
         message_controls(st.empty(), conversation, message, lang)
@@ -384,12 +402,16 @@ def chips(message: Message, lang: str) -> None:
     shown = []
     for attachment in message.attachments:
         label = t(lang, "attachment_chip", name=attachment.name, size=human_size(attachment.size))
-        escaped = _MARKDOWN_SPECIAL.sub(r"\\\g<0>", label)
-        shown.append(f":gray-badge[:material/attach_file: {escaped}]")
+        shown.append(f":gray-badge[:material/attach_file: {escaped(label)}]")
     st.markdown(" ".join(shown))
 
 
-# Characters markdown gives a meaning to: a file's name is shown as it is, never formatted.
+def escaped(text: str) -> str:
+    """Text shown as it is inside markdown (a file's name, a person's name), never formatted."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", text)
+
+
+# Characters markdown gives a meaning to.
 _MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|<>~$:]")
 
 

@@ -176,3 +176,27 @@ def test_with_several_providers_a_named_providers_owners_include_its_issuer() ->
     assert partner is not None
     assert own.owner == "user:alice@corp.example"  # `[auth]`'s own client: as before
     assert partner.owner == "user:https://partner.example|alice@corp.example"
+
+
+def test_demo_visitors_of_one_ipv6_64_share_one_quota_and_ipv4_counts_each_address() -> None:
+    settings = Settings(public_demo=True)
+
+    def key(address: str, session: str = "s") -> str | None:
+        visitor = identify(settings, headers={}, user=None, session_key=session, ip_address=address)
+        assert visitor is not None
+        return visitor.quota_key
+
+    assert key("2001:db8:1:2::1") == key("2001:db8:1:2:ffff:ffff:ffff:fffe", "t")
+    assert key("2001:db8:1:2::1") == "ip:2001:db8:1:2::/64"
+    assert key("2001:db8:1:3::1") != key("2001:db8:1:2::1")  # the next /64 is someone else
+    assert key("203.0.113.9") != key("203.0.113.10")
+    assert key("::ffff:203.0.113.9") == key("203.0.113.9") == "ip:203.0.113.9"
+
+
+def test_demo_behind_a_local_proxy_counts_an_ipv6_visitor_by_their_64() -> None:
+    headers = {"X-Forwarded-For": "2001:db8:aa:bb:1:2:3:4"}
+    visitor = identify(
+        Settings(public_demo=True), headers=headers, user=None, session_key="s", ip_address=None
+    )
+    assert visitor is not None
+    assert visitor.quota_key == "ip:2001:db8:aa:bb::/64"

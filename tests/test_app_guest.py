@@ -144,6 +144,25 @@ def test_public_demo_on_guests_signs_each_visitor_in_and_keeps_its_limits(
     assert no_code.guest_sign_ins == 2
 
 
+def test_public_demo_visitors_who_only_open_the_page_cause_no_guest_sign_in(
+    no_code: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHAT_DEMO", "1")
+    monkeypatch.setenv("LIAOBOTS_GUEST", "1")
+    visitors = [open_page() for _ in range(3)]
+    for visitor in visitors:
+        visitor.run()  # a second run of the page (a widget touched) signs in nobody either
+        assert any("when you send your first message" in c for c in captions(visitor))
+    assert no_code.guest_sign_ins == 0
+
+    send(visitors[0], "Привет")  # the first message signs this visitor in, and only them
+    assert bubbles(visitors[0]) == [("user", "Привет"), ("assistant", REPLY)]
+    assert no_code.guest_sign_ins == 1
+    send(visitors[0], "ещё")
+    assert no_code.guest_sign_ins == 1
+    assert any("Guest session · balance" in c for c in captions(visitors[0]))
+
+
 def test_a_demo_cannot_be_set_to_run_on_guests_and_a_code_at_once() -> None:
     settings = load_settings(
         [{"CHAT_DEMO": "1", "LIAOBOTS_GUEST": "1", "LIAOBOTS_AUTH_CODE": "operator-code-9f"}]

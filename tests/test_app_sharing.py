@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from chatpage.conversation import Attachment, Conversation, Message
 from chatpage.store import LOCAL_OWNER, ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
 
@@ -145,3 +146,55 @@ def test_go_to_my_chats_leaves_the_shared_view_for_the_chat() -> None:
     assert "share" not in reader.query_params
     assert reader.chat_input
     assert listed(reader) == ["Shared, then left"]  # the local user's own list
+
+
+FILE_TEXT = "API_KEY = 'sk-not-for-readers'"
+
+
+def stored_with_a_file(own_database: str) -> str:
+    chat = Conversation(model_id="gpt-4")
+    chat.add_user("Check my config", (Attachment("settings.py", len(FILE_TEXT), FILE_TEXT),))
+    chat.append(Message("assistant", "Looks fine.", model_id="gpt-4"))
+    store = ConversationStore(own_database)
+    store.create(chat, LOCAL_OWNER)
+    store.close()
+    return chat.id
+
+
+def continued_copy(token: str, own_database: str) -> Conversation:
+    reader = fresh_session(share=token)
+    assert any(":material/attach_file: settings" in m.value for m in reader.markdown)  # chip
+    assert FILE_TEXT not in page_text(reader)  # the view never shows a file's text
+    reader.button(key="continue_in_own").click().run()
+    assert not reader.exception, reader.exception
+    store = ConversationStore(own_database)
+    copy = store.load(reader.query_params["c"], LOCAL_OWNER)
+    store.close()
+    assert copy is not None
+    return copy
+
+
+def test_a_link_shares_files_by_name_and_size_and_a_copy_gets_no_file_text(
+    own_database: str,
+) -> None:
+    conversation_id = stored_with_a_file(own_database)
+    owner = fresh_session(c=conversation_id)
+    open_menu(owner, conversation_id)
+    assert owner.sidebar.checkbox(key=f"share_files_{conversation_id}").value is False
+    token = share(owner, conversation_id)
+    (attachment,) = continued_copy(token, own_database).messages[0].attachments
+    assert (attachment.name, attachment.size, attachment.text) == (
+        "settings.py",
+        len(FILE_TEXT),
+        "",
+    )
+
+
+def test_a_link_shares_files_text_when_the_sharer_ticks_it(own_database: str) -> None:
+    conversation_id = stored_with_a_file(own_database)
+    owner = fresh_session(c=conversation_id)
+    open_menu(owner, conversation_id)
+    owner.sidebar.checkbox(key=f"share_files_{conversation_id}").check().run()
+    token = share(owner, conversation_id)
+    (attachment,) = continued_copy(token, own_database).messages[0].attachments
+    assert attachment.text == FILE_TEXT

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
-from chatpage.conversation import Conversation, Message
-from chatpage.migrations import MIGRATIONS
+from chatpage.conversation import Attachment, Conversation, Message
+from chatpage.export import to_json
+from chatpage.migrations import MIGRATIONS, migrate
 from chatpage.sharing import snapshot
-from chatpage.store import ConversationStore
+from chatpage.store import ConversationStore, make_engine, writer
 
 ALICE, BOB = "header:alice@example.com", "header:bob@example.com"
 
@@ -116,3 +118,78 @@ def test_only_the_branch_on_show_is_shared() -> None:
     shared = snapshot(chat)
     assert [m.text for m in shared.messages] == ["Second version", "Answer to the second"]
     assert len(shared.tree) == 2  # the draft and its answer stay private
+
+
+SECRET = "password = hunter2  # the file's text, never in a link unless chosen"
+
+
+def with_a_file(store: ConversationStore, owner: str = ALICE) -> Conversation:
+    chat = Conversation(model_id="gpt-4")
+    chat.add_user("Look at this file", (Attachment("config.py", len(SECRET), SECRET),))
+    chat.append(Message("assistant", "It sets a password.", model_id="gpt-4"))
+    store.create(chat, owner)
+    loaded = store.load(chat.id, owner)
+    assert loaded is not None
+    return loaded
+
+
+def test_a_shared_link_keeps_files_names_and_sizes_but_not_their_text(
+    store: ConversationStore,
+) -> None:
+    token = store.shares.share(with_a_file(store), ALICE, None, now=1000.0)
+    shared = store.shares.open(token)
+    assert shared is not None
+    (attachment,) = shared.conversation.messages[0].attachments
+    assert (attachment.name, attachment.size, attachment.text) == ("config.py", len(SECRET), "")
+    with store.engine.connect() as db:
+        (stored,) = db.execute(text("SELECT snapshot FROM shared_links")).one()
+    assert "hunter2" not in stored
+    assert shared.shared_by is None  # named only when the sharer chose so
+
+
+def test_a_shared_link_keeps_files_text_when_the_sharer_includes_it(
+    store: ConversationStore,
+) -> None:
+    token = store.shares.share(with_a_file(store), ALICE, None, now=1000.0, include_files=True)
+    shared = store.shares.open(token)
+    assert shared is not None
+    assert shared.conversation.messages[0].attachments[0].text == SECRET
+
+
+def test_links_made_before_the_choice_lose_files_text_and_names_but_keep_working(
+    database_url: str,
+) -> None:
+    engine = writer(make_engine(database_url))
+    migrate(engine, upto="m011_saved_prompts")  # the schema of main before this change
+    chat = Conversation(model_id="gpt-4", title="Old share")
+    chat.add_user("Look", (Attachment("config.py", len(SECRET), SECRET),))
+    chat.append(Message("assistant", "Seen.", model_id="gpt-4"))
+    with engine.begin() as db:  # as main's `share` wrote it: the files' text, the e-mail
+        db.execute(
+            text(
+                "INSERT INTO shared_links (token, owner, shared_by, conversation_id, title,"
+                " snapshot, created_at) VALUES (:t, :o, :b, :c, 'Old share', :s, 1)"
+            ),
+            {
+                "t": "old-token-abcdefghijklmnopqrstuv",
+                "o": ALICE,
+                "b": "alice@example.com",
+                "c": chat.id,
+                "s": to_json(snapshot(chat, include_files=True)),
+            },
+        )
+    engine.dispose()
+    store = ConversationStore(database_url)  # starting the app migrates forward
+    try:
+        shared = store.shares.open("old-token-abcdefghijklmnopqrstuv")
+        assert shared is not None
+        assert [m.text for m in shared.conversation.messages] == ["Look", "Seen."]
+        (attachment,) = shared.conversation.messages[0].attachments
+        assert (attachment.name, attachment.size, attachment.text) == (
+            "config.py",
+            len(SECRET),
+            "",
+        )
+        assert shared.shared_by is None
+    finally:
+        store.close()

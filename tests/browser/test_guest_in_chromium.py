@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from liaobots_core.emulator import Behavior, Emulator
 
@@ -96,3 +97,32 @@ def test_the_guest_code_and_cookie_reach_no_frame_page_response_or_log(
         for url, body in responses.bodies():
             assert secret.encode() not in body, f"guest secret in the response body of {url}"
         assert secret.encode() not in log
+
+
+def test_demo_visitors_who_only_open_the_page_cause_no_guest_sign_in(
+    chromium: Browser, guest_emulator: Emulator, tmp_path: Path
+) -> None:
+    guest_emulator.clear()
+    guest_emulator.default = Behavior(reply=REPLY)
+    before = guest_emulator.guest_sign_ins  # (the module's emulator keeps earlier tests' codes)
+    env = page_env(guest_emulator.base_url, None, tmp_path) | {
+        "LIAOBOTS_GUEST": "1",
+        "CHAT_DEMO": "1",
+    }
+    with StreamlitServer(APP, env, tmp_path / "streamlit.log") as server:
+        visitors = [chromium.new_context(locale="en-US") for _ in range(3)]
+        try:
+            chats = [ChatPage(context.new_page(), server.url).open() for context in visitors]
+            for chat in chats:
+                chat.page.reload()  # a second visit of the same browser
+                chat.page.wait_for_selector('[data-testid="stChatInput"] textarea')
+                chat.wait_until_idle()
+                expect(chat.page.get_by_text("when you send your first message")).to_be_visible()
+            assert guest_emulator.guest_sign_ins == before
+
+            index = chats[0].send("Первое сообщение")
+            assert chats[0].wait_for_reply(index) == REPLY
+            assert guest_emulator.guest_sign_ins == before + 1  # the one who wrote, now
+        finally:
+            for context in visitors:
+                context.close()

@@ -33,6 +33,8 @@ def test_a_shared_link_is_read_only_for_a_colleague_and_gone_once_stopped(
         alice.wait_for_reply(alice.send("Alice's borscht recipe"))
         sidebar = alice.page.locator(SIDEBAR)
         sidebar.get_by_role("button", name="more_vert icon").first.click()  # its ⋮ menu
+        # Asked at Share: her name is shown only as she chooses (files' text: not ticked).
+        alice.page.get_by_text("Show my name (alice@example.com)").click()
         alice.page.get_by_role("button", name="Share", exact=True).click()
         link = alice.page.locator('[data-testid="stCode"]').filter(has_text="?share=").first
         expect(link).to_be_visible()
