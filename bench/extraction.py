@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chatpage import extraction
 from chatpage.attachments import Upload, read
-from tests.files import _pdf
+from testkit.files import _pdf
 
 LINE = "Quarterly figures for the northern region rose by four percent over the last year"
 

@@ -7,9 +7,9 @@ from streamlit.testing.v1 import AppTest
 
 from chatpage.conversation import Attachment
 from liaobots_core.emulator import Behavior, Emulator
+from testkit.files import PNG_HEADER, pdf_with_text
 
 from .apptest import conversation, fresh_session, page_text
-from .files import PNG_HEADER, pdf_with_text
 
 pytestmark = pytest.mark.usefixtures("own_database")
 CODE = "def greet():\n    return 'Привет'\n"

@@ -26,8 +26,8 @@ from chatpage.conversation import Attachment, Conversation, ErrorInfo, fenced, w
 from chatpage.export import ImportRefused, from_json, to_json, to_markdown
 from chatpage.failures import explain
 from chatpage.limits import CONTROL_CHARS, message_problem
+from testkit.files import PNG_HEADER, docx_with, pdf_with_text
 
-from .files import PNG_HEADER, docx_with, pdf_with_text
 from .fuzzing import fuzz_settings
 
 PANGRAM = (

@@ -21,8 +21,14 @@ from chatpage.extraction import Bounds, read_all, read_bounded
 from chatpage.limits import CONTROL_CHARS
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Behavior, Emulator
+from testkit.files import (
+    _pdf,
+    docx_with,
+    docx_with_huge_xml,
+    pdf_pages_sharing_one_stream,
+    pdf_with_text,
+)
 
-from .files import _pdf, docx_with, docx_with_huge_xml, pdf_pages_sharing_one_stream, pdf_with_text
 from .fuzzing import fuzz_settings
 
 MESSAGE_LIMIT = 100_000
