@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .connection import trusted_peer
 from .settings import Settings
 from .store import DEMO_PREFIX, LOCAL_OWNER
 
@@ -69,7 +70,7 @@ def identify(
         return Visitor(owner, name=value, quota_key=owner, admin=admin)
     if settings.public_demo:
         # Anonymous visitors: private to their session; limits follow their address if known.
-        address = _address(ip_address, headers)
+        address = _address(ip_address, headers, via_proxy=trusted_peer(settings, ip_address))
         return Visitor(DEMO_PREFIX + session_key, quota_key=quota_network(address) or session_key)
     if settings.access == "open":
         return Visitor(LOCAL_OWNER, session=session_key)
@@ -160,17 +161,24 @@ def network_address(ip_address: str | None, headers: Mapping[str, str]) -> str |
     return _address(ip_address, headers)
 
 
-def _address(ip_address: str | None, headers: Mapping[str, str]) -> str | None:
+def _address(
+    ip_address: str | None, headers: Mapping[str, str], *, via_proxy: bool | None = None
+) -> str | None:
     """The visitor's network address, for counting demo use across reloads.
 
-    The socket's peer when it is a real client; behind a reverse proxy on this machine (peer
-    is loopback, so Streamlit gives None) the address that proxy saw, the last hop it added
-    to X-Forwarded-For. None on a plain localhost visit: limits then follow the session.
+    Behind a reverse proxy the page trusts (CHAT_TRUSTED_PROXIES; by default one on this
+    machine, whose peer address Streamlit gives as None), the address that proxy saw: the
+    last hop it added to X-Forwarded-For. From anyone else the header is a claim, and the
+    socket's peer counts. None on a plain localhost visit: limits then follow the session.
     """
+    if via_proxy is None:
+        via_proxy = not ip_address
+    hops = [hop.strip() for hop in _header(headers, "X-Forwarded-For").split(",") if hop.strip()]
+    if via_proxy and hops:
+        return "ip:" + hops[-1]
     if isinstance(ip_address, str) and ip_address:
         return "ip:" + ip_address
-    hops = [hop.strip() for hop in _header(headers, "X-Forwarded-For").split(",") if hop.strip()]
-    return "ip:" + hops[-1] if hops else None
+    return None
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from chatpage.access import identify
@@ -200,3 +202,19 @@ def test_demo_behind_a_local_proxy_counts_an_ipv6_visitor_by_their_64() -> None:
     )
     assert visitor is not None
     assert visitor.quota_key == "ip:2001:db8:aa:bb::/64"
+
+
+def test_demo_counts_x_forwarded_for_only_from_a_trusted_proxy() -> None:
+    headers = {"X-Forwarded-For": "198.51.100.7"}
+
+    def key(settings: Settings, peer: str | None) -> str | None:
+        visitor = identify(settings, headers=headers, user=None, session_key="s", ip_address=peer)
+        assert visitor is not None
+        return visitor.quota_key
+
+    demo = Settings(public_demo=True)
+    assert key(demo, None) == "ip:198.51.100.7"  # nginx on this machine: the address it saw
+    assert key(demo, "203.0.113.9") == "ip:203.0.113.9"  # a stranger's header is a claim
+    proxied = Settings(public_demo=True, trusted_proxies=(ipaddress.ip_network("10.0.0.5/32"),))
+    assert key(proxied, "10.0.0.5") == "ip:198.51.100.7"
+    assert key(proxied, None) == "s"  # loopback is no longer a trusted proxy: no address
