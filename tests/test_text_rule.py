@@ -7,6 +7,7 @@ and imported; a store write refused for what it holds is never retried into a lo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -95,11 +96,12 @@ def test_a_reply_end_the_database_refuses_is_written_by_the_rule_at_once_not_ret
     try:
         conversation, request, reply = asked(store)
         task = ReplyTask(request, reply, client, store)
-        reply.text, reply.status = "arrived\x00 and kept", Status.COMPLETE
+        task._text = "arrived\x00 and kept"  # the task's own text, as its stream left it
         task.checkpoint()  # refused as it is, written by the rule
         assert not task.saving_failed
         started = time.monotonic()
-        task._settle()
+        ended = dataclasses.replace(reply, text="arrived\x00 and kept", status=Status.COMPLETE)
+        assert task._settle(ended).text == "arrived and kept"
         assert time.monotonic() - started < 2  # no backoff: the same write was not retried
         loaded = store.load(conversation.id, OWNER)
         assert loaded is not None
