@@ -15,20 +15,19 @@ from typing import Any, Literal
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from chatpage.access.balance import NoBalance
+from chatpage.access.identity import Visitor
+from chatpage.access.limits import FILE_MAX_BYTES, message_problem, without_controls
+from chatpage.data.attachments import Refused, Upload
+from chatpage.data.conversation import Attachment, Conversation, ErrorInfo, Status
+from chatpage.data.extraction import read_all
+from chatpage.i18n import t
+from chatpage.journal import Journal
+from chatpage.operations import metrics
+from chatpage.operations.audit import Field, audit
+from chatpage.replies.tasks import Busy, OverLimit, Replies
+from chatpage.views.guard import guarded
 from liaobots_core import DEFAULT_MODEL_ID
-
-from . import metrics
-from .access import Visitor
-from .attachments import Refused, Upload
-from .audit import Field, audit
-from .balance import NoBalance
-from .conversation import Attachment, Conversation, ErrorInfo, Status
-from .extraction import read_all
-from .guard import guarded
-from .i18n import t
-from .limits import FILE_MAX_BYTES, message_problem, without_controls
-from .persistence import Journal
-from .replies import Busy, OverLimit, Replies
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,10 @@ from typing import Any, Literal
 
 from sqlalchemy.engine import make_url
 
+from chatpage.access.limits import CONTROL_CHARS, FILE_MAX_BYTES, MESSAGE_MAX_CHARS
+from chatpage.database.usage import Allowance
 from liaobots_core import ConfigurationError
 from liaobots_core.client import clean_base_url
-
-from .limits import CONTROL_CHARS, FILE_MAX_BYTES, MESSAGE_MAX_CHARS
-from .usage import Allowance
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
@@ -294,7 +293,7 @@ def _networks(value: str | None, problems: list[str]) -> tuple[Network, ...]:
 
 def _host_patterns(value: str | None, problems: list[str]) -> tuple[str, ...]:
     """CHAT_ALLOWED_HOSTS: host names (a port is ignored), `*.example.com` for subdomains."""
-    from .connection import host_name  # the same parsing as a request's Host header
+    from chatpage.access.connection import host_name  # the same parsing as a request's Host header
 
     patterns: list[str] = []
     for part in (p.strip() for p in (value or "").split(",")):

@@ -9,7 +9,7 @@ from pathlib import Path
 from google.protobuf import text_format
 from streamlit.testing.v1 import AppTest
 
-from chatpage.conversation import Message
+from chatpage.data.conversation import Message
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 # Seconds one page run may take: it follows a reply to its end, and the machine may be ten

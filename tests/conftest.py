@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from chatpage import balance
+from chatpage.access import balance
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Emulator
 from testkit.postgres import temporary_server

@@ -6,8 +6,8 @@ import ipaddress
 
 import pytest
 
-from chatpage.access import identify
-from chatpage.server import from_this_machine
+from chatpage.access.identity import identify
+from chatpage.operations.server import from_this_machine
 from chatpage.settings import Settings
 
 

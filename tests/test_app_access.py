@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chatpage.quota import DAY, MINUTE, Gate
+from chatpage.access.quota import DAY, MINUTE, Gate
+from chatpage.database.conversations import ConversationStore
 from chatpage.settings import DemoLimits, Settings
-from chatpage.store import ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
 
 from .apptest import (

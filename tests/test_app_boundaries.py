@@ -11,7 +11,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chatpage.audit import LOGGER_NAME
+from chatpage.operations.audit import LOGGER_NAME
 
 from .apptest import APP, TIMEOUT, connect, fresh_session, page_text
 

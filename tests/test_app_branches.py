@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from chatpage.export import from_json, to_json
-from chatpage.store import LOCAL_OWNER, ConversationStore
+from chatpage.data.export import from_json, to_json
+from chatpage.database.conversations import LOCAL_OWNER, ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
 
 from .apptest import bubbles, conversation, edit_key, fresh_session, send

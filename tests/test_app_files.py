@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chatpage.conversation import Attachment
+from chatpage.data.conversation import Attachment
 from liaobots_core.emulator import Behavior, Emulator
 from testkit.files import PNG_HEADER, pdf_with_text
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chatpage.conversation import Status
+from chatpage.data.conversation import Status
 from liaobots_core.emulator import Behavior, Emulator, Guests
 
 from .apptest import APP, TIMEOUT, bubbles, conversation, page_text, send

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
-from chatpage.conversation import Conversation, Message, Status
-from chatpage.export import from_json, to_json
-from chatpage.library import date_group
-from chatpage.store import LOCAL_OWNER, ConversationStore
+from chatpage.data.conversation import Conversation, Message, Status
+from chatpage.data.export import from_json, to_json
+from chatpage.database.conversations import LOCAL_OWNER, ConversationStore
+from chatpage.views.library import date_group
 from liaobots_core.emulator import Behavior, Emulator
 
 from .apptest import bubbles, fresh_session, listed, send

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from streamlit.testing.v1 import AppTest
 
-from chatpage import owners
-from chatpage.migrations import applied, migrate
+from chatpage.database.migrations import applied, migrate
+from chatpage.operations import owners
 
 from .apptest import APP, TIMEOUT, listed, page_text
 

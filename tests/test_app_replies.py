@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chatpage.conversation import Conversation, Message, Status
-from chatpage.persistence import Journal, process_replies
-from chatpage.replies import Replies, ReplyTask, Request
+from chatpage.data.conversation import Conversation, Message, Status
+from chatpage.database.conversations import LOCAL_OWNER, ConversationStore
+from chatpage.journal import Journal, process_replies
+from chatpage.replies.tasks import Replies, ReplyTask, Request
 from chatpage.settings import load_settings
-from chatpage.store import LOCAL_OWNER, ConversationStore
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Behavior, Emulator
 

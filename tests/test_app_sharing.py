@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chatpage.conversation import Attachment, Conversation, Message
-from chatpage.store import LOCAL_OWNER, ConversationStore
+from chatpage.data.conversation import Attachment, Conversation, Message
+from chatpage.database.conversations import LOCAL_OWNER, ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
 
 from .apptest import bubbles, fresh_session, listed, page_text, send

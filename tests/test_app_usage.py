@@ -12,7 +12,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chatpage.store import ConversationStore
+from chatpage.database.conversations import ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
 
 from .apptest import bubbles, fresh_session, page_text, send

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatpage.attachments import (
+from chatpage.access.limits import CONTROL_CHARS, message_problem
+from chatpage.data.attachments import (
     FILES_MAX_COUNT,
     UNPACKED_MAX_BYTES,
     UNPACKED_MAX_RATIO,
@@ -22,10 +23,9 @@ from chatpage.attachments import (
     read_all,
     unpacked_bound,
 )
-from chatpage.conversation import Attachment, Conversation, ErrorInfo, fenced, wire_text
-from chatpage.export import ImportRefused, from_json, to_json, to_markdown
-from chatpage.failures import explain
-from chatpage.limits import CONTROL_CHARS, message_problem
+from chatpage.data.conversation import Attachment, Conversation, ErrorInfo, fenced, wire_text
+from chatpage.data.export import ImportRefused, from_json, to_json, to_markdown
+from chatpage.data.failures import explain
 from testkit.files import PNG_HEADER, docx_with, pdf_with_text
 
 from .fuzzing import fuzz_settings

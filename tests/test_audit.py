@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chatpage.audit import LOGGER_NAME, audit
-from chatpage.conversation import Conversation, Message
-from chatpage.export import to_json
+from chatpage.data.conversation import Conversation, Message
+from chatpage.data.export import to_json
+from chatpage.operations.audit import LOGGER_NAME, audit
 from liaobots_core.emulator import Emulator
 
 from .apptest import APP, TIMEOUT, fresh_session, send

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatpage.blocks import FREEZE, BlockSplitter, Reopen, display_updates
+from chatpage.replies.blocks import FREEZE, BlockSplitter, Reopen, display_updates
 
 LINES = st.sampled_from(
     [

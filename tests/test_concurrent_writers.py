@@ -32,13 +32,13 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import or_, select
 
-from chatpage import store as store_module
-from chatpage.conversation import Conversation, ErrorInfo, Message, Status
-from chatpage.limits import TITLE_MAX_CHARS
-from chatpage.persistence import Journal
+from chatpage.access.limits import TITLE_MAX_CHARS
+from chatpage.data.conversation import Conversation, ErrorInfo, Message, Status
+from chatpage.database import conversations as store_module
+from chatpage.database.conversations import ConversationGone, ConversationStore
+from chatpage.database.conversations import messages as message_rows
+from chatpage.journal import Journal
 from chatpage.session import CONTINUABLE
-from chatpage.store import ConversationGone, ConversationStore
-from chatpage.store import messages as message_rows
 
 OWNER = "local"
 MODEL = "gpt-4"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatpage.connection import SECRET_HEADER, host_allowed, refusal, trusted_peer
+from chatpage.access.connection import SECRET_HEADER, host_allowed, refusal, trusted_peer
 from chatpage.settings import Settings, load_settings
 
 HEADER = "X-Forwarded-Email"

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from chatpage.conversation import CONTINUE_PROMPT, Conversation, ErrorInfo, Message, Status
-from chatpage.export import ImportRefused, file_stem, from_json, to_json, to_markdown
-from chatpage.failures import describe, explain
+from chatpage.data.conversation import CONTINUE_PROMPT, Conversation, ErrorInfo, Message, Status
+from chatpage.data.export import ImportRefused, file_stem, from_json, to_json, to_markdown
+from chatpage.data.failures import describe, explain
 from chatpage.i18n import STRINGS, pick_language, t
 from chatpage.settings import load_settings
 from liaobots_core import (

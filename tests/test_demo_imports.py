@@ -7,11 +7,11 @@ import logging
 
 import pytest
 
-from chatpage.audit import LOGGER_NAME
-from chatpage.conversation import Conversation, Message
-from chatpage.demo_imports import DAY
-from chatpage.export import to_json
-from chatpage.store import ConversationStore
+from chatpage.data.conversation import Conversation, Message
+from chatpage.data.export import to_json
+from chatpage.database.conversations import ConversationStore
+from chatpage.database.demo_imports import DAY
+from chatpage.operations.audit import LOGGER_NAME
 
 from .apptest import bubbles, fresh_session, listed
 

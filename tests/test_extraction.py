@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatpage import extraction
-from chatpage.attachments import PDF_MAX_PAGES, Refused, Upload
-from chatpage.conversation import Attachment, ErrorInfo
-from chatpage.extraction import Bounds, read_all, read_bounded
-from chatpage.limits import CONTROL_CHARS
+from chatpage.access.limits import CONTROL_CHARS
+from chatpage.data import extraction
+from chatpage.data.attachments import PDF_MAX_PAGES, Refused, Upload
+from chatpage.data.conversation import Attachment, ErrorInfo
+from chatpage.data.extraction import Bounds, read_all, read_bounded
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Behavior, Emulator
 from testkit.files import (

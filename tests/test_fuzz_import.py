@@ -19,12 +19,12 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from chatpage.conversation import Attachment, Conversation, ErrorInfo, Message, Status
-from chatpage.export import ImportRefused, from_json, to_json, to_markdown
-from chatpage.failures import explain
+from chatpage.access.limits import CONTROL_CHARS, IMPORT_MAX_DEPTH, TITLE_MAX_CHARS
+from chatpage.data.conversation import Attachment, Conversation, ErrorInfo, Message, Status
+from chatpage.data.export import ImportRefused, from_json, to_json, to_markdown
+from chatpage.data.failures import explain
+from chatpage.database.conversations import LOCAL_OWNER, ConversationStore
 from chatpage.i18n import STRINGS, t
-from chatpage.limits import CONTROL_CHARS, IMPORT_MAX_DEPTH, TITLE_MAX_CHARS
-from chatpage.store import LOCAL_OWNER, ConversationStore
 from liaobots_core.emulator import Emulator
 
 from .apptest import bubbles, fresh_session, send

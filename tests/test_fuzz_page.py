@@ -16,10 +16,10 @@ from hypothesis import event, example, given
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from chatpage import balance
-from chatpage.conversation import ErrorInfo, Status
-from chatpage.failures import explain
-from chatpage.limits import message_problem, without_controls
+from chatpage.access import balance
+from chatpage.access.limits import message_problem, without_controls
+from chatpage.data.conversation import ErrorInfo, Status
+from chatpage.data.failures import explain
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Behavior, Emulator
 

@@ -14,9 +14,9 @@ from hypothesis import assume, event, example, given
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from chatpage.connection import host_name
+from chatpage.access.connection import host_name
+from chatpage.database.conversations import make_engine
 from chatpage.settings import CHARS_MAX, HOURS_MAX, NUMBER_MAX, load_settings
-from chatpage.store import make_engine
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Emulator
 

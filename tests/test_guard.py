@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from chatpage import session, views
+from chatpage import session
+from chatpage.views import messages as views
 from liaobots_core.emulator import Behavior, Emulator
 
 from .apptest import bubbles, fresh_session, page_text, send

@@ -13,12 +13,12 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
-from chatpage import metrics
-from chatpage.conversation import Conversation, Status
-from chatpage.persistence import Journal
-from chatpage.replies import ReplyTask, Request
-from chatpage.server import from_this_machine
-from chatpage.store import ConversationStore
+from chatpage.data.conversation import Conversation, Status
+from chatpage.database.conversations import ConversationStore
+from chatpage.journal import Journal
+from chatpage.operations import metrics
+from chatpage.operations.server import from_this_machine
+from chatpage.replies.tasks import ReplyTask, Request
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Behavior, Emulator
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from chatpage.prompts import PROMPTS_MAX
-from chatpage.store import ConversationStore
+from chatpage.database.conversations import ConversationStore
+from chatpage.database.prompts import PROMPTS_MAX
 from liaobots_core.emulator import Emulator
 
 from .apptest import fresh_session, send

@@ -10,10 +10,10 @@ from dataclasses import replace
 
 import pytest
 
-from chatpage.conversation import Conversation, Status
-from chatpage.persistence import Journal
-from chatpage.replies import Busy, Replies, ReplyTask, Request, update_interval
-from chatpage.store import ConversationStore
+from chatpage.data.conversation import Conversation, Status
+from chatpage.database.conversations import ConversationStore
+from chatpage.journal import Journal
+from chatpage.replies.tasks import Busy, Replies, ReplyTask, Request, update_interval
 from chatpage.streaming import TICK
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Behavior, Emulator

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatpage.safe_markdown import ICON, StreamGuard, safe
+from chatpage.views.safe_markdown import ICON, StreamGuard, safe
 
 LEAK = "http://elsewhere.test/p.png?leak=secret"
 

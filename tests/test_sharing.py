@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from chatpage.conversation import Attachment, Conversation, Message
-from chatpage.export import to_json
-from chatpage.migrations import MIGRATIONS, migrate
-from chatpage.sharing import snapshot
-from chatpage.store import ConversationStore, make_engine, writer
+from chatpage.data.conversation import Attachment, Conversation, Message
+from chatpage.data.export import to_json
+from chatpage.database.conversations import ConversationStore, make_engine, writer
+from chatpage.database.migrations import MIGRATIONS, migrate
+from chatpage.database.sharing import snapshot
 
 ALICE, BOB = "header:alice@example.com", "header:bob@example.com"
 

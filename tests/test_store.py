@@ -7,10 +7,10 @@ import threading
 import pytest
 from sqlalchemy import event, text
 
-from chatpage.conversation import Conversation, ErrorInfo, Message, Status
-from chatpage.migrations import MIGRATIONS, applied, migrate
-from chatpage.persistence import Journal
-from chatpage.store import ConversationGone, ConversationStore, make_engine, writer
+from chatpage.data.conversation import Conversation, ErrorInfo, Message, Status
+from chatpage.database.conversations import ConversationGone, ConversationStore, make_engine, writer
+from chatpage.database.migrations import MIGRATIONS, applied, migrate
+from chatpage.journal import Journal
 
 ALICE, BOB = "alice@example.com", "bob@example.com"
 
@@ -439,7 +439,7 @@ def test_a_rename_reaches_another_tabs_copy(store: ConversationStore) -> None:
 
 
 def test_a_question_keeps_its_files_through_the_store(store: ConversationStore) -> None:
-    from chatpage.conversation import Attachment
+    from chatpage.data.conversation import Attachment
 
     chat = conversation()
     files = (Attachment("a.py", 8, "print('```')"), Attachment("b.txt", 2, "hi"))

@@ -18,12 +18,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from streamlit.string_util import clean_text
 
-from chatpage.conversation import Conversation, Message, Status
-from chatpage.export import from_json, to_json, to_markdown
-from chatpage.limits import without_controls
-from chatpage.persistence import Journal
-from chatpage.replies import ReplyTask, Request
-from chatpage.store import LOCAL_OWNER, ConversationStore
+from chatpage.access.limits import without_controls
+from chatpage.data.conversation import Conversation, Message, Status
+from chatpage.data.export import from_json, to_json, to_markdown
+from chatpage.database.conversations import LOCAL_OWNER, ConversationStore
+from chatpage.journal import Journal
+from chatpage.replies.tasks import ReplyTask, Request
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Behavior, Emulator
 

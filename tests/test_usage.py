@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chatpage.conversation import Conversation, Status
-from chatpage.persistence import Journal
-from chatpage.replies import OverLimit, Replies, Request
-from chatpage.store import ConversationStore
-from chatpage.usage import Allowance
+from chatpage.data.conversation import Conversation, Status
+from chatpage.database.conversations import ConversationStore
+from chatpage.database.usage import Allowance
+from chatpage.journal import Journal
+from chatpage.replies.tasks import OverLimit, Replies, Request
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Behavior, Emulator
 

@@ -6,8 +6,8 @@ import csv
 import io
 from datetime import UTC, date, datetime
 
-from chatpage.usage import Use
-from chatpage.usage_report import (
+from chatpage.database.usage import Use
+from chatpage.operations.usage_report import (
     errors_by_kind,
     frame,
     last_days,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from chatpage.conversation import Conversation
-from chatpage.persistence import Journal
-from chatpage.store import ConversationStore
-from chatpage.watching import RevisionBoard
+from chatpage.data.conversation import Conversation
+from chatpage.database.conversations import ConversationStore
+from chatpage.database.watching import RevisionBoard
+from chatpage.journal import Journal
 
 ALICE = "header:alice@example.com"
 

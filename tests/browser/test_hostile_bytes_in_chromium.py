@@ -2,7 +2,7 @@
 a reply holding NUL, ESC, form feed and BEL keeps the text after them through a reload.
 
 The app process's CPU seconds and peak memory are read from /proc for the `streamlit run`
-process itself; the files are read by its bounded children (chatpage/extraction.py).
+process itself; the files are read by its bounded children (chatpage/data/extraction.py).
 """
 
 from __future__ import annotations

@@ -20,9 +20,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from chatpage.conversation import Conversation, Message, Status
-from chatpage.persistence import Journal
-from chatpage.store import LOCAL_OWNER, ConversationStore
+from chatpage.data.conversation import Conversation, Message, Status
+from chatpage.database.conversations import LOCAL_OWNER, ConversationStore
+from chatpage.journal import Journal
 from liaobots_core.emulator import Behavior, Emulator
 
 from .conftest import (

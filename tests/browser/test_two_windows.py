@@ -16,8 +16,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from chatpage.conversation import Conversation, Status
-from chatpage.store import LOCAL_OWNER, ConversationStore
+from chatpage.data.conversation import Conversation, Status
+from chatpage.database.conversations import LOCAL_OWNER, ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
 
 from .conftest import (
