@@ -40,8 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from chatpage.data.conversation import Conversation, Message, Status
 from chatpage.database.conversations import ConversationStore
 from chatpage.journal import Journal
-from chatpage.replies.tasks import CHECKPOINT_INTERVAL, Replies, ReplyTask, Request
-from chatpage.streaming import TICK
+from chatpage.replies.tasks import CHECKPOINT_INTERVAL, TICK, Replies, ReplyTask, Request
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Behavior, Emulator
 

@@ -58,7 +58,7 @@ def finish_replies() -> None:
 
 def process_replies(settings: Settings) -> Replies:
     return _replies(
-        settings.database_url or default_url(),
+        settings.database_url or default_url(settings.data_dir),
         settings.max_process_replies,
         settings.shutdown_grace_seconds,
     )
@@ -77,7 +77,7 @@ def open_store(settings: Settings) -> ConversationStore | None:
     most every PURGE_EVERY seconds per process.
     """
     try:
-        store = _store(settings.database_url or default_url())
+        store = _store(settings.database_url or default_url(settings.data_dir))
     except (SQLAlchemyError, OSError):
         log.exception("the conversation database cannot be opened")
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy.engine import make_url
@@ -67,6 +68,7 @@ class Settings:
     offline_demo: bool = False
     guest: bool = False  # each browser session signs in as a guest when no code is in use
     database_url: str | None = field(default=None, repr=False)
+    data_dir: Path | None = None  # the default SQLite file's folder (CHAT_DATA_DIR)
     max_message_chars: int = MESSAGE_MAX_CHARS
     max_file_bytes: int = FILE_MAX_BYTES  # one attached file
     access: AccessMode = "local"
@@ -220,6 +222,7 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
         offline_demo=flag("LIAOBOTS_OFFLINE_DEMO"),
         guest=guest,
         database_url=database_url,
+        data_dir=Path(data_dir) if (data_dir := get("CHAT_DATA_DIR")) else None,
         max_message_chars=number("CHAT_MAX_MESSAGE_CHARS", MESSAGE_MAX_CHARS, most=CHARS_MAX),
         max_file_bytes=number("CHAT_MAX_FILE_BYTES", FILE_MAX_BYTES, most=FILE_BYTES_MAX),
         access=access,  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from chatpage.data.attachments import (
     UNPACKED_MAX_BYTES,
     UNPACKED_MAX_RATIO,
     UNPACKED_MIN_BYTES,
-    Refused,
+    FileRefused,
     Upload,
     read,
     read_all,
@@ -37,7 +37,7 @@ PANGRAM = (
 
 
 def refusal(upload: Upload, **kwargs: int) -> str:
-    with pytest.raises(Refused) as refused:
+    with pytest.raises(FileRefused) as refused:
         read(upload, **kwargs)
     return refused.value.error.kind
 
@@ -98,7 +98,7 @@ def test_a_file_that_cannot_be_sent_is_refused_with_its_reason(upload: Upload, k
 
 def test_a_file_past_the_bound_is_refused_by_its_size_without_being_read() -> None:
     measured = Upload("big.txt", b"", size=20 * 1024 * 1024)  # too big: never copied
-    with pytest.raises(Refused) as refused:
+    with pytest.raises(FileRefused) as refused:
         read(measured, max_bytes=2 * 1024 * 1024)
     error = refused.value.error
     assert (error.kind, error.size, error.limit) == ("file_too_big", 20 * 1024**2, 2 * 1024**2)
@@ -120,7 +120,7 @@ def test_the_unpack_bound_follows_the_files_own_size_within_a_cap() -> None:
 
 
 def test_more_files_than_allowed_are_refused_together() -> None:
-    with pytest.raises(Refused) as refused:
+    with pytest.raises(FileRefused) as refused:
         read_all([Upload(f"{i}.txt", b"x") for i in range(FILES_MAX_COUNT + 1)])
     assert refused.value.error.kind == "file_count"
 
@@ -276,5 +276,5 @@ def test_any_file_is_read_as_clean_text_or_refused_with_a_reason(data: bytes, na
 def _read_or_refusal(upload: Upload) -> Attachment | ErrorInfo:
     try:
         return read(upload)
-    except Refused as refused:
+    except FileRefused as refused:
         return refused.error

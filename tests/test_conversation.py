@@ -86,7 +86,8 @@ def test_editing_the_first_question_keeps_both_roots() -> None:
 def test_a_regenerated_reply_is_a_sibling_and_only_the_branch_on_show_is_sent() -> None:
     conversation = chat(("user", "q"), ("assistant", "first answer"))
     old = conversation.last
-    assert conversation.branch_for_new_reply() is old
+    conversation.branch_for_new_reply(old.id)
+    assert conversation.leaf_id == old.parent_id
     new = conversation.start_reply("gpt-4")
     new.text, new.status = "second answer", Status.COMPLETE
     assert [m.text for m in conversation.siblings(new)] == ["first answer", "second answer"]
@@ -99,8 +100,8 @@ def test_switching_to_a_version_shows_its_newest_continuation() -> None:
     conversation = chat(("user", "q"), ("assistant", "a1"))
     first = conversation.last
     conversation.append(Message("user", "follow-up"))
-    conversation.append(Message("assistant", "deep"))
-    conversation.branch_for_new_reply()
+    deep = conversation.append(Message("assistant", "deep"))
+    conversation.branch_for_new_reply(deep.id)
     conversation.rewind_to(first.parent_id)
     conversation.append(Message("assistant", "a2"))
     conversation.switch_to(first.id)
@@ -214,7 +215,7 @@ def test_a_secrets_source_that_raises_is_skipped_and_asked_only_once() -> None:
 
 def test_markdown_export_holds_the_branch_on_show_and_json_every_version() -> None:
     conversation = chat(("user", "question"), ("assistant", "old answer"))
-    conversation.branch_for_new_reply()
+    conversation.branch_for_new_reply(conversation.leaf_id)
     conversation.append(Message("assistant", "new answer"))
     markdown = to_markdown(conversation, "en")
     assert "new answer" in markdown

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from chatpage.access.limits import CONTROL_CHARS
 from chatpage.data import extraction
-from chatpage.data.attachments import PDF_MAX_PAGES, Refused, Upload
+from chatpage.data.attachments import PDF_MAX_PAGES, FileRefused, Upload
 from chatpage.data.conversation import Attachment, ErrorInfo
 from chatpage.data.extraction import Bounds, read_all, read_bounded
 from liaobots_core import LiaobotsClient
@@ -35,7 +35,7 @@ MESSAGE_LIMIT = 100_000
 
 
 def refusal(upload: Upload, **kwargs: object) -> ErrorInfo:
-    with pytest.raises(Refused) as refused:
+    with pytest.raises(FileRefused) as refused:
         read_bounded(upload, **kwargs)  # type: ignore[arg-type]
     return refused.value.error
 
@@ -118,7 +118,7 @@ def test_a_pdf_with_more_pages_than_the_cap_is_refused_before_a_page_is_read() -
 
 
 def test_files_past_the_count_or_size_are_refused_before_any_is_read() -> None:
-    with pytest.raises(Refused) as refused:
+    with pytest.raises(FileRefused) as refused:
         read_all([Upload("a.txt", b"x"), Upload("big.txt", b"", size=10**9)], max_bytes=1000)
     assert refused.value.error.kind == "file_too_big"
 
@@ -186,7 +186,7 @@ def test_any_bytes_as_any_accepted_file_end_as_clean_text_or_a_refusal_within_th
         outcome: Attachment | ErrorInfo = read_bounded(
             Upload(name, data), max_chars=1000, bounds=bounds
         )
-    except Refused as refused:
+    except FileRefused as refused:
         outcome = refused.error
     assert time.monotonic() - started < bounds.wall_seconds + 5
     if isinstance(outcome, ErrorInfo):
@@ -206,7 +206,7 @@ def test_while_a_slow_file_is_read_the_process_answers_other_sessions_at_once(
     def read_slowly() -> None:
         try:
             read_bounded(Upload("attack.pdf", pdf_pages_sharing_one_stream()), bounds=Bounds(3))
-        except Refused as refused:
+        except FileRefused as refused:
             outcome.append(refused.error)
 
     reader = threading.Thread(target=read_slowly)

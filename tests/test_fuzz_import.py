@@ -93,7 +93,8 @@ def conversations(draw: st.DrawFn) -> Conversation:
         elif step == "edit":
             questions = [m for m in chat.messages if m.role == "user"]
             chat.edit(draw(st.sampled_from(questions)).id, draw(TEXT))
-        elif step == "regenerate" and chat.branch_for_new_reply() is not None:
+        elif step == "regenerate" and chat.leaf_id is not None:
+            chat.branch_for_new_reply(chat.leaf_id)
             chat.append(Message("assistant", draw(TEXT)))
     return chat
 

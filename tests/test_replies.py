@@ -10,11 +10,11 @@ from dataclasses import replace
 
 import pytest
 
+from chatpage.access.refusal import Busy
 from chatpage.data.conversation import Conversation, Status
 from chatpage.database.conversations import ConversationStore
 from chatpage.journal import Journal
-from chatpage.replies.tasks import Busy, Replies, ReplyTask, Request, update_interval
-from chatpage.streaming import TICK
+from chatpage.replies.tasks import TICK, Replies, ReplyTask, Request, update_interval
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Behavior, Emulator
 

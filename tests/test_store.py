@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, text
 
 from chatpage.data.conversation import Conversation, ErrorInfo, Message, Status
-from chatpage.database.conversations import ConversationGone, ConversationStore, make_engine, writer
+from chatpage.database.conversations import (
+    ConversationGone,
+    ConversationStore,
+    default_url,
+    make_engine,
+    writer,
+)
 from chatpage.database.migrations import MIGRATIONS, applied, migrate
 from chatpage.journal import Journal
+from chatpage.settings import load_settings
 
 ALICE, BOB = "alice@example.com", "bob@example.com"
 
@@ -451,3 +459,13 @@ def test_a_question_keeps_its_files_through_the_store(store: ConversationStore) 
     assert loaded.tree[question.id].attachments == files
     assert loaded.wire_messages()[-1]["content"] == chat.wire_messages()[-1]["content"]
     assert loaded.messages[0].attachments == ()  # a question without files has none
+
+
+def test_the_data_folder_comes_from_secrets_like_every_other_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CHAT_DATA_DIR", raising=False)
+    settings = load_settings([{"CHAT_DATA_DIR": str(tmp_path / "from-secrets")}, {}])
+    store = ConversationStore(default_url(settings.data_dir))
+    store.engine.dispose()
+    assert [p.name for p in (tmp_path / "from-secrets").iterdir()][:1]

@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from chatpage.access.refusal import OverLimit
 from chatpage.data.conversation import Conversation, Status
 from chatpage.database.conversations import ConversationStore
 from chatpage.database.usage import Allowance
 from chatpage.journal import Journal
-from chatpage.replies.tasks import OverLimit, Replies, Request
+from chatpage.replies.tasks import Replies, Request
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Behavior, Emulator
 
@@ -136,5 +137,5 @@ def test_a_person_over_their_limit_gets_no_request_sent_upstream(
     second, second_request = asked(store, ALICE, "two")
     with pytest.raises(OverLimit) as refused:
         replies.start(replace(second_request, allowances=limits), second, client, max_per_person=3)
-    assert refused.value.error().kind == "limit_requests_day"
+    assert refused.value.error.kind == "limit_requests_day"
     assert [r.body["messages"][-1]["content"] for r in emulator.chat_requests] == ["one"]

@@ -17,23 +17,17 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from chatpage.access.identity import Visitor
+from chatpage.access.refusal import NoBalance
 from chatpage.backend import Backend, ServiceInfo, fresh_balance, service_info
-from chatpage.data.conversation import ErrorInfo, Message, Status
+from chatpage.data.conversation import Message, Status
 from chatpage.i18n import t
 from chatpage.settings import Settings
 from liaobots_core import InsufficientBalanceError
 
-GONE_KIND = "balance_gone"
+GONE_KIND = NoBalance.KIND
 # A 402 counts this long at most: should the service never report a top-up as a higher
 # balance, a message is tried upstream again after it (at most one failure per lifetime).
 NOTE_LIFETIME = 600.0
-
-
-class NoBalance(Exception):
-    """No message can be sent: the service's balance is used up."""
-
-    def error(self) -> ErrorInfo:
-        return ErrorInfo(GONE_KIND)
 
 
 @dataclass(frozen=True)

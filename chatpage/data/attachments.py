@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from charset_normalizer import from_bytes
 
 from chatpage.access.limits import CONTROL_CHARS, FILE_MAX_BYTES, without_controls
+from chatpage.access.refusal import Refused
 from chatpage.data.conversation import Attachment, ErrorInfo
 
 FILES_MAX_COUNT = 10
@@ -48,12 +49,8 @@ _BOMS = (  # UTF-32 first: its little-endian mark begins with UTF-16's
 )
 
 
-class Refused(ValueError):
+class FileRefused(Refused):
     """A file that cannot be sent; `error` says why, in words from i18n."""
-
-    def __init__(self, error: ErrorInfo) -> None:
-        super().__init__(error.kind)
-        self.error = error
 
 
 @dataclass(frozen=True)
@@ -73,7 +70,7 @@ class Upload:
 def read_all(
     uploads: Iterable[Upload], *, max_bytes: int = FILE_MAX_BYTES, max_chars: int | None = None
 ) -> tuple[Attachment, ...]:
-    """Every file as an attachment, or `Refused` for the first that cannot be sent."""
+    """Every file as an attachment, or `FileRefused` for the first that cannot be sent."""
     files = list(uploads)
     check_count(len(files))
     return tuple(read(upload, max_bytes=max_bytes, max_chars=max_chars) for upload in files)
@@ -81,19 +78,19 @@ def read_all(
 
 def check_count(count: int) -> None:
     if count > FILES_MAX_COUNT:
-        raise Refused(ErrorInfo("file_count", limit=FILES_MAX_COUNT, size=count))
+        raise FileRefused(ErrorInfo("file_count", limit=FILES_MAX_COUNT, size=count))
 
 
 def check_size(upload: Upload, max_bytes: int) -> None:
     """Refuse a file past the bound by the size the browser gave, before reading a byte."""
     if upload.length > max_bytes:
-        raise Refused(ErrorInfo("file_too_big", limit=max_bytes, size=upload.length))
+        raise FileRefused(ErrorInfo("file_too_big", limit=max_bytes, size=upload.length))
 
 
 def read(
     upload: Upload, *, max_bytes: int = FILE_MAX_BYTES, max_chars: int | None = None
 ) -> Attachment:
-    """One file's text, with its name and size; `Refused` with the reason it cannot be sent.
+    """One file's text, with its name and size; `FileRefused` with the reason it cannot be sent.
 
     With `max_chars`, reading stops as soon as the text passes it (`file_text_too_long`):
     a file whose text could never be sent is not read to its end.
@@ -102,7 +99,7 @@ def read(
     data, size = upload.data, upload.length
     suffix = upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
     if suffix in _IMAGE_SUFFIXES or upload.mime.startswith("image/") or _looks_like_image(data):
-        raise Refused(ErrorInfo("file_image"))
+        raise FileRefused(ErrorInfo("file_image"))
     if data.startswith(b"%PDF-") or suffix == "pdf":
         text = pdf_text(data, max_chars)
     elif suffix == "docx":
@@ -110,7 +107,7 @@ def read(
     else:
         text = decode(data)
     if max_chars is not None and len(text) > max_chars:
-        raise Refused(ErrorInfo("file_text_too_long", limit=max_chars))
+        raise FileRefused(ErrorInfo("file_text_too_long", limit=max_chars))
     return Attachment(name=clean_name(upload.name), size=size, text=text)
 
 
@@ -131,17 +128,17 @@ def decode(data: bytes) -> str:
             try:
                 text = data.decode(encoding)
             except UnicodeDecodeError:
-                raise Refused(ErrorInfo("file_binary")) from None
+                raise FileRefused(ErrorInfo("file_binary")) from None
             break
     if text is None:
         if b"\x00" in data:
-            raise Refused(ErrorInfo("file_binary"))
+            raise FileRefused(ErrorInfo("file_binary"))
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             best = from_bytes(data).best()
             if best is None:
-                raise Refused(ErrorInfo("file_binary")) from None
+                raise FileRefused(ErrorInfo("file_binary")) from None
             text = str(best)
     return _text_only(text)
 
@@ -158,21 +155,21 @@ def pdf_text(data: bytes, max_chars: int | None = None) -> str:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise Refused(ErrorInfo("file_unreadable"))
+            raise FileRefused(ErrorInfo("file_unreadable"))
         count = len(reader.pages)
         if count > PDF_MAX_PAGES:
-            raise Refused(ErrorInfo("file_too_many_pages", limit=PDF_MAX_PAGES, size=count))
+            raise FileRefused(ErrorInfo("file_too_many_pages", limit=PDF_MAX_PAGES, size=count))
         for page in reader.pages:
             text = (page.extract_text() or "").strip()
             if text:
                 pages.append(text)
                 length += len(text) + 2
             if max_chars is not None and length > max_chars:
-                raise Refused(ErrorInfo("file_text_too_long", limit=max_chars))
-    except (Refused, MemoryError):
+                raise FileRefused(ErrorInfo("file_text_too_long", limit=max_chars))
+    except (FileRefused, MemoryError):
         raise
     except Exception:  # pypdf raises many kinds on damaged files; all mean the same here
-        raise Refused(ErrorInfo("file_unreadable")) from None
+        raise FileRefused(ErrorInfo("file_unreadable")) from None
     return _with_text("\n\n".join(pages))
 
 
@@ -191,7 +188,7 @@ def docx_text(data: bytes, max_unpacked: int, max_chars: int | None = None) -> s
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
         if unpacked > max_unpacked:
-            raise Refused(ErrorInfo("file_unpacks_too_big", limit=max_unpacked, size=unpacked))
+            raise FileRefused(ErrorInfo("file_unpacks_too_big", limit=max_unpacked, size=unpacked))
         document = Document(io.BytesIO(data))
         for block in document.iter_inner_content():
             if isinstance(block, Table):
@@ -201,11 +198,11 @@ def docx_text(data: bytes, max_unpacked: int, max_chars: int | None = None) -> s
             lines += found
             length += sum(len(line) + 1 for line in found)
             if max_chars is not None and length > max_chars:
-                raise Refused(ErrorInfo("file_text_too_long", limit=max_chars))
-    except (Refused, MemoryError):
+                raise FileRefused(ErrorInfo("file_text_too_long", limit=max_chars))
+    except (FileRefused, MemoryError):
         raise
     except Exception:  # not a zip, not a Word document, a damaged part: all unreadable
-        raise Refused(ErrorInfo("file_unreadable")) from None
+        raise FileRefused(ErrorInfo("file_unreadable")) from None
     return _with_text("\n".join(lines).strip())
 
 
@@ -225,11 +222,11 @@ def _text_only(text: str) -> str:
     """Text with its stray controls dropped; mostly controls (or NUL) means it was binary."""
     found = len(CONTROL_CHARS.findall(text))
     if "\x00" in text or found > max(8, len(text) // 100):
-        raise Refused(ErrorInfo("file_binary"))
+        raise FileRefused(ErrorInfo("file_binary"))
     return without_controls(text) if found else text  # the one rule
 
 
 def _with_text(text: str) -> str:
     if not text:
-        raise Refused(ErrorInfo("file_unreadable"))  # a scan, or an empty document
+        raise FileRefused(ErrorInfo("file_unreadable"))  # a scan, or an empty document
     return _text_only(text)

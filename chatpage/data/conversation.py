@@ -239,9 +239,6 @@ class Conversation:
     def last(self) -> Message | None:
         return self.tree.get(self.leaf_id) if self.leaf_id else None
 
-    def last_of(self, role: Role) -> Message | None:
-        return next((m for m in reversed(self.messages) if m.role == role), None)
-
     def streaming(self) -> Message | None:
         """The reply being written on the branch on show, if any."""
         last = self.last
@@ -309,16 +306,13 @@ class Conversation:
             raise KeyError(message_id)
         self.leaf_id = message_id
 
-    def branch_for_new_reply(self) -> Message | None:
-        """Regenerate: go back to the question of the last reply, keeping the reply.
+    def branch_for_new_reply(self, message_id: str) -> None:
+        """Regenerate: back to the question `message_id` answers (or is), every reply kept.
 
-        Returns the reply that gets a new sibling, or None when the branch ends in a question.
+        The new reply becomes a sibling of the one regenerated, so `‹ n / m ›` reaches both.
         """
-        last = self.last
-        if last is None or last.role != "assistant":
-            return None
-        self.rewind_to(last.parent_id)
-        return last
+        chosen = self.tree[message_id]
+        self.rewind_to(chosen.parent_id if chosen.role == "assistant" else chosen.id)
 
     def edit(self, message_id: str, text: str) -> Message:
         """A new version of a question: a sibling of it, the old one and its branch kept."""

@@ -21,6 +21,7 @@ from chatpage.access.limits import (
     TITLE_MAX_CHARS,
     without_controls,
 )
+from chatpage.access.refusal import Refused
 from chatpage.data.conversation import (
     Conversation,
     ErrorInfo,
@@ -85,13 +86,13 @@ def _date(timestamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
 
 
-class ImportRefused(ValueError):
+class ImportRefused(Refused):
     """A file that cannot be imported; `key` names the i18n message that explains why."""
 
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(key)
+    def __init__(self, key: str, *, limit: int | None = None) -> None:
+        super().__init__(ErrorInfo(key, limit=limit))
         self.key = key
-        self.values = values
+        self.values = {"limit": limit} if limit is not None else {}
 
 
 def from_json(data: bytes, *, max_bytes: int = IMPORT_MAX_BYTES) -> Conversation:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 from chatpage.access.limits import FILE_MAX_BYTES
-from chatpage.data.attachments import Refused, Upload, check_count, check_size, read
+from chatpage.data.attachments import FileRefused, Upload, check_count, check_size, read
 from chatpage.data.conversation import Attachment, ErrorInfo
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def read_all(
     max_chars: int | None = None,
     bounds: Bounds = Bounds(),
 ) -> tuple[Attachment, ...]:
-    """Every file as an attachment, or `Refused` for the first that cannot be sent.
+    """Every file as an attachment, or `FileRefused` for the first that cannot be sent.
 
     Count and sizes are checked first, from what the browser said, so nothing is read of a
     message that could never go; then each file is read in a bounded child, in turn.
@@ -86,10 +86,10 @@ def read_bounded(
     max_chars: int | None = None,
     bounds: Bounds = Bounds(),
 ) -> Attachment:
-    """One file read in a child process within `bounds`; `Refused` says which bound it met."""
+    """One file read in a child process within `bounds`; `FileRefused` says which bound it met."""
     check_size(upload, max_bytes)
     if not _slots.acquire(timeout=bounds.wall_seconds):  # its turn, within the same time
-        raise Refused(ErrorInfo("file_reading_busy", limit=AT_ONCE))
+        raise FileRefused(ErrorInfo("file_reading_busy", limit=AT_ONCE))
     try:
         deadline = time.monotonic() + bounds.wall_seconds
         return _in_child(upload, max_bytes, max_chars, bounds, deadline)
@@ -133,7 +133,7 @@ def _in_child(
             )
             child.kill()
             child.join(5.0)
-            raise Refused(ErrorInfo("file_too_slow", limit=round(bounds.wall_seconds)))
+            raise FileRefused(ErrorInfo("file_too_slow", limit=round(bounds.wall_seconds)))
         child.join(5.0)
     finally:
         if child.is_alive():
@@ -144,7 +144,7 @@ def _in_child(
     if isinstance(outcome, Attachment):
         return outcome
     if isinstance(outcome, ErrorInfo):
-        raise Refused(outcome)
+        raise FileRefused(outcome)
     return _died(child.exitcode, bounds)
 
 
@@ -152,9 +152,9 @@ def _died(exitcode: int | None, bounds: Bounds) -> Attachment:
     """A child that ended without an answer met a limit that kills: say which."""
     if exitcode in (-signal.SIGXCPU, -signal.SIGKILL):
         log.info("a file's reader used its %d s of CPU", bounds.cpu_seconds)
-        raise Refused(ErrorInfo("file_too_slow", limit=bounds.cpu_seconds))
+        raise FileRefused(ErrorInfo("file_too_slow", limit=bounds.cpu_seconds))
     log.warning("a file's reader ended without an answer (exit code %s)", exitcode)
-    raise Refused(ErrorInfo("file_too_big_inside", limit=bounds.memory_bytes))
+    raise FileRefused(ErrorInfo("file_too_big_inside", limit=bounds.memory_bytes))
 
 
 def _child(
@@ -165,7 +165,7 @@ def _child(
     outcome: Attachment | ErrorInfo
     try:
         outcome = read(upload, max_bytes=max_bytes, max_chars=max_chars)
-    except Refused as refused:
+    except FileRefused as refused:
         outcome = refused.error
     except MemoryError:
         outcome = ErrorInfo("file_too_big_inside", limit=bounds.memory_bytes)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -52,7 +51,7 @@ from chatpage.database.sharing import Shares
 from chatpage.database.usage import Ledger
 from chatpage.database.watching import RevisionBoard
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"  # beside app.py
 LOCAL_OWNER = "local"  # the one user of a page in `open` access mode
 DEMO_PREFIX = "demo:"  # owners of anonymous public-demo visitors, purged after a while
 WRITE_OPTION = "chat_write"
@@ -105,7 +104,8 @@ def retrying_may_mend(error: db_errors.SQLAlchemyError) -> bool:
 
 
 def default_url(data_dir: Path | None = None) -> str:
-    folder = Path(data_dir or os.environ.get("CHAT_DATA_DIR") or DEFAULT_DATA_DIR)
+    """The SQLite file the page keeps when no DATABASE_URL is set (CHAT_DATA_DIR's folder)."""
+    folder = Path(data_dir or DEFAULT_DATA_DIR)
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'chat.sqlite3'}"
 

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("new", help="the owner key of the person who gets them")
     args = parser.parse_args(argv)
     settings = load_settings([os.environ])
-    store = ConversationStore(settings.database_url or default_url())
+    store = ConversationStore(settings.database_url or default_url(settings.data_dir))
     try:
         moved = hand_over(store, args.old, args.new)
     except ValueError as problem:

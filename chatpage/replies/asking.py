@@ -15,6 +15,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from chatpage.access.quota import Preflight
+from chatpage.access.refusal import Refused
 from chatpage.data.conversation import Conversation, ErrorInfo, Message, Status
 from chatpage.data.failures import explain
 from chatpage.database.usage import Allowance
@@ -22,7 +23,7 @@ from chatpage.i18n import t
 from chatpage.journal import Journal
 from chatpage.operations.audit import audit
 from chatpage.replies.render import stream_reply
-from chatpage.replies.tasks import Busy, OverLimit, Replies, ReplyTask, Request
+from chatpage.replies.tasks import Replies, ReplyTask, Request
 from liaobots_core import LiaobotsClient
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,8 @@ def begin_reply(
     )
     try:
         replies.start(request, reply, client, max_per_person=max_per_person)
-    except (Busy, OverLimit) as refused:
-        reply.status, reply.error = Status.FAILED, refused.error()
+    except Refused as refused:
+        reply.status, reply.error = Status.FAILED, refused.error
         audit("refused", journal.owner, conversation=conversation.id, **reply.error.to_dict())
         journal.settle(conversation, reply)
 

@@ -23,7 +23,7 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import (
 from chatpage.data.conversation import Message
 from chatpage.i18n import t
 from chatpage.replies.blocks import DEFAULT_MAX_PIECE, FREEZE, BlockSplitter, display_updates
-from chatpage.streaming import TICK
+from chatpage.replies.tasks import TICK
 from chatpage.views.safe_markdown import StreamGuard, show
 
 _INTERRUPT_PROBE = "__chatpage_interrupt_probe__"

@@ -23,15 +23,21 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy.exc import SQLAlchemyError
 
 from chatpage.access.limits import without_controls
+from chatpage.access.refusal import Busy, OverLimit
 from chatpage.data.conversation import ErrorInfo, Message, Status
 from chatpage.data.failures import describe
 from chatpage.database.conversations import ConversationStore, retrying_may_mend
 from chatpage.database.usage import Allowance
 from chatpage.operations import metrics
-from chatpage.streaming import TICK
 from liaobots_core import ChatStream, LiaobotsClient, LiaobotsError
 
 log = logging.getLogger(__name__)
+
+# What `ReplyTask.follow` yields after a moment of silence. Streamlit delivers a rerun by
+# raising inside the script thread at its next Streamlit call, which never comes while that
+# thread waits for text; the page answers TICK with a cheap Streamlit call, so it stays
+# responsive.
+TICK = None
 
 CHECKPOINT_INTERVAL = 1.0  # seconds of streamed text a crash may cost at most
 SETTLE_ATTEMPTS = 5  # a reply's final save is retried this often while the database is down
@@ -68,27 +74,6 @@ class Request:
     # apart); checked and counted as the request starts.
     allowances: tuple[Allowance, ...] = ()
     temperature: float | None = None  # None: the service's default, and none is sent
-
-
-@dataclass
-class Busy(Exception):
-    """No room for another reply: `kind` says whose bound was reached ("person", "process")."""
-
-    kind: str
-    limit: int
-
-    def error(self) -> ErrorInfo:
-        return ErrorInfo(f"busy_{self.kind}", limit=self.limit)
-
-
-@dataclass
-class OverLimit(Exception):
-    """The person has spent what they may this day or month (or it cannot be counted now)."""
-
-    refusal: ErrorInfo
-
-    def error(self) -> ErrorInfo:
-        return self.refusal
 
 
 class ReplyTask:

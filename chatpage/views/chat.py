@@ -19,6 +19,7 @@ from chatpage import session
 from chatpage.access import balance
 from chatpage.access.identity import Visitor
 from chatpage.access.quota import Gate
+from chatpage.access.refusal import OverLimit
 from chatpage.backend import client_for
 from chatpage.data.conversation import Conversation, ErrorInfo
 from chatpage.database.conversations import ConversationGone, ConversationStore
@@ -27,7 +28,7 @@ from chatpage.i18n import t
 from chatpage.journal import Journal
 from chatpage.replies.asking import begin_reply, show_failure
 from chatpage.replies.live import watch
-from chatpage.replies.tasks import OverLimit, Replies
+from chatpage.replies.tasks import Replies
 from chatpage.session import Intent, PendingKind
 from chatpage.settings import Settings
 from chatpage.views import guard
