@@ -27,8 +27,7 @@ from chatpage.i18n import pick_language, t
 from chatpage.journal import Journal, open_store, process_replies
 from chatpage.operations import server
 from chatpage.settings import Settings, load_settings
-from chatpage.views import guard, shared_view, usage_page
-from chatpage.views import messages as views
+from chatpage.views import guard, messages, shared_view, sidebar, stops, usage_page
 from chatpage.views.chat import Page, carry_out, chat
 
 # Served by the page itself: a `:material/...:` icon makes every browser fetch it from Google.
@@ -42,10 +41,10 @@ def main() -> None:
         st.session_state.lang = pick_language(st.context.locale)
     lang: str = st.session_state.lang
     if settings.problems:
-        views.stop_for_problems(settings.problems, lang)
+        stops.stop_for_problems(settings.problems, lang)
     refused = connection.refusal(settings, st.context.headers, st.context.ip_address)
     if refused is not None:  # a foreign host name, or a proxy the page does not trust
-        views.stop_at_boundary(settings, refused, lang, st.context.headers)
+        stops.stop_at_boundary(settings, refused, lang, st.context.headers)
 
     visitor = identify(
         settings,
@@ -55,11 +54,11 @@ def main() -> None:
         ip_address=st.context.ip_address,
     )
     if visitor is None:
-        views.stop_at_gate(settings, lang)
+        stops.stop_at_gate(settings, lang)
     session.note_visitor(visitor, settings.access)
     store = open_store(settings)
     if store is None:
-        views.stop_for_database(lang)
+        stops.stop_for_database(lang)
     if shared_view.wanted():  # `?share=`: a read-only snapshot instead of the chat
         shared_view.show(store, visitor.owner, not settings.public_demo, lang)
 
@@ -105,7 +104,7 @@ def show_chat(settings: Settings, visitor: Visitor, store: ConversationStore, la
     intent = session.take_intent()
     choices = None
     with guard.region("sidebar", lang):
-        choices = views.sidebar(settings, visitor, conversation, lang, journal)
+        choices = sidebar.show(settings, visitor, conversation, lang, journal)
     carry_out(intent, conversation, journal, page(drawn=(), choices=choices))
 
     if choices is not None:
@@ -114,7 +113,7 @@ def show_chat(settings: Settings, visitor: Visitor, store: ConversationStore, la
             st.info(t(lang, "demo_banner"), icon=":material/science:")
     drawn: tuple[str, ...] = ()
     with guard.region("conversation", lang):
-        drawn = views.history(conversation, lang, limit=settings.message_limit)
+        drawn = messages.history(conversation, lang, limit=settings.message_limit)
     chat(page(drawn=drawn, choices=choices))  # the rest, and the input: see chatpage/views/chat.py
 
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from chatpage.access.identity import DEMO_PREFIX
 from chatpage.data.conversation import Conversation, Message
-from chatpage.database.conversations import DEMO_PREFIX, ConversationStore, Written, default_url
+from chatpage.database.conversations import ConversationStore, Written, default_url
 from chatpage.operations import metrics
 from chatpage.operations.audit import audit
 from chatpage.replies.tasks import Replies

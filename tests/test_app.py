@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from chatpage.access.identity import LOCAL_OWNER
 from chatpage.data.conversation import CONTINUE_PROMPT, Conversation, Message, Status
-from chatpage.database.conversations import LOCAL_OWNER, ConversationStore
+from chatpage.database.conversations import ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
 
 from .apptest import APP, TIMEOUT, bubbles, conversation, edit_key, page_text, send

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
+from chatpage.access.identity import LOCAL_OWNER
 from chatpage.data.export import from_json, to_json
-from chatpage.database.conversations import LOCAL_OWNER, ConversationStore
+from chatpage.database.conversations import ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
 
 from .apptest import bubbles, conversation, edit_key, fresh_session, send

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
+from chatpage.access.identity import LOCAL_OWNER
 from chatpage.data.conversation import Conversation, Message, Status
 from chatpage.data.export import from_json, to_json
-from chatpage.database.conversations import LOCAL_OWNER, ConversationStore
+from chatpage.database.conversations import ConversationStore
 from chatpage.views.library import date_group
 from liaobots_core.emulator import Behavior, Emulator
 

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from chatpage.access.identity import LOCAL_OWNER
 from chatpage.data.conversation import Conversation, Message, Status
-from chatpage.database.conversations import LOCAL_OWNER, ConversationStore
+from chatpage.database.conversations import ConversationStore
 from chatpage.journal import Journal, process_replies
 from chatpage.replies.tasks import Replies, ReplyTask, Request
 from chatpage.settings import load_settings

@@ -19,11 +19,12 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from chatpage.access.identity import LOCAL_OWNER
 from chatpage.access.limits import CONTROL_CHARS, IMPORT_MAX_DEPTH, TITLE_MAX_CHARS
 from chatpage.data.conversation import Attachment, Conversation, ErrorInfo, Message, Status
 from chatpage.data.export import ImportRefused, from_json, to_json, to_markdown
 from chatpage.data.failures import explain
-from chatpage.database.conversations import LOCAL_OWNER, ConversationStore
+from chatpage.database.conversations import ConversationStore
 from chatpage.i18n import STRINGS, t
 from liaobots_core.emulator import Emulator
 

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from chatpage import session
-from chatpage.views import messages as views
+from chatpage.views import sidebar
 from liaobots_core.emulator import Behavior, Emulator
 
 from .apptest import bubbles, fresh_session, page_text, send
@@ -33,7 +33,7 @@ def test_a_failing_sidebar_leaves_the_conversation_and_the_input(
     def broken(*_args: object) -> frozenset[str]:
         raise RuntimeError("a bug nobody foresaw: secret detail")
 
-    monkeypatch.setattr(views, "conversation_list", broken)
+    monkeypatch.setattr(sidebar, "conversation_list", broken)
     with caplog.at_level(logging.ERROR):
         at.run()
     assert not at.exception

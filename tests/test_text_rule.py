@@ -18,10 +18,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from streamlit.string_util import clean_text
 
+from chatpage.access.identity import LOCAL_OWNER
 from chatpage.access.limits import without_controls
 from chatpage.data.conversation import Conversation, Message, Status
 from chatpage.data.export import from_json, to_json, to_markdown
-from chatpage.database.conversations import LOCAL_OWNER, ConversationStore
+from chatpage.database.conversations import ConversationStore
 from chatpage.journal import Journal
 from chatpage.replies.tasks import ReplyTask, Request
 from liaobots_core import LiaobotsClient

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatpage.access.connection import trusted_peer
-from chatpage.database.conversations import DEMO_PREFIX, LOCAL_OWNER
 from chatpage.settings import Settings
 
+LOCAL_OWNER = "local"  # the one user of a page in `open` or `local` access mode
+DEMO_PREFIX = "demo:"  # owners of anonymous public-demo visitors, purged after a while
 OWNER_MAX_CHARS = 320
 PROXY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
 

@@ -43,7 +43,7 @@ class Gate:
         if sum(1 for turn in wire if turn["role"] == "user") > demo.max_turns:
             return ErrorInfo("demo_turns", limit=demo.max_turns)
         try:
-            wait = self.store.take_demo_use(
+            wait = self.store.demo_use.take(
                 self.quota_key, self.clock(), [(MINUTE, demo.per_minute), (DAY, demo.per_day)]
             )
         except SQLAlchemyError:  # cannot count, so cannot allow: the operator's code is at stake

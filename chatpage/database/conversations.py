@@ -43,17 +43,15 @@ from chatpage.data.conversation import (
     attachments_from,
     title_from,
 )
-from chatpage.database.demo_imports import DemoImports
+from chatpage.database.demo_usage import DAY, DemoImports, DemoUse
 from chatpage.database.migrations import migrate
 from chatpage.database.prompts import PromptLibrary
-from chatpage.database.schema import conversations, demo_usage, messages
+from chatpage.database.schema import conversations, messages
 from chatpage.database.sharing import Shares
 from chatpage.database.usage import Ledger
 from chatpage.database.watching import RevisionBoard
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"  # beside app.py
-LOCAL_OWNER = "local"  # the one user of a page in `open` access mode
-DEMO_PREFIX = "demo:"  # owners of anonymous public-demo visitors, purged after a while
 WRITE_OPTION = "chat_write"
 # A reply being written is renewed by every checkpoint (about once a second); one whose
 # lease ran out had its writer stop (a crash, a killed process) and counts as interrupted.
@@ -166,6 +164,7 @@ class ConversationStore:
         # What the tabs of this process watch for changes, read in one query (see watching.py).
         self.watched = RevisionBoard(self.revisions)
         self.shares = Shares(self.engine, self._writes)
+        self.demo_use = DemoUse(self._writes)
         self.demo_imports = DemoImports(self.engine, self._writes)
 
     @property
@@ -446,33 +445,11 @@ class ConversationStore:
             if ids:
                 db.execute(delete(messages).where(messages.c.conversation_id.in_(ids)))
                 db.execute(delete(conversations).where(conversations.c.id.in_(ids)))
-            day_ago = time.time() - 86_400  # usage older than the longest window counts no more
-            db.execute(delete(demo_usage).where(demo_usage.c.at < min(cutoff, day_ago)))
+        day_ago = time.time() - DAY  # use older than the longest window counts no more
+        self.demo_use.forget_before(min(cutoff, day_ago))
         self.demo_imports.forget_before(min(cutoff, day_ago))
         return len(ids)
 
-    def take_demo_use(
-        self, visitor: str, now: float, limits: Sequence[tuple[float, int]]
-    ) -> float | None:
-        """Count one request against `(window_seconds, allowed)` limits, if all allow it.
-
-        Returns None when the request may go (and records it), else the seconds until it
-        may. The check and the record are one transaction, so two tabs cannot both slip in.
-        """
-        with self._writes.begin() as db:
-            if db.dialect.name == "postgresql":
-                db.execute(select(func.pg_advisory_xact_lock(func.hashtext(visitor))))
-            for window, allowed in limits:
-                recent = db.execute(
-                    select(demo_usage.c.at)
-                    .where(demo_usage.c.visitor == visitor, demo_usage.c.at > now - window)
-                    .order_by(demo_usage.c.at.desc())
-                    .limit(allowed)
-                ).all()
-                if len(recent) >= allowed:
-                    return max(1.0, recent[-1].at + window - now)
-            db.execute(insert(demo_usage).values(visitor=visitor, at=now))
-            return None
 
     # -- reading -----------------------------------------------------------------------------
 

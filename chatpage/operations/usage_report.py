@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
-from chatpage.database.conversations import DEMO_PREFIX, LOCAL_OWNER
+from chatpage.access.identity import DEMO_PREFIX, LOCAL_OWNER
 from chatpage.database.usage import Use
 from chatpage.i18n import t
 

@@ -1,6 +1,6 @@
 """The end of the conversation and the input, as one fragment: a message re-runs only this.
 
-A full run draws the sidebar and the conversation up to its last reply (`views.history`).
+A full run draws the sidebar and the conversation up to its last reply (`messages.history`).
 Sending a message, and every button of what this fragment draws, re-runs only the fragment,
 so what one message costs the server and the websocket does not grow with the saved
 conversations or the length of the history. Anything that changes what the full run drew (a
@@ -31,8 +31,7 @@ from chatpage.replies.live import watch
 from chatpage.replies.tasks import Replies
 from chatpage.session import Intent, PendingKind
 from chatpage.settings import Settings
-from chatpage.views import guard
-from chatpage.views import messages as views
+from chatpage.views import guard, messages, sidebar
 from chatpage.views.library import open_entry, storage_failed_in_callback
 
 log = logging.getLogger(__name__)
@@ -58,7 +57,7 @@ class Page:
     viewed: str | None  # the message the tab showed before the full run took in changes
     drawn: tuple[str, ...]  # the messages the full run drew, in order
     stored: bool  # the open conversation was still stored at the full run
-    choices: views.SidebarChoices | None  # None when the sidebar could not be drawn
+    choices: sidebar.SidebarChoices | None  # None when the sidebar could not be drawn
 
     @property
     def allowances(self) -> tuple[Allowance, ...]:
@@ -166,7 +165,7 @@ def chat(page: Page) -> None:
     with guard.region("conversation", lang):
         if not conversation.messages:
             st.caption(t(lang, "empty_state"))
-        task = views.tail(
+        task = messages.tail(
             conversation,
             len(page.drawn),
             lang,
@@ -207,7 +206,7 @@ def _sidebar(page: Page, journal: Journal, conversation: Conversation) -> None:
         return
     with guard.region("sidebar", page.lang):
         open_entry(page.choices.listed, journal, conversation, page.lang)
-        views.downloads(page.choices.downloads, conversation, journal, page.lang)
+        sidebar.downloads(page.choices.downloads, conversation, journal, page.lang)
 
 
 def _notices(journal: Journal, lang: str, conversation_id: str) -> None:

@@ -23,7 +23,7 @@ from chatpage.access.limits import SEARCH_MAX_CHARS, TITLE_MAX_CHARS, human_size
 from chatpage.data.conversation import Conversation
 from chatpage.data.export import ImportRefused, from_json
 from chatpage.database.conversations import Summary
-from chatpage.database.demo_imports import ImportBound
+from chatpage.database.demo_usage import ImportBound
 from chatpage.database.sharing import Sharer
 from chatpage.i18n import t
 from chatpage.journal import Journal

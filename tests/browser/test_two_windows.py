@@ -16,8 +16,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from chatpage.access.identity import LOCAL_OWNER
 from chatpage.data.conversation import Conversation, Status
-from chatpage.database.conversations import LOCAL_OWNER, ConversationStore
+from chatpage.database.conversations import ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
 
 from .conftest import (

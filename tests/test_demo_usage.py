@@ -10,7 +10,7 @@ import pytest
 from chatpage.data.conversation import Conversation, Message
 from chatpage.data.export import to_json
 from chatpage.database.conversations import ConversationStore
-from chatpage.database.demo_imports import DAY
+from chatpage.database.demo_usage import DAY
 from chatpage.operations.audit import LOGGER_NAME
 
 from .apptest import bubbles, fresh_session, listed

@@ -1,20 +1,53 @@
-"""How much a public-demo visitor imported today: each import is bounded in number and bytes.
+"""What a public-demo visitor used lately: messages per minute and day, imports per day.
 
-Imported conversations are stored like any other until the demo forgets them, so without a
-bound one visitor could fill the database with files of the largest size allowed.
+Both are counted on the database, so every process of the demo holds a visitor to the same
+bounds. Imported conversations are stored like any other until the demo forgets them, so
+without a bound one visitor could fill the database with files of the largest size allowed.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, func, insert, select
 
-from chatpage.database.schema import demo_imports
+from chatpage.database.schema import demo_imports, demo_usage
 
 DAY = 86_400.0
+
+class DemoUse:
+    """The messages of public-demo visitors, in the windows of the demo's rate limits."""
+
+    def __init__(self, writes: Engine) -> None:
+        self._writes = writes  # the store's engine, taking SQLite's write lock up front
+
+    def take(self, visitor: str, now: float, limits: Sequence[tuple[float, int]]) -> float | None:
+        """Count one request against `(window_seconds, allowed)` limits, if all allow it.
+
+        Returns None when the request may go (and records it), else the seconds until it
+        may. The check and the record are one transaction, so two tabs cannot both slip in.
+        """
+        with self._writes.begin() as db:
+            if db.dialect.name == "postgresql":
+                db.execute(select(func.pg_advisory_xact_lock(func.hashtext(visitor))))
+            for window, allowed in limits:
+                recent = db.execute(
+                    select(demo_usage.c.at)
+                    .where(demo_usage.c.visitor == visitor, demo_usage.c.at > now - window)
+                    .order_by(demo_usage.c.at.desc())
+                    .limit(allowed)
+                ).all()
+                if len(recent) >= allowed:
+                    return max(1.0, recent[-1].at + window - now)
+            db.execute(insert(demo_usage).values(visitor=visitor, at=now))
+            return None
+
+    def forget_before(self, cutoff: float) -> None:
+        with self._writes.begin() as db:
+            db.execute(delete(demo_usage).where(demo_usage.c.at < cutoff))
+
 
 @dataclass(frozen=True)
 class OverImports:
