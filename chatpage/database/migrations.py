@@ -4,7 +4,7 @@ A small explicit migrations table rather than Alembic: the schema is a few table
 upgrade itself when the page starts (no separate command for a person to forget), and every
 step has to run the same on SQLite and PostgreSQL. Each migration is a function named after
 what it does; `_migrations` records which have run. Never edit one that has shipped: add the
-next, and declare its change in `schema.py` (tests/test_schema.py compares the two).
+next, and declare its change in `schema.py` (tests/database/test_schema.py compares the two).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Every table the page keeps, declared once, on one `MetaData`.
 
 The migrations (`migrations.py`) are what builds a database; this is what the queries are
-written against. `tests/test_schema.py` builds a database by the migrations and compares it
+written against. `tests/database/test_schema.py` builds a database by the migrations and compares it
 with these declarations (Alembic's `compare_metadata`) on SQLite and PostgreSQL, so the two
 cannot drift apart unnoticed. Change both together: a new migration, then the table here.
 

@@ -51,7 +51,7 @@ def give_way() -> None:
     does that). The chat fragment follows a reply for as long as it is written, so its Stop
     and its input would wait that long; this notices such a click and re-runs at once, the
     click's widget state included. It reads Streamlit's script-request state (1.67), which has
-    no public reader; `tests/test_render.py` fails if that changes.
+    no public reader; `tests/replies/test_render.py` fails if that changes.
     """
     ctx = get_script_run_ctx()
     requests = ctx.script_requests if ctx is not None else None

@@ -30,9 +30,8 @@ from playwright.sync_api import Browser, BrowserContext, expect
 from chatpage.data.conversation import Status
 from chatpage.database.conversations import ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
+from testkit.browser import AUTH_CODE, ChatPage, Cluster, free_port, page_env, squash
 from testkit.postgres import controllable_server
-
-from .conftest import AUTH_CODE, ChatPage, Cluster, free_port, page_env, squash
 
 pytestmark = pytest.mark.browser
 

@@ -15,9 +15,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
 from liaobots_core.emulator import Behavior, Emulator
+from testkit.browser import INPUT, REPLY_TIMEOUT_MS, ChatPage, StreamlitServer
 from testkit.files import docx_with_huge_xml, pdf_pages_sharing_one_stream
-
-from .conftest import INPUT, REPLY_TIMEOUT_MS, ChatPage, StreamlitServer
 
 pytestmark = pytest.mark.browser
 
