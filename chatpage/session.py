@@ -100,7 +100,7 @@ def refresh(current: Conversation, journal: Journal) -> bool:
     return False
 
 
-def carry_out(
+def apply_intent(
     intent: Intent | None,
     current: Conversation,
     journal: Journal,

@@ -22,7 +22,7 @@ from chatpage.database.usage import Allowance
 from chatpage.i18n import t
 from chatpage.journal import Journal
 from chatpage.operations.audit import audit
-from chatpage.replies.render import stream_reply
+from chatpage.replies.render import write_progressively
 from chatpage.replies.tasks import Replies, ReplyTask, Request
 from liaobots_core import LiaobotsClient
 
@@ -88,7 +88,7 @@ def begin_reply(
         journal.settle(conversation, reply)
 
 
-def follow_reply(
+def show_own_reply(
     task: ReplyTask, conversation: Conversation, lang: str, pace: Callable[[], float]
 ) -> None:
     """Show a reply this process is writing, from where it is now until it ends.
@@ -97,7 +97,7 @@ def follow_reply(
     reply goes on being written all the same.
     """
     text, start = task.snapshot()
-    stream_reply(
+    write_progressively(
         task.follow(start, pace=pace),
         text,
         task.reply,

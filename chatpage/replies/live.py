@@ -26,7 +26,7 @@ WATCH_INTERVAL = 2.0  # seconds between checks of the open conversation for chan
 
 
 @st.fragment(run_every=LIVE_INTERVAL)
-def live_reply(
+def reply_from_elsewhere(
     journal: Journal, replies: Replies, conversation_id: str, message_id: str, lang: str
 ) -> None:
     """A reply another app process is writing, as far as it has been saved, with Stop."""

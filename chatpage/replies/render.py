@@ -63,7 +63,7 @@ def give_way() -> None:
     st.rerun(scope="fragment" if ctx.fragment_ids_this_run else "app")
 
 
-def stream_reply(
+def write_progressively(
     events: Iterable[str | None],
     initial: str,
     reply: Message,

@@ -9,7 +9,7 @@ for a grace period and marks the rest interrupted.
 
 A page on this process follows a task's text as it arrives (`ReplyTask.follow`), at a steady
 pace that slows only when the process is busy (`update_interval`); a page on another process
-reads it from the store (`live.live_reply`).
+reads it from the store (`live.reply_from_elsewhere`).
 """
 
 from __future__ import annotations

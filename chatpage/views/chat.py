@@ -96,7 +96,7 @@ def carry_out(
     pending: PendingKind | None = None
     with guard.region("action", page.lang):
         try:
-            pending = session.carry_out(intent, conversation, journal, page.replies, page.room)
+            pending = session.apply_intent(intent, conversation, journal, page.replies, page.room)
         except ConversationGone:  # deleted in the instant since the input was checked
             session.give_back(intent.text if intent else "", ErrorInfo("conversation_deleted"))
     if pending is None or page.choices is None:

@@ -16,8 +16,8 @@ from chatpage.access.limits import human_size
 from chatpage.data.conversation import Conversation, Message, Status
 from chatpage.i18n import t
 from chatpage.journal import Journal
-from chatpage.replies.asking import follow_reply, show_failure
-from chatpage.replies.live import live_reply
+from chatpage.replies.asking import show_failure, show_own_reply
+from chatpage.replies.live import reply_from_elsewhere
 from chatpage.replies.tasks import Replies, ReplyTask
 from chatpage.views.copy_button import copy_button
 from chatpage.views.safe_markdown import show
@@ -52,19 +52,19 @@ def tail(
     """The branch on show after its first `drawn` messages; returns the reply it followed.
 
     A reply this process is writing is shown as it arrives, with Stop, and its buttons once it
-    has ended (`followed_reply`); one another process is writing is read from the store as it
-    grows (`live_reply`).
+    has ended (`own_reply_bubble`); one another process is writing is read from the store as it
+    grows (`reply_from_elsewhere`).
     """
     for message in conversation.messages[drawn:]:
         # Written by this process? Followed also in the moment after it ended: its writer
         # marks it ended before saving that, and following it to its end sees it saved.
         task = replies.get(message.id) if message is conversation.last else None
         if task is not None:
-            followed_reply(task, conversation, lang, journal, replies)
+            own_reply_bubble(task, conversation, lang, journal, replies)
             return task
         if message.status is Status.STREAMING and message is conversation.last:
             with st.chat_message(message.role, avatar=AVATARS[message.role]):
-                live_reply(journal, replies, conversation.id, message.id, lang)
+                reply_from_elsewhere(journal, replies, conversation.id, message.id, lang)
             return None
         bubble(conversation, message, lang, limit=limit)
     return None
@@ -82,7 +82,7 @@ def bubble(conversation: Conversation, message: Message, lang: str, *, limit: in
             chips(message, lang)
         message_controls(st.empty(), conversation, message, lang)
         if message is conversation.last:
-            with st.empty().container():  # one place, as in `followed_reply`
+            with st.empty().container():  # one place, as in `own_reply_bubble`
                 actions(message, lang)
 
 
@@ -104,7 +104,7 @@ def escaped(text: str) -> str:
 _MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|<>~$:]")
 
 
-def followed_reply(
+def own_reply_bubble(
     task: ReplyTask, conversation: Conversation, lang: str, journal: Journal, replies: Replies
 ) -> None:
     """The reply this process is writing, shown as it arrives, with Stop; then its buttons."""
@@ -120,7 +120,7 @@ def followed_reply(
             args=(journal, replies, conversation.id, task.id),
         )
         with body:
-            follow_reply(task, conversation, lang, replies.update_interval)
+            show_own_reply(task, conversation, lang, replies.update_interval)
         with controls.container():
             message_controls(st.empty(), conversation, task.reply, lang)
             actions(task.reply, lang)

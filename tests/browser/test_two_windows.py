@@ -1,7 +1,7 @@
 """One conversation open in two windows: tabs of one browser, or tabs on two app processes.
 
 Each tab is its own Streamlit session; what one writes reaches the other only through the
-store (the `watch` fragment re-checks it every ~2 s, `live_reply` reads a reply being
+store (the `watch` fragment re-checks it every ~2 s, `reply_from_elsewhere` reads a reply being
 written elsewhere about once a second). Nothing here sleeps: every step waits for what the
 page shows, with timeouts long enough for a busy two-core machine.
 """
