@@ -125,12 +125,12 @@ def test_the_comparison_sees_a_column_the_migrations_never_added(database_url: s
 
 def test_every_table_the_page_queries_is_on_the_one_metadata() -> None:
     from chatpage.database import conversations as store
-    from chatpage.database import prompts, sharing, usage
+    from chatpage.database import demo_usage, prompts, sharing, usage
 
     for table in (
         store.conversations,
         store.messages,
-        store.demo_usage,
+        demo_usage.demo_usage,
         usage.reply_usage,
         sharing.shared_links,
         prompts.saved_prompts,
