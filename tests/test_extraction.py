@@ -212,12 +212,11 @@ def test_while_a_slow_file_is_read_the_process_answers_other_sessions_at_once(
     reader = threading.Thread(target=read_slowly)
     cpu = own_cpu_seconds()
     reader.start()
-    started = time.monotonic()
     answer = client.complete([{"role": "user", "content": "Hello"}])
-    answered_in = time.monotonic() - started
+    # Answered while the file is still being read: whatever the machine's speed, an answer
+    # held up by the reading would only come after it.
     assert reader.is_alive(), "the file was read before the other session was answered"
     reader.join(60)
     assert answer == "Another session's answer."
-    assert answered_in < 1.0
     assert outcome == [ErrorInfo("file_too_slow", limit=3)]
     assert own_cpu_seconds() - cpu < 1.0  # the reading's CPU was the child's
