@@ -694,7 +694,9 @@ def test_cli_serves_with_the_code_from_the_environment_and_never_prints_it() -> 
         assert (ok.status_code, bad.status_code) == (200, 401)
         assert f"> {MESSAGE}" in ok.text
     finally:
-        proc.send_signal(signal.SIGINT)
+        # SIGTERM, not SIGINT: a test run started in the background (CI, nohup) passes its
+        # children SIGINT ignored, and the CLI then never heard the stop.
+        proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=PROCESS_SECONDS)
     assert proc.returncode == 0
     assert CODE not in out + err
