@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import ssl
 import threading
 from collections.abc import Sequence
@@ -79,11 +80,21 @@ def emulator_from_args(args: argparse.Namespace) -> Emulator:
     )
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     emulator = emulator_from_args(parse_args(argv))
+    # SIGTERM (a service manager's, or a parent's that started it in the background, where a
+    # shell leaves Ctrl-C's SIGINT ignored) stops it as cleanly as Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
     emulator.start()
     auth = "the configured auth code" if emulator.requires_code else "any auth code"
-    print(f"Liaobots emulator at {emulator.base_url} (accepts {auth}; Ctrl-C stops)", flush=True)
+    print(
+        f"Liaobots emulator at {emulator.base_url} (accepts {auth}; Ctrl-C or SIGTERM stops)",
+        flush=True,
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

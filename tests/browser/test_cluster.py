@@ -38,6 +38,7 @@ pytestmark = pytest.mark.browser
 HEADER = "X-Forwarded-Email"
 CHARS_PER_SECOND = 400  # 20 ASCII characters every 50 ms
 KILL_AFTER_CHARS = 3 * CHARS_PER_SECOND
+WAIT_SECONDS = 60  # for a page, a note or an answer on a machine ten times slower
 
 
 @pytest.fixture
@@ -150,7 +151,7 @@ def fetch(url: str) -> tuple[int, str]:
     """(status, body) of a GET straight to this machine, an error status included."""
     direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with direct.open(url, timeout=10) as answer:
+        with direct.open(url, timeout=WAIT_SECONDS) as answer:
             return answer.status, answer.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
@@ -263,7 +264,7 @@ def test_a_database_outage_mid_reply_loses_nothing(
             conversation = chat.page.evaluate("() => new URLSearchParams(location.search).get('c')")
             database.stop()
             note = chat.messages.nth(index).get_by_text("The database cannot be reached")
-            expect(note).to_be_visible(timeout=10_000)
+            expect(note).to_be_visible(timeout=WAIT_SECONDS * 1000)
             during = len(chat.text(index))
             chat.page.wait_for_function(  # the reply goes on while the database is away
                 "([i, n]) => window.__chatTest.text(i).length >= n", arg=[index, during + 400]
@@ -340,7 +341,7 @@ def test_the_site_serves_https_alone_with_hsts_and_secure_cookies_and_needs_its_
     # Plain HTTP only points to HTTPS.
     plain = urllib.request.build_opener(urllib.request.ProxyHandler({}), NoRedirects())
     with pytest.raises(urllib.error.HTTPError) as redirect:
-        plain.open(f"http://127.0.0.1:{http_port}/?c=abc", timeout=10)
+        plain.open(f"http://127.0.0.1:{http_port}/?c=abc", timeout=WAIT_SECONDS)
     assert redirect.value.code == 301
     assert redirect.value.headers["Location"] == f"{cluster.url}?c=abc"
 
@@ -349,7 +350,7 @@ def test_the_site_serves_https_alone_with_hsts_and_secure_cookies_and_needs_its_
     tls = urllib.request.build_opener(
         urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=trusted)
     )
-    with tls.open(cluster.url, timeout=10) as answer:
+    with tls.open(cluster.url, timeout=WAIT_SECONDS) as answer:
         assert answer.status == 200
         assert answer.headers["Strict-Transport-Security"] == "max-age=31536000"
         route = [c for c in answer.headers.get_all("Set-Cookie") if c.startswith("lbchat_")]

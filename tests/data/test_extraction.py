@@ -70,7 +70,9 @@ def test_a_95_kb_docx_of_20_mb_xml_is_refused_by_its_own_size_before_it_is_parse
 
 def test_a_file_that_uses_its_cpu_seconds_is_refused_as_too_slow_and_the_next_is_read() -> None:
     error = refusal(
-        Upload("attack.pdf", pdf_pages_sharing_one_stream()), bounds=Bounds(cpu_seconds=1)
+        # Wall time far beyond 1 CPU second however busy the machine: the CPU limit ends it.
+        Upload("attack.pdf", pdf_pages_sharing_one_stream()),
+        bounds=Bounds(cpu_seconds=1, wall_seconds=120),
     )
     assert (error.kind, error.limit) == ("file_too_slow", 1)
     assert read_bounded(Upload("next.pdf", pdf_with_text("Fine"))).text == "Fine"
@@ -138,14 +140,20 @@ def test_a_file_waits_for_a_free_reader_and_is_refused_when_none_frees_in_time()
 def test_files_of_several_sessions_are_read_at_once_within_the_bound() -> None:
     results: list[str] = []
 
+    # Six files, two read at a time: the later ones wait their turn. On a busy machine the
+    # default 20 s for a turn can pass (the page then says it is busy); here the test checks
+    # that every file gets its turn, so the bound is one no machine in use reaches.
+    patient = Bounds(wall_seconds=120)
+
     def one(index: int) -> None:
-        results.append(read_bounded(Upload(f"{index}.txt", f"file {index}".encode())).text)
+        upload = Upload(f"{index}.txt", f"file {index}".encode())
+        results.append(read_bounded(upload, bounds=patient).text)
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(60)
+        thread.join(300)
     assert sorted(results) == sorted(f"file {i}" for i in range(6))
 
 
@@ -211,12 +219,12 @@ def test_while_a_slow_file_is_read_the_process_answers_other_sessions_at_once(
     reader = threading.Thread(target=read_slowly)
     cpu = own_cpu_seconds()
     reader.start()
-    started = time.monotonic()
     answer = client.complete([{"role": "user", "content": "Hello"}])
-    answered_in = time.monotonic() - started
+    # Answered while the file is still being read: whatever the machine's speed, an answer
+    # held up by the reading would only come after it.
     assert reader.is_alive(), "the file was read before the other session was answered"
     reader.join(60)
     assert answer == "Another session's answer."
-    assert answered_in < 1.0
-    assert outcome == [ErrorInfo("file_too_slow", limit=3)]
+    # Too slow by its 3 CPU seconds, or on a busy machine by the wall time first.
+    assert [error.kind for error in outcome] == ["file_too_slow"]
     assert own_cpu_seconds() - cpu < 1.0  # the reading's CPU was the child's
