@@ -92,7 +92,7 @@ def explain(info: ErrorInfo, lang: str) -> tuple[Level, str]:
     if kind in ("file_too_slow", "file_too_many_pages", "file_reading_busy"):
         return "warning", t(lang, f"error_{kind}", size=info.size, limit=info.limit)
     if kind == "file_text_too_long":
-        return "warning", t(lang, "error_file_text_too_long", limit=f"{info.limit or 0:,}")
+        return "warning", t(lang, "error_file_text_too_long", limit=info.limit or 0)
     if kind == "files_too_long":
         return "warning", t(lang, "error_files_too_long", length=info.size, limit=info.limit)
     if kind in ("file_image", "file_binary", "file_unreadable"):
@@ -103,7 +103,7 @@ def explain(info: ErrorInfo, lang: str) -> tuple[Level, str]:
         return "warning", t(lang, f"error_{kind}", limit=info.limit)
     if kind.startswith("limit_") and kind.removeprefix("limit_") in LIMIT_KINDS:
         wait = waiting_time(info.retry_after or 0, lang)
-        return "warning", t(lang, f"error_{kind}", limit=f"{info.limit:,}", wait=wait)
+        return "warning", t(lang, f"error_{kind}", limit=info.limit or 0, wait=wait)
     if kind == "balance_gone":
         return "warning", t(lang, "error_balance_gone")
     if kind == "limits_unavailable":
