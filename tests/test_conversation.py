@@ -17,10 +17,12 @@ from liaobots_core import (
     GuestRefusedError,
     HumanCheckError,
     InsufficientBalanceError,
+    LiaobotsError,
     MissingAuthCodeError,
     ProtocolError,
     RateLimitError,
     StreamTimeoutError,
+    UnknownModelError,
     UpstreamError,
 )
 
@@ -187,6 +189,19 @@ def test_every_client_error_has_words_a_person_can_act_on(
     assert words in text
     assert str(error) not in text  # the page's own words, not the client's technical line
     assert explain(describe(error), "ru")[1] != text  # type: ignore[arg-type]
+
+
+def test_the_page_keeps_the_client_errors_facts_not_its_words() -> None:
+    limited = ErrorInfo("rate_limit", status_code=429, retry_after=7.0)
+    assert describe(RateLimitError(7.0)) == limited
+    assert describe(GuestRefusedError("no guest code", 403)) == ErrorInfo(
+        "guest_refused", status_code=403
+    )
+    assert describe(StreamTimeoutError(60, during_reply=False)) == ErrorInfo(
+        "timeout", retry_after=60
+    )
+    assert describe(UnknownModelError("gpt-9", ["gpt-4"])).kind == "config"
+    assert describe(LiaobotsError("anything else")).kind == "unknown"
 
 
 def test_the_page_says_a_rejected_code_and_a_rate_limit_in_its_own_words() -> None:
