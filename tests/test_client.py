@@ -138,6 +138,31 @@ def test_wrong_auth_code_is_an_auth_error_carrying_facts_not_the_pages_advice(
     assert "sidebar" not in str(caught.value)  # the page's words are the page's
 
 
+@pytest.mark.parametrize(
+    ("error", "kind", "line"),
+    [
+        (MissingAuthCodeError(), "missing_code", "no auth code given"),
+        (AuthError(status_code=403), "auth", "auth code rejected (HTTP 403)"),
+        (AuthError(reason="unsendable"), "auth", "auth code not sent"),
+        (HumanCheckError(), "human_check", "HTML page"),
+        (InsufficientBalanceError(), "balance", "balance used up (HTTP 402)"),
+        (RateLimitError(None), "rate_limit", "rate limited (HTTP 429)"),
+        (UpstreamError(503), "upstream", "service failure (HTTP 503)"),
+        (UpstreamError(418), "refused", "unexpected status (HTTP 418)"),
+        (StreamTimeoutError(2.5, during_reply=True), "timeout", "no data for 2.5 seconds"),
+        (ConnectionFailedError("http://h:1", during_reply=True), "connection_cut", "broke"),
+        (UnknownModelError("x", ["gpt-4"]), "unknown_model", "unknown model 'x'"),
+    ],
+)
+def test_client_errors_carry_a_kind_and_a_technical_line_never_advice(
+    error: LiaobotsError, kind: str, line: str
+) -> None:
+    assert error.kind == kind
+    assert line in str(error)
+    for advice in ("sidebar", "Paste", "offline demo", "try again", "Check"):
+        assert advice not in str(error)
+
+
 def test_rate_limit_reports_retry_after_seconds(client: LiaobotsClient, emulator: Emulator) -> None:
     emulator.default = Behavior(status=429, retry_after="7")
     with pytest.raises(RateLimitError) as caught:
