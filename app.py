@@ -1,13 +1,13 @@
 """Liaobots Chat: the Streamlit app. Layout and wiring only; the logic lives in `chatpage`.
 
 `streamlit run app.py` imports this file as a module, finds `app` (an `st.App`) and serves it:
-this same file as the page, plus `/metrics` (chatpage/server.py). Each page run executes the
-file as `__main__` (Streamlit's script runner, AppTest too), which draws the page.
+this same file as the page, plus `/metrics` (chatpage/operations/server.py). Each page run
+executes the file as `__main__` (Streamlit's script runner, AppTest too), which draws the page.
 
 A page run is an `st.navigation` entry point: settings, the access gate and the database are
 checked first, before any page runs; a shared link (`?share=`) then shows its read-only
-snapshot (chatpage/shared_view.py) instead; else the chat (everyone's, the default page) or, for
-CHAT_ADMINS alone, the usage page (`app_pages/usage.py`). Nobody else has it in the
+snapshot (chatpage/views/shared_view.py) instead; else the chat (everyone's, the default page)
+or, for CHAT_ADMINS alone, the usage page (`app_pages/usage.py`). Nobody else has it in the
 navigation or at its URL.
 """
 
@@ -19,13 +19,16 @@ from pathlib import Path
 
 import streamlit as st
 
-from chatpage import balance, connection, guard, server, session, shared_view, usage_page, views
-from chatpage.access import Visitor, identify
-from chatpage.chat import Page, carry_out, chat
+from chatpage import session
+from chatpage.access import balance, connection
+from chatpage.access.identity import Visitor, identify
+from chatpage.database.conversations import ConversationStore
 from chatpage.i18n import pick_language, t
-from chatpage.persistence import Journal, open_store, process_replies
+from chatpage.journal import Journal, open_store, process_replies
+from chatpage.operations import server
 from chatpage.settings import Settings, load_settings
-from chatpage.store import ConversationStore
+from chatpage.views import guard, messages, shared_view, sidebar, stops, usage_page
+from chatpage.views.chat import Page, carry_out, chat
 
 # Served by the page itself: a `:material/...:` icon makes every browser fetch it from Google.
 FAVICON = str(Path(__file__).parent / "chatpage" / "favicon.png")
@@ -38,10 +41,10 @@ def main() -> None:
         st.session_state.lang = pick_language(st.context.locale)
     lang: str = st.session_state.lang
     if settings.problems:
-        views.stop_for_problems(settings.problems, lang)
+        stops.stop_for_problems(settings.problems, lang)
     refused = connection.refusal(settings, st.context.headers, st.context.ip_address)
     if refused is not None:  # a foreign host name, or a proxy the page does not trust
-        views.stop_at_boundary(settings, refused, lang, st.context.headers)
+        stops.stop_at_boundary(settings, refused, lang, st.context.headers)
 
     visitor = identify(
         settings,
@@ -51,11 +54,11 @@ def main() -> None:
         ip_address=st.context.ip_address,
     )
     if visitor is None:
-        views.stop_at_gate(settings, lang)
+        stops.stop_at_gate(settings, lang)
     session.note_visitor(visitor, settings.access)
     store = open_store(settings)
     if store is None:
-        views.stop_for_database(lang)
+        stops.stop_for_database(lang)
     if shared_view.wanted():  # `?share=`: a read-only snapshot instead of the chat
         shared_view.show(store, visitor.owner, not settings.public_demo, lang)
 
@@ -76,7 +79,7 @@ def main() -> None:
 
 
 def show_chat(settings: Settings, visitor: Visitor, store: ConversationStore, lang: str) -> None:
-    """The chat: the sidebar, the conversation and the input (see chatpage/chat.py)."""
+    """The chat: the sidebar, the conversation and the input (see chatpage/views/chat.py)."""
     journal = Journal(store, owner=visitor.owner)
     replies = process_replies(settings)
     conversation = session.conversation(journal)
@@ -101,7 +104,7 @@ def show_chat(settings: Settings, visitor: Visitor, store: ConversationStore, la
     intent = session.take_intent()
     choices = None
     with guard.region("sidebar", lang):
-        choices = views.sidebar(settings, visitor, conversation, lang, journal)
+        choices = sidebar.show(settings, visitor, conversation, lang, journal)
     carry_out(intent, conversation, journal, page(drawn=(), choices=choices))
 
     if choices is not None:
@@ -110,8 +113,8 @@ def show_chat(settings: Settings, visitor: Visitor, store: ConversationStore, la
             st.info(t(lang, "demo_banner"), icon=":material/science:")
     drawn: tuple[str, ...] = ()
     with guard.region("conversation", lang):
-        drawn = views.history(conversation, lang, limit=settings.message_limit)
-    chat(page(drawn=drawn, choices=choices))  # the rest, and the input: see chatpage/chat.py
+        drawn = messages.history(conversation, lang, limit=settings.message_limit)
+    chat(page(drawn=drawn, choices=choices))  # the rest, and the input: see chatpage/views/chat.py
 
 
 if __name__ != "__main__":  # imported by `streamlit run app.py` to find its server

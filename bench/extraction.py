@@ -1,5 +1,5 @@
 """What reading a normal attached file costs, in the page's process (before) and in a bounded
-child (after, chatpage/extraction.py), same run, same files.
+child (after, chatpage/data/extraction.py), same run, same files.
 
 Two ordinary documents: a 20-page PDF (40 lines of text a page) and a 50-page DOCX (page
 breaks between pages of 12 paragraphs, about 150,000 characters). Each is read (a) in this
@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chatpage import extraction
-from chatpage.attachments import Upload, read
+from chatpage.data import extraction
+from chatpage.data.attachments import Upload, read
 from testkit.files import _pdf
 
 LINE = "Quarterly figures for the northern region rose by four percent over the last year"

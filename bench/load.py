@@ -87,7 +87,7 @@ from streamlit.proto.Markdown_pb2 import Markdown  # noqa: E402
 from streamlit.string_util import clean_text  # noqa: E402
 
 from bench.ws_bytes import bench_reply  # noqa: E402
-from chatpage.store import ConversationStore  # noqa: E402
+from chatpage.database.conversations import ConversationStore  # noqa: E402
 from liaobots_core import DEFAULT_MODEL_ID  # noqa: E402
 from testkit.browser import (  # noqa: E402
     APP,
@@ -699,7 +699,7 @@ def seed(url: str, users: list[str], saved: int, history: int) -> dict[str, str]
     Returns the conversation each user opens (none when `history` is 0). Written straight to
     the page's store, as earlier visits would have left it, before any session starts.
     """
-    from chatpage.conversation import Conversation, Message
+    from chatpage.data.conversation import Conversation, Message
 
     store = ConversationStore(url)
     opened: dict[str, str] = {}

@@ -22,7 +22,7 @@ from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chatpage.store import ConversationStore, conversations, messages
+from chatpage.database.conversations import ConversationStore, conversations, messages
 
 OWNER = "header:bench@example.com"
 WORDS = [

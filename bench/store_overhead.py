@@ -37,11 +37,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chatpage.conversation import Conversation, Message, Status
-from chatpage.persistence import Journal
-from chatpage.replies import CHECKPOINT_INTERVAL, Replies, ReplyTask, Request
-from chatpage.store import ConversationStore
-from chatpage.streaming import TICK
+from chatpage.data.conversation import Conversation, Message, Status
+from chatpage.database.conversations import ConversationStore
+from chatpage.journal import Journal
+from chatpage.replies.tasks import CHECKPOINT_INTERVAL, TICK, Replies, ReplyTask, Request
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Behavior, Emulator
 

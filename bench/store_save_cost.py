@@ -43,9 +43,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import delete, insert, select, update
 
-from chatpage.conversation import Conversation, Message, Status
-from chatpage.persistence import Journal
-from chatpage.store import ConversationStore, _message_row, conversations, messages, writer
+from chatpage.data.conversation import Conversation, Message, Status
+from chatpage.database.conversations import (
+    ConversationStore,
+    _message_row,
+    conversations,
+    messages,
+    writer,
+)
+from chatpage.journal import Journal
 
 SIZES = (10, 1000)
 SQLITE_LOAD_BAR_MS = 50.0

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field, replace
 
 import streamlit as st
 
+from chatpage.settings import Settings
 from liaobots_core import BUILTIN_MODELS, LiaobotsClient, LiaobotsError, Model
 from liaobots_core.emulator import Behavior, Emulator
-
-from .settings import Settings
 
 # Paced like a model typing: ~60 characters a second.
 DEMO_BEHAVIOR = Behavior(chunk_bytes=12, delay=0.05)

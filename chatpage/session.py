@@ -15,20 +15,19 @@ from typing import Any, Literal
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from chatpage.access.identity import Visitor
+from chatpage.access.limits import FILE_MAX_BYTES, message_problem, without_controls
+from chatpage.access.refusal import Refused
+from chatpage.data.attachments import Upload
+from chatpage.data.conversation import Attachment, Conversation, ErrorInfo, Status
+from chatpage.data.extraction import read_all
+from chatpage.i18n import t
+from chatpage.journal import Journal
+from chatpage.operations import metrics
+from chatpage.operations.audit import Field, audit
+from chatpage.replies.tasks import Replies
+from chatpage.views.guard import guarded
 from liaobots_core import DEFAULT_MODEL_ID
-
-from . import metrics
-from .access import Visitor
-from .attachments import Refused, Upload
-from .audit import Field, audit
-from .balance import NoBalance
-from .conversation import Attachment, Conversation, ErrorInfo, Status
-from .extraction import read_all
-from .guard import guarded
-from .i18n import t
-from .limits import FILE_MAX_BYTES, message_problem, without_controls
-from .persistence import Journal
-from .replies import Busy, OverLimit, Replies
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +100,7 @@ def refresh(current: Conversation, journal: Journal) -> bool:
     return False
 
 
-def carry_out(
+def apply_intent(
     intent: Intent | None,
     current: Conversation,
     journal: Journal,
@@ -122,7 +121,7 @@ def carry_out(
     if intent.kind in ("edit", "regenerate", "continue") and room is not None:
         busy = no_room(room)
         if busy is not None:
-            refuse(busy)
+            _refused(busy)
             if intent.kind == "edit":
                 set_editing(viewed)
                 st.session_state[EDIT_TEXT_KEY] = intent.text
@@ -142,8 +141,7 @@ def carry_out(
         journal.add(current, current.edit(viewed, intent.text))
         return "reply"
     if intent.kind == "regenerate" and viewed is not None:
-        chosen = current.tree[viewed]
-        current.rewind_to(chosen.parent_id if chosen.role == "assistant" else chosen.id)
+        current.branch_for_new_reply(viewed)
         return "reply"
     if intent.kind == "continue" and viewed is not None:
         chosen = current.tree[viewed]
@@ -234,16 +232,11 @@ def no_room(room: Callable[[], None]) -> ErrorInfo | None:
     """Why there is no room for another reply now, or None when there is."""
     try:
         room()
-    except (Busy, OverLimit, NoBalance) as refused:
-        return refused.error()
+    except Refused as refused:
+        return refused.error
     except SQLAlchemyError:  # cannot count: let it through, the page says the store failed
         return None
     return None
-
-
-def refuse(problem: ErrorInfo) -> None:
-    """Show why what a button asked for was not done (on this run)."""
-    _refused(problem)
 
 
 def _refused(problem: ErrorInfo) -> None:

@@ -11,15 +11,15 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy.engine import make_url
 
+from chatpage.access.limits import CONTROL_CHARS, FILE_MAX_BYTES, MESSAGE_MAX_CHARS
+from chatpage.database.usage import Allowance
 from liaobots_core import ConfigurationError
 from liaobots_core.client import clean_base_url
-
-from .limits import CONTROL_CHARS, FILE_MAX_BYTES, MESSAGE_MAX_CHARS
-from .usage import Allowance
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
@@ -68,6 +68,7 @@ class Settings:
     offline_demo: bool = False
     guest: bool = False  # each browser session signs in as a guest when no code is in use
     database_url: str | None = field(default=None, repr=False)
+    data_dir: Path | None = None  # the default SQLite file's folder (CHAT_DATA_DIR)
     max_message_chars: int = MESSAGE_MAX_CHARS
     max_file_bytes: int = FILE_MAX_BYTES  # one attached file
     access: AccessMode = "local"
@@ -221,6 +222,7 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
         offline_demo=flag("LIAOBOTS_OFFLINE_DEMO"),
         guest=guest,
         database_url=database_url,
+        data_dir=Path(data_dir) if (data_dir := get("CHAT_DATA_DIR")) else None,
         max_message_chars=number("CHAT_MAX_MESSAGE_CHARS", MESSAGE_MAX_CHARS, most=CHARS_MAX),
         max_file_bytes=number("CHAT_MAX_FILE_BYTES", FILE_MAX_BYTES, most=FILE_BYTES_MAX),
         access=access,  # type: ignore[arg-type]
@@ -294,7 +296,7 @@ def _networks(value: str | None, problems: list[str]) -> tuple[Network, ...]:
 
 def _host_patterns(value: str | None, problems: list[str]) -> tuple[str, ...]:
     """CHAT_ALLOWED_HOSTS: host names (a port is ignored), `*.example.com` for subdomains."""
-    from .connection import host_name  # the same parsing as a request's Host header
+    from chatpage.access.connection import host_name  # the same parsing as a request's Host header
 
     patterns: list[str] = []
     for part in (p.strip() for p in (value or "").split(",")):

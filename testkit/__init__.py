@@ -4,3 +4,5 @@ A throw-away PostgreSQL server (`postgres`), `streamlit run` and `scripts/cluste
 processes, Debian's Chromium driven through Playwright (`browser`), and Streamlit's websocket
 protocol without a browser (`st_protocol`). Nothing here imports pytest.
 """
+
+AUTH_CODE = "test-code-5f1c9a"  # the code every test's emulator accepts

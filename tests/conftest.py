@@ -11,12 +11,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from chatpage import balance
+from chatpage.access import balance
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Emulator
+from testkit import AUTH_CODE
 from testkit.postgres import temporary_server
-
-AUTH_CODE = "test-code-5f1c9a"
 
 
 @pytest.fixture(autouse=True)

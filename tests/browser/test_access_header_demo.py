@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
-from chatpage.conversation import Conversation, Message
-from chatpage.export import to_json
+from chatpage.data.conversation import Conversation, Message
+from chatpage.data.export import to_json
 from liaobots_core.emulator import Behavior, Emulator
-
-from .conftest import (
+from testkit.browser import (
     APP,
     AUTH_CODE,
     CHROMIUM,

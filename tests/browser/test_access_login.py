@@ -2,7 +2,7 @@
 
 A real `streamlit run app.py` signs people in with Streamlit's own OpenID Connect code
 (`st.login`, authorization code flow with PKCE) against a real provider running in this
-process (`tests/oidc_provider.py`): the browser is sent to the provider's form, comes back
+process (`testkit/oidc_provider.py`): the browser is sent to the provider's form, comes back
 with a code, and Streamlit exchanges it and checks the signed ID token. Nothing is mocked.
 Alice and Bob use separate browser contexts, so separate cookies and Streamlit sessions.
 """
@@ -22,8 +22,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from liaobots_core.emulator import Behavior, Emulator
+from testkit.oidc_provider import Client, OIDCProvider
 
-from ..oidc_provider import Client, OIDCProvider
 from .conftest import (
     _FAILED,
     APP,

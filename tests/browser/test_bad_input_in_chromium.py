@@ -9,8 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from liaobots_core.emulator import Behavior, Emulator
-
-from .conftest import AUTH_CODE, INPUT, ChatPage, StreamlitServer, squash
+from testkit.browser import AUTH_CODE, INPUT, ChatPage, StreamlitServer, squash
 
 pytestmark = pytest.mark.browser
 

@@ -27,12 +27,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from playwright.sync_api import Browser, BrowserContext, expect
 
-from chatpage.conversation import Status
-from chatpage.store import ConversationStore
+from chatpage.data.conversation import Status
+from chatpage.database.conversations import ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
+from testkit.browser import AUTH_CODE, ChatPage, Cluster, free_port, page_env, squash
 from testkit.postgres import controllable_server
-
-from .conftest import AUTH_CODE, ChatPage, Cluster, free_port, page_env, squash
 
 pytestmark = pytest.mark.browser
 

@@ -10,8 +10,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from liaobots_core.emulator import Behavior, Emulator
-
-from .conftest import APP, AUTH_CODE, ChatPage, StreamlitServer, page_env, squash
+from testkit.browser import APP, AUTH_CODE, ChatPage, StreamlitServer, page_env, squash
 
 pytestmark = pytest.mark.browser
 

@@ -6,8 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from liaobots_core.emulator import Behavior, Emulator
-
-from .conftest import INPUT, REPLY_TIMEOUT_MS, ChatPage
+from testkit.browser import INPUT, REPLY_TIMEOUT_MS, ChatPage
 
 pytestmark = pytest.mark.browser
 

@@ -2,7 +2,7 @@
 a reply holding NUL, ESC, form feed and BEL keeps the text after them through a reload.
 
 The app process's CPU seconds and peak memory are read from /proc for the `streamlit run`
-process itself; the files are read by its bounded children (chatpage/extraction.py).
+process itself; the files are read by its bounded children (chatpage/data/extraction.py).
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
 from liaobots_core.emulator import Behavior, Emulator
+from testkit.browser import INPUT, REPLY_TIMEOUT_MS, ChatPage, StreamlitServer
 from testkit.files import docx_with_huge_xml, pdf_pages_sharing_one_stream
-
-from .conftest import INPUT, REPLY_TIMEOUT_MS, ChatPage, StreamlitServer
 
 pytestmark = pytest.mark.browser
 

@@ -20,8 +20,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from liaobots_core.emulator import Behavior, Emulator
+from testkit.browser import AUTH_CODE, ChatPage, Cluster, page_env
 
-from .conftest import AUTH_CODE, ChatPage, Cluster, page_env
 from .test_cluster import sessions, settles
 
 pytestmark = pytest.mark.browser

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from liaobots_core.emulator import Behavior, Emulator
+from testkit.browser import ChatPage, squash
 
-from .conftest import ChatPage, squash
 from .test_page_in_chromium import plain_reply
 
 pytestmark = pytest.mark.browser

@@ -12,8 +12,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from liaobots_core.emulator import Behavior, Emulator
-
-from .conftest import AUTH_CODE, ChatPage, ResponseLog, StreamlitServer, WebSocketLog, squash
+from testkit.browser import AUTH_CODE, ChatPage, ResponseLog, StreamlitServer, WebSocketLog, squash
 
 pytestmark = pytest.mark.browser
 

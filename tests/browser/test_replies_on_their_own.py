@@ -20,9 +20,10 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from chatpage.conversation import Conversation, Message, Status
-from chatpage.persistence import Journal
-from chatpage.store import LOCAL_OWNER, ConversationStore
+from chatpage.access.identity import LOCAL_OWNER
+from chatpage.data.conversation import Conversation, Message, Status
+from chatpage.database.conversations import ConversationStore
+from chatpage.journal import Journal
 from liaobots_core.emulator import Behavior, Emulator
 
 from .conftest import (

@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from liaobots_core.emulator import Behavior, Emulator
+from testkit.browser import INPUT, ChatPage
 
-from .conftest import INPUT, ChatPage
 from .test_access_header_demo import SIDEBAR, context_as, server_with  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser

@@ -1,7 +1,7 @@
 """One conversation open in two windows: tabs of one browser, or tabs on two app processes.
 
 Each tab is its own Streamlit session; what one writes reaches the other only through the
-store (the `watch` fragment re-checks it every ~2 s, `live_reply` reads a reply being
+store (the `watch` fragment re-checks it every ~2 s, `reply_from_elsewhere` reads a reply being
 written elsewhere about once a second). Nothing here sleeps: every step waits for what the
 page shows, with timeouts long enough for a busy two-core machine.
 """
@@ -16,8 +16,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from chatpage.conversation import Conversation, Status
-from chatpage.store import LOCAL_OWNER, ConversationStore
+from chatpage.access.identity import LOCAL_OWNER
+from chatpage.data.conversation import Conversation, Status
+from chatpage.database.conversations import ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
 
 from .conftest import (

@@ -1,0 +1,1 @@
+"""Who may see and send what: the access gate, host names, limits, quotas and the balance."""

@@ -1,0 +1,1 @@
+"""Plain data: the conversation tree, exports, attached files and how a reply failed."""

@@ -1,0 +1,1 @@
+"""The database: one schema, its migrations, and each table's queries."""

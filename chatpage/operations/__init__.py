@@ -1,0 +1,1 @@
+"""What operators run and watch: metrics, the audit log, server routes and tools."""

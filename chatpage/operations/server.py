@@ -1,0 +1,61 @@
+"""What `streamlit run app.py` serves beside the page: `/metrics`, and a clean exit.
+
+`app.py` hands these to Streamlit's `st.App` (Streamlit 1.67 serves every page through
+Starlette and uvicorn; `streamlit run` finds an `st.App` in the script and serves it, routes
+and all, with the page, its websocket, `/_stcore/health` and the sign-in routes unchanged).
+
+`/metrics` answers only a client on this machine that came through no proxy and asks by a
+loopback name: a scraper on the host, or nginx's loopback-only per-replica address (which
+forwards no client headers, and names the replica's own address as Host). A public
+site that proxies everything would otherwise publish it; the nginx site also refuses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from chatpage.access.connection import loopback_host
+from chatpage.access.identity import PROXY_HEADERS, is_loopback
+from chatpage.journal import finish_replies
+from chatpage.operations import metrics  # noqa: F401  (the page's metrics exist before the first scrape)
+
+METRICS_PATH = "/metrics"
+
+
+def from_this_machine(client_host: str | None, headers: dict[str, str]) -> bool:
+    """A loopback peer that no proxy forwarded (a proxy adds X-Forwarded-For and the like),
+    asking by a loopback name: a browser on this machine that a web page rebound to it sends
+    that page's name as Host (chatpage/access/connection.py)."""
+    loopback = client_host is not None and is_loopback(client_host)
+    wanted = {name.lower() for name in PROXY_HEADERS}
+    host = next((value for key, value in headers.items() if key.lower() == "host"), None)
+    forwarded = any(key.lower() in wanted for key in headers)
+    return loopback and not forwarded and loopback_host(host)
+
+
+async def metrics_text(request: Request) -> Response:
+    """This process's metrics in Prometheus text format; "not found" to anyone else."""
+    client = request.client.host if request.client else None
+    if not from_this_machine(client, dict(request.headers)):
+        return PlainTextResponse("Not Found", status_code=404)
+    body = await asyncio.to_thread(generate_latest, REGISTRY)
+    return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+@asynccontextmanager
+async def lifespan(app: Any) -> AsyncIterator[None]:
+    """On the way out, replies get their grace period before the process ends (see
+    `persistence.finish_replies`: under `st.App`, uvicorn ends it without `atexit`)."""
+    yield
+    await asyncio.to_thread(finish_replies)
+
+
+ROUTES = [Route(METRICS_PATH, metrics_text, methods=["GET"])]

@@ -1,0 +1,122 @@
+"""Asking for a reply, and showing one as it is written.
+
+A reply is written by a task of the app process (`replies.py`), not by the page run that
+asked for it, so switching conversation, reloading or closing the tab never cuts it. This
+module starts that task once every check has passed, and shows a reply the process is
+writing as it arrives. Every exit is accounted for: a limit of the page's own settles the
+reply as failed with nothing sent upstream; a deleted conversation refuses it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import streamlit as st
+
+from chatpage.access.quota import Preflight
+from chatpage.access.refusal import Refused
+from chatpage.data.conversation import Conversation, ErrorInfo, Message, Status
+from chatpage.data.failures import explain
+from chatpage.database.usage import Allowance
+from chatpage.i18n import t
+from chatpage.journal import Journal
+from chatpage.operations.audit import audit
+from chatpage.replies.render import write_progressively
+from chatpage.replies.tasks import Replies, ReplyTask, Request
+from liaobots_core import LiaobotsClient
+
+log = logging.getLogger(__name__)
+
+
+def begin_reply(
+    conversation: Conversation,
+    client: LiaobotsClient,
+    *,
+    continuing: Message | None,
+    journal: Journal,
+    replies: Replies,
+    max_per_person: int,
+    preflight: Preflight | None = None,
+    session: str | None = None,
+    allowances: tuple[Allowance, ...] = (),
+) -> None:
+    """Start writing a reply (or the rest of a cut one) on the process's reply tasks.
+
+    The reply is stored before the first byte is asked for. A preflight refusal (a limit
+    reached), no room for another reply or a person's limit reached settles it as failed
+    without any request. Raises
+    ConversationGone when the conversation was deleted elsewhere.
+    """
+    wire = conversation.wire_messages(then_continue=continuing is not None)
+    refusal = preflight(wire) if preflight is not None else None
+    if refusal is not None:
+        audit("refused", journal.owner, conversation=conversation.id, **refusal.to_dict())
+    if continuing is None:
+        reply = conversation.start_reply(conversation.model_id)
+        if refusal is not None:
+            reply.status, reply.error = Status.FAILED, refusal
+        journal.add(conversation, reply)
+        if refusal is not None:
+            return
+    else:
+        reply = continuing
+        if refusal is not None:
+            reply.error = refusal  # shown once under the reply; its text and status stay
+            return
+        before = reply.status, reply.error
+        reply.status, reply.error = Status.STREAMING, None
+        if not journal.resume(conversation, reply):
+            reply.status, reply.error = before
+            journal.refresh(conversation)  # another window took it up: it is shown live
+            return
+    request = Request(
+        conversation_id=conversation.id,
+        owner=journal.owner,
+        wire=wire,
+        model_id=conversation.model_id,
+        system_prompt=conversation.system_prompt or None,
+        session=session,
+        allowances=allowances,
+        temperature=conversation.temperature,
+    )
+    try:
+        replies.start(request, reply, client, max_per_person=max_per_person)
+    except Refused as refused:
+        reply.status, reply.error = Status.FAILED, refused.error
+        audit("refused", journal.owner, conversation=conversation.id, **reply.error.to_dict())
+        journal.settle(conversation, reply)
+
+
+def show_own_reply(
+    task: ReplyTask, conversation: Conversation, lang: str, pace: Callable[[], float]
+) -> None:
+    """Show a reply this process is writing, from where it is now until it ends.
+
+    The page run may end first (a rerun, another conversation opened, the tab closed): the
+    reply goes on being written all the same.
+    """
+    text, start = task.snapshot()
+    write_progressively(
+        task.follow(start, pace=pace),
+        text,
+        task.reply,
+        lang,
+        saving_failed=lambda: task.saving_failed,
+    )
+    _notes(conversation, task.dropped, task.over_budget, lang)
+
+
+def _notes(conversation: Conversation, dropped: int, over_budget: bool, lang: str) -> None:
+    """Say quietly, once per conversation, that older turns were left out."""
+    noted: set[str] = st.session_state.setdefault("_trim_noted", set())
+    if dropped and conversation.id not in noted:
+        noted.add(conversation.id)
+        st.caption(t(lang, "trimmed_note", count=dropped))
+    if over_budget:
+        st.caption(t(lang, "over_budget_note"))
+
+
+def show_failure(error: ErrorInfo, lang: str) -> None:
+    level, text = explain(error, lang)
+    (st.warning if level == "warning" else st.error)(text, icon="⚠️")

@@ -1,0 +1,251 @@
+"""Saved conversations through the page: listed, reopened by URL, renamed, deleted, imported."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+
+from chatpage.access.identity import LOCAL_OWNER
+from chatpage.data.conversation import Conversation, Message, Status
+from chatpage.data.export import from_json, to_json
+from chatpage.database.conversations import ConversationStore
+from chatpage.views.library import date_group
+from liaobots_core.emulator import Behavior, Emulator
+from testkit.apptest import bubbles, fresh_session, listed, open_menu, open_settings, send
+
+pytestmark = pytest.mark.usefixtures("own_database", "configured")
+
+
+def stored(own_database: str) -> ConversationStore:
+    return ConversationStore(own_database)
+
+
+def test_a_conversation_from_one_session_is_listed_in_the_next(configured: Emulator) -> None:
+    configured.default = Behavior(reply="Ответ")
+    send(fresh_session(), "Как сварить борщ на двоих? 🍲")
+    assert listed(fresh_session()) == ["Как сварить борщ на двоих? 🍲"]
+
+
+def test_the_url_names_the_open_conversation_and_reopens_it(configured: Emulator) -> None:
+    configured.default = Behavior(reply="Первый ответ")
+    first = send(fresh_session(), "Вопрос")
+    conversation_id = first.query_params["c"]
+    assert len(conversation_id) >= 20
+    reopened = fresh_session(c=conversation_id)
+    assert bubbles(reopened) == [("user", "Вопрос"), ("assistant", "Первый ответ")]
+
+
+def test_clicking_a_title_in_the_list_opens_that_conversation(configured: Emulator) -> None:
+    configured.default = Behavior(reply="about cats")
+    send(fresh_session(), "cats")
+    configured.default = Behavior(reply="about dogs")
+    at = send(fresh_session(), "dogs")
+    at.sidebar.button(key=next(b.key for b in at.sidebar.button if b.label == "cats")).click()
+    at.run()
+    assert bubbles(at) == [("user", "cats"), ("assistant", "about cats")]
+
+
+@pytest.mark.parametrize("garbage", ["nope", "x" * 500, "../../etc/passwd", "' OR 1=1 --"])
+def test_an_unknown_or_garbage_id_in_the_url_says_not_found_and_changes_nothing(
+    garbage: str, own_database: str
+) -> None:
+    send(fresh_session(), "kept")
+    at = fresh_session(c=garbage)
+    assert any("not found" in w.value for w in at.warning)
+    assert bubbles(at) == []
+    assert "c" not in at.query_params
+    assert [s.title for s in stored(own_database).list(LOCAL_OWNER)] == ["kept"]
+
+
+def test_search_narrows_the_list_by_title_and_text(configured: Emulator) -> None:
+    configured.default = Behavior(reply="Use a big pot")
+    send(fresh_session(), "Soup")
+    configured.default = Behavior(reply="Bake it")
+    at = send(fresh_session(), "Bread")
+    at.sidebar.text_input(key="conversation_search").input("big POT").run()
+    assert listed(at) == ["Soup"]
+    at.sidebar.text_input(key="conversation_search").input("nothing at all").run()
+    assert listed(at) == []
+    assert any("Nothing matches" in c.value for c in at.sidebar.caption)
+
+
+def test_rename_changes_the_listed_title(own_database: str) -> None:
+    at = send(fresh_session(), "Original")
+    conversation_id = at.query_params["c"]
+    open_menu(at, conversation_id)
+    at.sidebar.text_input(key=f"title_{conversation_id}").input("Новое имя").run()
+    at.sidebar.button(key=f"rename_{conversation_id}").click().run()
+    assert listed(at) == ["Новое имя"]
+    assert stored(own_database).list(LOCAL_OWNER)[0].title == "Новое имя"
+
+
+def test_delete_asks_first_then_removes_the_conversation(own_database: str) -> None:
+    at = send(fresh_session(), "Doomed")
+    conversation_id = at.query_params["c"]
+    open_menu(at, conversation_id)
+    at.sidebar.button(key=f"delete_{conversation_id}").click().run()
+    assert listed(at) == ["Doomed"]  # only asked so far
+    assert any("cannot be undone" in w.value for w in at.sidebar.warning)
+    at.sidebar.button(key=f"really_delete_{conversation_id}").click().run()
+    assert listed(at) == []
+    assert bubbles(at) == []
+    assert stored(own_database).list(LOCAL_OWNER) == []
+
+
+def test_a_reply_cut_by_a_crash_reopens_interrupted_with_continue(own_database: str) -> None:
+    chat = Conversation(model_id="gpt-4")
+    chat.add_user("Tell me a long story")
+    chat.append(Message("assistant", "Once upon a ti", Status.STREAMING))
+    store = stored(own_database)
+    store.create(chat, LOCAL_OWNER)
+    with store.engine.begin() as db:  # its writer stopped renewing the lease: a crash
+        db.execute(text("UPDATE messages SET lease_until = 0"))
+    at = fresh_session(c=chat.id)
+    assert bubbles(at)[-1] == ("assistant", "Once upon a ti")
+    assert any("Interrupted" in c.value for c in at.caption)
+    assert at.button(key="action_continue").label == "Continue"
+
+
+def test_importing_an_export_opens_it_as_a_new_conversation(own_database: str) -> None:
+    chat = Conversation(model_id="gpt-4", title="Imported chat")
+    chat.add_user("<img src=x onerror=alert(1)> hi")
+    chat.append(Message("assistant", "hello 👋"))
+    at = fresh_session()
+    at.sidebar.file_uploader[0].set_value(("chat.json", to_json(chat).encode(), "application/json"))
+    at.run()
+    assert bubbles(at) == [("user", "<img src=x onerror=alert(1)> hi"), ("assistant", "hello 👋")]
+    assert listed(at) == ["Imported chat"]
+    at.sidebar.file_uploader[0].set_value(("chat.json", to_json(chat).encode(), "application/json"))
+    at.run()  # the same file again: a copy under new ids, the first import untouched
+    first, second = stored(own_database).list(LOCAL_OWNER)
+    assert {first.id, second.id} >= {chat.id}
+    assert first.id != second.id
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"\xff\xfe not text", "not JSON"),
+        (b'{"format": "something-else"}', "not a conversation export"),
+        (
+            json.dumps({"format": "liaobots-chat", "conversation": {"messages": []}}).encode(),
+            "no messages",
+        ),
+        (
+            json.dumps(
+                {"format": "liaobots-chat", "conversation": {"messages": [{"role": "root"}]}}
+            ).encode(),
+            "damaged",
+        ),
+        (b"[" * 3_000_000, "too large"),
+    ],
+    ids=["binary", "other-format", "empty", "bad-message", "oversized"],
+)
+def test_a_bad_import_is_refused_clearly_and_writes_nothing(
+    content: bytes, words: str, own_database: str
+) -> None:
+    at = fresh_session()
+    at.sidebar.file_uploader[0].set_value(("chat.json", content, "application/json"))
+    at.run()
+    assert not at.exception
+    assert any(words in e.value for e in at.sidebar.error), [e.value for e in at.sidebar.error]
+    assert stored(own_database).list(LOCAL_OWNER) == []
+
+
+def test_a_question_left_without_an_answer_can_be_sent_again(
+    configured: Emulator, own_database: str
+) -> None:
+    chat = Conversation(model_id="gpt-4")
+    chat.add_user("Answer me, please")
+    stored(own_database).create(chat, LOCAL_OWNER)
+    configured.default = Behavior(reply="Here you are")
+    at = fresh_session(c=chat.id)
+    at.button(key="action_regenerate").click().run()
+    assert bubbles(at) == [("user", "Answer me, please"), ("assistant", "Here you are")]
+
+
+def test_the_list_shows_the_newest_25_and_more_on_request(own_database: str) -> None:
+    store = stored(own_database)
+    for number in range(30):
+        conversation = Conversation(model_id="gpt-4")
+        conversation.add_user(f"Question {number:02}")
+        store.create(conversation, LOCAL_OWNER)
+    at = fresh_session()
+    assert listed(at) == [f"Question {n:02}" for n in range(29, 4, -1)]  # newest first
+    at.sidebar.button(key="show_more_conversations").click().run()
+    assert listed(at) == [f"Question {n:02}" for n in range(29, -1, -1)]
+    assert "show_more_conversations" not in [b.key for b in at.sidebar.button]
+    searching = fresh_session()
+    searching.sidebar.text_input(key="conversation_search").input("Question 02").run()
+    assert listed(searching) == ["Question 02"]  # search reaches past the first page
+
+
+def test_pin_keeps_a_conversation_on_top_under_its_own_heading(own_database: str) -> None:
+    first = send(fresh_session(), "First question")
+    first_id = first.query_params["c"]
+    at = send(fresh_session(), "Second question")
+    assert listed(at) == ["Second question", "First question"]
+    open_menu(at, first_id)
+    at.sidebar.button(key=f"pin_{first_id}").click().run()
+    assert listed(at) == ["First question", "Second question"]
+    headings = [c.value for c in at.sidebar.caption]
+    assert headings.index("Pinned") < headings.index("Today")
+
+
+def test_archive_hides_a_conversation_that_search_and_the_archive_still_find(
+    own_database: str,
+) -> None:
+    at = send(fresh_session(), "Old plans for Zanzibar")
+    old_id = at.query_params["c"]
+    at = send(fresh_session(), "New plans")
+    open_menu(at, old_id)
+    at.sidebar.button(key=f"archive_{old_id}").click().run()
+    assert listed(at) == ["New plans"]
+    at.sidebar.button(key="show_archive").click().run()
+    assert listed(at) == ["Old plans for Zanzibar"]
+    open_menu(at, old_id)
+    at.sidebar.button(key=f"archive_{old_id}").click().run()  # now labelled Restore
+    at.sidebar.button(key="leave_archive").click().run()
+    assert listed(at) == ["New plans", "Old plans for Zanzibar"]
+    stored(own_database).archive(old_id, LOCAL_OWNER, True)
+    searching = fresh_session()
+    searching.sidebar.text_input(key="conversation_search").input("zanzibar").run()
+    assert listed(searching) == ["Old plans for Zanzibar"]
+
+
+def test_the_list_is_headed_by_day_in_the_persons_time_zone() -> None:
+    moscow = ZoneInfo("Europe/Moscow")
+    now = datetime(2026, 11, 26, 1, 30, tzinfo=moscow).timestamp()  # 22:30 UTC the day before
+    an_hour_ago = now - 3600  # 00:30 in Moscow: today there, though yesterday in UTC
+    assert date_group(an_hour_ago, now, moscow) == "group_today"
+    assert date_group(now - 2 * 3600, now, moscow) == "group_yesterday"
+    assert date_group(now - 5 * 86_400, now, moscow) == "group_week"
+    assert date_group(now - 30 * 86_400, now, moscow) == "group_older"
+
+
+def test_a_conversations_temperature_is_sent_kept_and_restored(
+    configured: Emulator, own_database: str
+) -> None:
+    at = fresh_session()
+    default = send(at, "with the service's default")
+    assert "temperature" not in configured.chat_requests[-1].body  # nothing sent: its default
+    default.sidebar.button[0].click().run()  # New chat
+    fresh = default
+    open_settings(fresh)
+    key = next(s.key for s in fresh.sidebar.select_slider if s.key.startswith("temperature_"))
+    fresh.sidebar.select_slider(key=key).set_value(0.3).run()
+    send(fresh, "a focused answer, please")
+    assert configured.chat_requests[-1].body["temperature"] == 0.3
+    conversation_id = fresh.query_params["c"]
+    reopened = fresh_session(c=conversation_id)
+    open_settings(reopened)
+    slider = reopened.sidebar.select_slider(key=f"temperature_{conversation_id}")
+    assert slider.value == 0.3
+    stored_copy = stored(own_database).load(conversation_id, LOCAL_OWNER)
+    assert stored_copy is not None
+    assert stored_copy.temperature == 0.3
+    assert from_json(to_json(stored_copy)).temperature == 0.3  # exports keep it

@@ -1,0 +1,354 @@
+"""Replies written by the app process: whole, stoppable from anywhere, bounded, saved at exit."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from chatpage.access.refusal import Busy
+from chatpage.data.conversation import Conversation, Status
+from chatpage.database.conversations import ConversationStore
+from chatpage.journal import Journal
+from chatpage.replies.tasks import TICK, Replies, ReplyTask, Request, update_interval
+from liaobots_core import LiaobotsClient
+from liaobots_core.emulator import Behavior, Emulator
+
+OWNER = "alice@example.com"
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[ConversationStore]:
+    store = ConversationStore(database_url)
+    yield store
+    store.close()
+
+
+def asked(store: ConversationStore, question: str = "Расскажи историю") -> tuple:
+    """A stored conversation with a question and a streaming reply, as the page leaves it."""
+    conversation = Conversation(model_id="gpt-4")
+    journal = Journal(store, OWNER)
+    journal.add(conversation, conversation.add_user(question))
+    reply = conversation.start_reply("gpt-4")
+    journal.add(conversation, reply)
+    request = Request(conversation.id, OWNER, conversation.wire_messages(), "gpt-4", None)
+    return conversation, reply, request
+
+
+def stored_reply(store: ConversationStore, conversation: Conversation, reply_id: str):
+    loaded = store.load(conversation.id, OWNER)
+    assert loaded is not None
+    return loaded.tree[reply_id]
+
+
+def test_a_reply_is_written_whole_into_its_message_and_the_store(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="Жил-был маяк 🗼 " * 50, chunk_bytes=7, split_multibyte=True)
+    conversation, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store).start()
+    assert task.done.wait(60)
+    assert reply.text == "Жил-был маяк 🗼 " * 50
+    assert reply.status is Status.COMPLETE
+    saved = stored_reply(store, conversation, reply.id)
+    assert (saved.text, saved.status) == (reply.text, Status.COMPLETE)
+
+
+def test_a_follower_joining_mid_reply_gets_exactly_the_rest(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    full = "".join(f"часть {i}. " for i in range(300))
+    emulator.default = Behavior(reply=full, chunk_bytes=40, delay=0.005)
+    _, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store).start()
+    for _ in task.follow(0):  # until some text has arrived
+        if reply.text:
+            break
+    text, start = task.snapshot()
+    rest = "".join(piece for piece in task.follow(start, poll=0.01) if piece is not TICK)
+    assert text + rest == full
+
+
+def test_a_paced_follower_gives_text_at_the_deadline_not_when_more_arrives(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    # Two pieces 20 ms apart, then the service goes quiet for 3 s.
+    emulator.default = Behavior(
+        reply="aaaabbbbcccc", chunk_bytes=4, delay=0.02, stall_after_bytes=8, stall_seconds=3
+    )
+    _, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store).start()
+    given: list[tuple[float, str]] = []
+    try:
+        for piece in task.follow(0, poll=10, pace=0.1):
+            if piece:
+                given.append((time.monotonic(), piece))
+            if "".join(text for _, text in given) == "aaaabbbb":
+                break
+    finally:
+        task.stop()
+    (first_at, first), (second_at, second) = given[0], given[-1]
+    assert (first, second) == ("aaaa", "bbbb")
+    assert 0.08 <= second_at - first_at < 1.5  # paced, and given before the silence ends
+
+
+def test_a_follower_asks_a_changing_pace_before_each_update(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    full = "слово " * 400
+    emulator.default = Behavior(reply=full, chunk_bytes=8, delay=0.002)
+    _, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store).start()
+    paces = iter([0.0, 0.05, 0.05, 0.3, 0.3])  # the process grows busy mid-reply
+    times = []
+    for piece in task.follow(0, pace=lambda: next(paces, 0.3)):
+        if piece:
+            times.append(time.monotonic())
+        if len(times) == 5:
+            break
+    task.stop()
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert max(gaps[:2]) < 0.2
+    assert min(gaps[2:]) >= 0.27
+
+
+def test_pages_get_twelve_updates_a_second_until_the_process_is_busy_and_never_under_five() -> None:
+    assert update_interval(0) == update_interval(24) == 0.08
+    slowing = [update_interval(n) for n in range(24, 120)]
+    assert slowing == sorted(slowing)
+    assert 50 / update_interval(50) == pytest.approx(300)  # the process's updates held at 300/s
+    assert update_interval(60) == update_interval(1000) == 0.2
+
+
+def test_the_process_slows_updates_only_while_it_streams_many_replies(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="q" * 100_000, chunk_bytes=10, delay=0.01)
+    replies = Replies(store, max_per_process=100)
+    assert (replies.streaming(), replies.update_interval()) == (0, 0.08)
+    tasks = []
+    for n in range(40):
+        _, reply, request = asked(store, f"question {n}")
+        tasks.append(
+            replies.start(replace(request, session=str(n)), reply, client, max_per_person=1)
+        )
+    assert replies.streaming() == 40
+    assert replies.update_interval() == pytest.approx(40 / 300)
+    for task in tasks:
+        task.stop()
+    for task in tasks:
+        assert task.done.wait(60)
+    assert (replies.streaming(), replies.update_interval()) == (0, 0.08)
+
+
+def test_a_paced_follower_joins_what_arrives_within_the_pace(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    full = "слово " * 400
+    emulator.default = Behavior(reply=full, chunk_bytes=8, delay=0.002)
+    _, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store).start()
+    times, pieces = [], []
+    for piece in task.follow(0, pace=0.1):
+        if piece:
+            times.append(time.monotonic())
+            pieces.append(piece)
+    assert "".join(pieces) == full
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert len(pieces) < len(full.encode()) / 8 / 3  # far fewer updates than pieces sent
+    assert min(gaps[:-1], default=1.0) >= 0.09  # the last comes as soon as the reply ends
+
+
+def test_stop_keeps_the_text_so_far_and_says_stopped(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="слово " * 2000, chunk_bytes=12, delay=0.01)
+    conversation, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store).start()
+    next(piece for piece in task.follow(0) if piece)
+    task.stop()
+    assert task.done.wait(60)
+    assert reply.status is Status.STOPPED
+    assert 0 < len(reply.text) < len("слово " * 2000)
+    saved = stored_reply(store, conversation, reply.id)
+    assert (saved.text, saved.status) == (reply.text, Status.STOPPED)
+
+
+class RefreshRacingTheEnd(ConversationStore):
+    """A real store that, as a reply's writer saves how it ended, first loads the conversation
+    as it stood (what a page's refresh loads at any moment, on another thread) and lets the
+    page's copy take that in: the instant the page refreshes while the reply ends."""
+
+    page: Conversation
+    before_the_end: Conversation | None = None
+
+    def settle_reply(self, conversation_id, message, owner):  # type: ignore[no-untyped-def]
+        self.before_the_end = self.load(conversation_id, owner)
+        assert self.before_the_end is not None
+        self.page.absorb(self.before_the_end)
+        return super().settle_reply(conversation_id, message, owner)
+
+
+@pytest.fixture
+def racing_store(database_url: str) -> Iterator[RefreshRacingTheEnd]:
+    store = RefreshRacingTheEnd(database_url)
+    yield store
+    store.close()
+
+
+def test_a_page_refreshing_as_a_reply_ends_does_not_undo_its_ending(
+    racing_store: RefreshRacingTheEnd, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="ответ целиком")
+    conversation, reply, request = asked(racing_store)
+    racing_store.page = conversation  # the page's copy holds the very message the task writes
+    task = ReplyTask(request, reply, client, racing_store).start()
+    assert task.done.wait(30), "the reply did not end within 30 s"
+    saved = stored_reply(racing_store, conversation, reply.id)
+    assert (saved.text, saved.status) == ("ответ целиком", Status.COMPLETE)
+    assert (reply.text, reply.status) == ("ответ целиком", Status.COMPLETE)
+
+
+def test_a_reply_followed_to_its_end_is_shown_as_saved_after_a_refresh_read_before_it(
+    racing_store: RefreshRacingTheEnd, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="ответ целиком")
+    conversation, reply, request = asked(racing_store)
+    racing_store.page = Conversation(model_id="gpt-4")  # another copy: nothing taken in yet
+    task = ReplyTask(request, reply, client, racing_store).start()
+    assert task.done.wait(30), "the reply did not end within 30 s"
+    # The page loaded the conversation before the end was saved, and takes it in after.
+    assert racing_store.before_the_end is not None
+    conversation.absorb(racing_store.before_the_end)
+    assert reply.status is Status.STREAMING
+    text, start = task.snapshot()
+    assert text + "".join(p for p in task.follow(start) if p is not TICK) == "ответ целиком"
+    assert (reply.text, reply.status) == ("ответ целиком", Status.COMPLETE)
+
+
+def test_a_failure_keeps_the_text_and_records_its_kind(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="начало ответа и обрыв", disconnect_after_bytes=20)
+    conversation, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store).start()
+    assert task.done.wait(60)
+    assert reply.status is Status.FAILED
+    assert reply.error is not None
+    assert reply.error.kind == "connection_cut"
+    assert stored_reply(store, conversation, reply.id).text == reply.text
+
+
+def test_a_stop_asked_for_on_another_process_ends_the_reply_at_its_next_checkpoint(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="x" * 100_000, chunk_bytes=10, delay=0.01)
+    conversation, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store).start()
+    next(piece for piece in task.follow(0) if piece)
+    other_process = ConversationStore(store.engine.url.render_as_string(hide_password=False))
+    assert other_process.request_stop(conversation.id, reply.id, OWNER)
+    other_process.close()
+    task.checkpoint()  # what the process's checkpoint thread does about once a second
+    assert task.done.wait(60)
+    assert stored_reply(store, conversation, reply.id).status is Status.STOPPED
+
+
+def test_at_exit_replies_get_a_grace_period_then_are_saved_as_interrupted(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    replies = Replies(store)
+    emulator.enqueue(Behavior(reply="short and done"))
+    done_conversation, done_reply, done_request = asked(store, "short")
+    assert replies.start(done_request, done_reply, client, max_per_person=5).done.wait(60)
+    emulator.default = Behavior(reply="y" * 100_000, chunk_bytes=10, delay=0.01)
+    long_conversation, long_reply, long_request = asked(store, "long")
+    long_task = replies.start(long_request, long_reply, client, max_per_person=5)
+    next(piece for piece in long_task.follow(0) if piece)
+    replies.shutdown(grace=0.5)
+    assert stored_reply(store, done_conversation, done_reply.id).status is Status.COMPLETE
+    cut = stored_reply(store, long_conversation, long_reply.id)
+    assert cut.status is Status.INTERRUPTED
+    assert cut.text == long_reply.text
+    assert cut.text
+
+
+def test_a_person_may_have_only_so_many_replies_being_written(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="z" * 100_000, chunk_bytes=10, delay=0.01)
+    replies = Replies(store, max_per_process=10)
+    tasks = []
+    for question in ("one", "two"):
+        _, reply, request = asked(store, question)
+        tasks.append(replies.start(request, reply, client, max_per_person=2))
+    _, third, third_request = asked(store, "three")
+    with pytest.raises(Busy) as refused:
+        replies.start(third_request, third, client, max_per_person=2)
+    assert (refused.value.kind, refused.value.limit) == ("person", 2)
+    third.status = Status.FAILED  # as the page settles a reply refused for want of room
+    assert store.settle_reply(third_request.conversation_id, third, OWNER)
+    replies.check_room("bob@example.com", 2)  # someone else is not held back
+    for task in tasks:
+        task.stop()
+        assert task.done.wait(60)
+    replies.check_room(OWNER, 2)  # room again once they ended
+
+
+def test_where_everyone_shares_one_owner_each_browser_session_has_its_own_bound(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="o" * 100_000, chunk_bytes=10, delay=0.01)
+    replies = Replies(store, max_per_process=10)
+    tasks = []
+    for session in ("tab-a", "tab-b", "tab-c"):  # three people on one open page, same owner
+        _, reply, request = asked(store, session)
+        tasks.append(
+            replies.start(replace(request, session=session), reply, client, max_per_person=1)
+        )
+    _, again, request = asked(store, "tab-a again")
+    with pytest.raises(Busy) as refused:
+        replies.start(replace(request, session="tab-a"), again, client, max_per_person=1)
+    assert refused.value.kind == "person"
+    replies.check_room(OWNER, 1, session="tab-d")  # a fourth person still has room
+    for task in tasks:
+        task.stop()
+        assert task.done.wait(60)
+
+
+def test_the_process_bound_holds_whoever_asks(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="w" * 100_000, chunk_bytes=10, delay=0.01)
+    replies = Replies(store, max_per_process=1)
+    _, reply, request = asked(store)
+    task = replies.start(request, reply, client, max_per_person=5)
+    with pytest.raises(Busy) as refused:
+        replies.check_room("bob@example.com", 5)
+    assert refused.value.kind == "process"
+    task.stop()
+    assert task.done.wait(60)
+
+
+def test_follow_ends_for_every_follower_when_the_reply_ends(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="общий ответ " * 100, chunk_bytes=16, delay=0.002)
+    _, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store)
+    seen: list[str] = []
+
+    def watch() -> None:
+        seen.append("".join(p for p in task.follow(0, poll=0.01) if p is not TICK))
+
+    followers = [threading.Thread(target=watch) for _ in range(3)]
+    for follower in followers:
+        follower.start()
+    task.start()
+    for follower in followers:
+        follower.join(60)
+    assert seen == ["общий ответ " * 100] * 3
