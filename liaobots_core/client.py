@@ -436,10 +436,7 @@ class LiaobotsClient:
     ) -> requests.Response:
         """POST with retries before the reply starts; returns a 200 response or raises."""
         if code and not _sendable(code):
-            raise AuthError(
-                "The auth code holds characters no auth code has (control characters or "
-                "letters outside ASCII), so nothing was sent. Paste the code again."
-            )
+            raise AuthError(reason="unsendable")
         if form:
             payload = urlencode(body).encode("ascii")
         else:

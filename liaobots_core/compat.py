@@ -1,9 +1,9 @@
 """The community provider's entry point, kept call-compatible and made correct.
 
 Code written for the old `Liaobots` provider (`_create_completion(model, messages, stream,
-auth=...)`) keeps working, and now gets whole characters, text as it arrives, and errors
-that say what to do instead of a web page passed off as an answer. With no code at all it
-signs in as a guest, as the later versions of the provider did.
+auth=...)`) keeps working, and now gets whole characters, text as it arrives, and typed errors
+(`LiaobotsError`, with kind and status) instead of a web page passed off as an answer. With no
+code at all it signs in as a guest, as the later versions of the provider did.
 """
 
 from __future__ import annotations

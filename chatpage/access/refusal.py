@@ -8,7 +8,8 @@
     └── ImportRefused     a file that cannot be imported (chatpage/data/export.py)
 
 A refusal never loses what the person wrote: the page shows it with the reason, and Retry
-works once allowed. The words live in `chatpage/i18n.py`; here only the kind and its figures.
+works once allowed. The words live in `chatpage/i18n` (its .po catalogs); here only the kind
+and its figures.
 """
 
 from __future__ import annotations

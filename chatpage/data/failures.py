@@ -11,51 +11,27 @@ from typing import Literal
 from chatpage.access.limits import human_size
 from chatpage.data.conversation import ErrorInfo
 from chatpage.i18n import DEFAULT_LANGUAGE, STRINGS, t
-from liaobots_core import (
-    AuthError,
-    ConfigurationError,
-    ConnectionFailedError,
-    GuestRefusedError,
-    HumanCheckError,
-    InsufficientBalanceError,
-    LiaobotsError,
-    MissingAuthCodeError,
-    ProtocolError,
-    RateLimitError,
-    StreamTimeoutError,
-    UpstreamError,
-)
+from liaobots_core import ConfigurationError, LiaobotsError, StreamTimeoutError
 
 Level = Literal["error", "warning"]
 LIMIT_KINDS = ("requests_day", "requests_month", "chars_day", "chars_month")
+# The client's kinds the page stores and explains as they are (liaobots_core/errors.py).
+CLIENT_KINDS = frozenset(
+    {
+        "missing_code", "human_check", "guest_refused", "auth", "balance", "rate_limit",
+        "upstream", "refused", "timeout", "connection", "connection_cut", "protocol", "config",
+    }
+)  # fmt: skip
 
 
 def describe(exc: LiaobotsError) -> ErrorInfo:
-    """Reduce a client error to what the page needs to explain it."""
-    if isinstance(exc, MissingAuthCodeError):
-        return ErrorInfo("missing_code")
-    if isinstance(exc, HumanCheckError):
-        return ErrorInfo("human_check")
-    if isinstance(exc, GuestRefusedError):
-        return ErrorInfo("guest_refused", status_code=exc.status_code)
-    if isinstance(exc, AuthError):
-        return ErrorInfo("auth", status_code=exc.status_code)
-    if isinstance(exc, InsufficientBalanceError):
-        return ErrorInfo("balance", status_code=402)
-    if isinstance(exc, RateLimitError):
-        return ErrorInfo("rate_limit", status_code=429, retry_after=exc.retry_after)
-    if isinstance(exc, UpstreamError):
-        kind = "upstream" if exc.status_code >= 500 else "refused"
-        return ErrorInfo(kind, status_code=exc.status_code)
+    """Reduce a client error to the facts the page needs to explain it (its kind and figures)."""
+    kind = exc.kind if exc.kind in CLIENT_KINDS else "unknown"
+    if kind == "unknown" and isinstance(exc, ConfigurationError):  # UnknownModelError too
+        kind = "config"
     if isinstance(exc, StreamTimeoutError):
-        return ErrorInfo("timeout", retry_after=exc.timeout)
-    if isinstance(exc, ConnectionFailedError):
-        return ErrorInfo("connection_cut" if exc.during_reply else "connection")
-    if isinstance(exc, ProtocolError):
-        return ErrorInfo("protocol")
-    if isinstance(exc, ConfigurationError):
-        return ErrorInfo("config")
-    return ErrorInfo("unknown")
+        return ErrorInfo(kind, retry_after=exc.timeout)
+    return ErrorInfo(kind, status_code=exc.status_code, retry_after=exc.retry_after)
 
 
 def explain(info: ErrorInfo, lang: str) -> tuple[Level, str]:
@@ -91,7 +67,7 @@ def explain(info: ErrorInfo, lang: str) -> tuple[Level, str]:
     if kind in ("file_too_slow", "file_too_many_pages", "file_reading_busy"):
         return "warning", t(lang, f"error_{kind}", size=info.size, limit=info.limit)
     if kind == "file_text_too_long":
-        return "warning", t(lang, "error_file_text_too_long", limit=f"{info.limit or 0:,}")
+        return "warning", t(lang, "error_file_text_too_long", limit=info.limit or 0)
     if kind == "files_too_long":
         return "warning", t(lang, "error_files_too_long", length=info.size, limit=info.limit)
     if kind in ("file_image", "file_binary", "file_unreadable"):
@@ -102,7 +78,7 @@ def explain(info: ErrorInfo, lang: str) -> tuple[Level, str]:
         return "warning", t(lang, f"error_{kind}", limit=info.limit)
     if kind.startswith("limit_") and kind.removeprefix("limit_") in LIMIT_KINDS:
         wait = waiting_time(info.retry_after or 0, lang)
-        return "warning", t(lang, f"error_{kind}", limit=f"{info.limit:,}", wait=wait)
+        return "warning", t(lang, f"error_{kind}", limit=info.limit or 0, wait=wait)
     if kind == "balance_gone":
         return "warning", t(lang, "error_balance_gone")
     if kind == "limits_unavailable":

@@ -79,7 +79,7 @@ def _snapshot(shared: Shared, lang: str) -> None:
     """Rendered as the chat renders settled messages: plain `st.markdown`, never HTML."""
     conversation = shared.conversation
     st.title(safe_markdown.safe(conversation.display_title))
-    when = datetime.fromtimestamp(shared.created_at, browser_zone()).strftime("%Y-%m-%d %H:%M")
+    when = datetime.fromtimestamp(shared.created_at, browser_zone())  # i18n writes it
     if shared.shared_by:  # only when they chose to show it
         name = escaped(shared.shared_by)
         st.caption(":material/share: " + t(lang, "shared_by", name=name, date=when))

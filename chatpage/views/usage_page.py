@@ -93,8 +93,8 @@ def _report(
         t(
             lang,
             "usage_period_note",
-            first=period.first_day.isoformat(),
-            last=period.last_day.isoformat(),
+            first=period.first_day,
+            last=period.last_day,
         )
     )
     figures = totals(rows)

@@ -128,6 +128,27 @@ def test_rejected_auth_code_is_one_clear_line_without_the_code(emulator: Emulato
     assert len(emulator.chat_requests) == 1  # a rejected code is not retried
 
 
+def test_rejected_auth_code_is_said_in_the_terminals_words_not_the_pages(
+    emulator: Emulator,
+) -> None:
+    result = run_cli([QUESTION], cli_env(emulator.base_url, auth_code="wrong-code-7d3e41"))
+    line = assert_one_clean_error_line(result)
+    assert line == (
+        "error: The auth code was rejected (401). Set a valid code in LIAOBOTS_AUTH_CODE."
+    )
+    assert "sidebar" not in line
+
+
+def test_rate_limit_with_retry_after_is_said_in_the_terminals_words(emulator: Emulator) -> None:
+    emulator.default = Behavior(status=429, retry_after="7")
+    result = run_cli([QUESTION], cli_env(emulator.base_url))
+    assert result.returncode == 1
+    line = assert_one_clean_error_line(result)
+    assert line == (
+        "error: The service is rate limiting requests (429). Wait 7 seconds and try again."
+    )
+
+
 def test_missing_auth_code_is_a_clear_error_and_sends_nothing(emulator: Emulator) -> None:
     result = run_cli([QUESTION], cli_env(emulator.base_url, auth_code=None))
     assert result.returncode != 0

@@ -127,18 +127,52 @@ def test_account_statuses_raise_their_class_without_retrying(
     assert len(emulator.chat_requests) == 1
 
 
-def test_wrong_auth_code_is_rejected_with_advice(emulator: Emulator) -> None:
+def test_wrong_auth_code_is_an_auth_error_carrying_facts_not_the_pages_advice(
+    emulator: Emulator,
+) -> None:
     with LiaobotsClient(auth_code="wrong", base_url=emulator.base_url) as client:
-        with pytest.raises(AuthError, match="Paste a new code in the sidebar"):
+        with pytest.raises(AuthError) as caught:
             client.complete(QUESTION)
+    assert (caught.value.kind, caught.value.status_code) == ("auth", 401)
+    assert str(caught.value) == "auth code rejected (HTTP 401)"
+    assert "sidebar" not in str(caught.value)  # the page's words are the page's
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "line"),
+    [
+        (MissingAuthCodeError(), "missing_code", "no auth code given"),
+        (AuthError(status_code=403), "auth", "auth code rejected (HTTP 403)"),
+        (AuthError(reason="unsendable"), "auth", "auth code not sent"),
+        (HumanCheckError(), "human_check", "HTML page"),
+        (InsufficientBalanceError(), "balance", "balance used up (HTTP 402)"),
+        (RateLimitError(None), "rate_limit", "rate limited (HTTP 429)"),
+        (UpstreamError(503), "upstream", "service failure (HTTP 503)"),
+        (UpstreamError(418), "refused", "unexpected status (HTTP 418)"),
+        (StreamTimeoutError(2.5, during_reply=True), "timeout", "no data for 2.5 seconds"),
+        (ConnectionFailedError("http://h:1", during_reply=True), "connection_cut", "broke"),
+        (UnknownModelError("x", ["gpt-4"]), "unknown_model", "unknown model 'x'"),
+    ],
+)
+def test_client_errors_carry_a_kind_and_a_technical_line_never_advice(
+    error: LiaobotsError, kind: str, line: str
+) -> None:
+    assert error.kind == kind
+    assert line in str(error)
+    for advice in ("sidebar", "Paste", "offline demo", "try again", "Check"):
+        assert advice not in str(error)
 
 
 def test_rate_limit_reports_retry_after_seconds(client: LiaobotsClient, emulator: Emulator) -> None:
     emulator.default = Behavior(status=429, retry_after="7")
     with pytest.raises(RateLimitError) as caught:
         client.complete(QUESTION)
-    assert caught.value.retry_after == 7
-    assert "7 seconds" in str(caught.value)
+    assert (caught.value.kind, caught.value.status_code, caught.value.retry_after) == (
+        "rate_limit",
+        429,
+        7,
+    )
+    assert str(caught.value) == "rate limited (HTTP 429); retry after 7 seconds"
     assert len(emulator.chat_requests) == 1  # 7 s is over the client's cap: said, not waited
 
 

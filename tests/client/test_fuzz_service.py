@@ -35,6 +35,7 @@ from liaobots_core import (
     RateLimitError,
     UpstreamError,
 )
+from liaobots_core.cli import say
 from liaobots_core.client import clean_base_url, parse_retry_after
 from liaobots_core.emulator import Emulator
 from liaobots_core.framing import HtmlSniffer, SSEDecoder, is_event_stream, parse_json
@@ -329,8 +330,9 @@ def test_a_code_that_cannot_be_a_header_is_refused_before_anything_is_sent(
 ) -> None:
     for code in ("кодкодкод", "line\nbreak"):
         with LiaobotsClient(code, emulator.base_url) as client:
-            with pytest.raises(AuthError, match="Paste the code again"):
+            with pytest.raises(AuthError, match="auth code not sent") as caught:
                 client.get_user()
+            assert caught.value.reason == "unsendable"
             with pytest.raises(AuthError):
                 client.complete(QUESTION)
     assert emulator.requests == []
@@ -351,7 +353,9 @@ def test_a_compressed_reply_is_a_protocol_error_not_garbage(
 @pytest.mark.parametrize("value", ["1e999", "inf", "-inf", "nan", "Fri, 01 Jan 99999 00:00:00 GMT"])
 def test_a_retry_after_that_is_no_number_of_seconds_means_wait_a_moment(value: str) -> None:
     assert parse_retry_after(value) is None
-    assert "Wait a moment" in str(RateLimitError(parse_retry_after(value)))
+    error = RateLimitError(parse_retry_after(value))
+    assert str(error) == "rate limited (HTTP 429)"
+    assert "Wait a moment" in say(error)  # the terminal's words
 
 
 @pytest.mark.parametrize(

@@ -14,12 +14,15 @@ from chatpage.settings import load_settings
 from liaobots_core import (
     AuthError,
     ConnectionFailedError,
+    GuestRefusedError,
     HumanCheckError,
     InsufficientBalanceError,
+    LiaobotsError,
     MissingAuthCodeError,
     ProtocolError,
     RateLimitError,
     StreamTimeoutError,
+    UnknownModelError,
     UpstreamError,
 )
 
@@ -176,6 +179,7 @@ def test_missing_translation_falls_back_to_english() -> None:
         (ConnectionFailedError("http://x", during_reply=True), "error", "broke"),
         (ConnectionFailedError("http://x", during_reply=False), "error", "Could not reach"),
         (ProtocolError("bad"), "error", "cannot read"),
+        (GuestRefusedError("guest login was refused (403)", 403), "error", "offline demo"),
     ],
 )
 def test_every_client_error_has_words_a_person_can_act_on(
@@ -184,7 +188,37 @@ def test_every_client_error_has_words_a_person_can_act_on(
     shown_level, text = explain(describe(error), "en")  # type: ignore[arg-type]
     assert shown_level == level
     assert words in text
+    assert str(error) not in text  # the page's own words, not the client's technical line
     assert explain(describe(error), "ru")[1] != text  # type: ignore[arg-type]
+
+
+def test_the_page_keeps_the_client_errors_facts_not_its_words() -> None:
+    limited = ErrorInfo("rate_limit", status_code=429, retry_after=7.0)
+    assert describe(RateLimitError(7.0)) == limited
+    assert describe(GuestRefusedError("no guest code", 403)) == ErrorInfo(
+        "guest_refused", status_code=403
+    )
+    assert describe(StreamTimeoutError(60, during_reply=False)) == ErrorInfo(
+        "timeout", retry_after=60
+    )
+    assert describe(UnknownModelError("gpt-9", ["gpt-4"])).kind == "config"
+    assert describe(LiaobotsError("anything else")).kind == "unknown"
+
+
+def test_the_page_says_a_rejected_code_and_a_rate_limit_in_its_own_words() -> None:
+    rejected, limited = describe(AuthError(status_code=401)), describe(RateLimitError(7.0))
+    assert explain(rejected, "en")[1] == (
+        "The auth code was rejected (401). Paste a new code in the sidebar or set "
+        "LIAOBOTS_AUTH_CODE."
+    )
+    assert "боковой панели" in explain(rejected, "ru")[1]
+    assert explain(limited, "en") == (
+        "warning",
+        "The service is rate limiting requests (429). Wait 7 s and retry.",
+    )
+    assert explain(limited, "ru")[1] == (
+        "Сервис ограничивает частоту запросов (429). Подождите 7 с и повторите."
+    )
 
 
 def test_secrets_win_over_the_environment_and_the_code_stays_out_of_reprs() -> None:

@@ -249,7 +249,7 @@ def test_an_edit_passes_the_same_checks_as_a_new_message(configured: Emulator) -
     at.button(key=edit_key(at)).click().run()
     at.text_area(key="edit_text").set_value("bad\x00edit").run()
     at.button[[b.label for b in at.button].index("Save and send")].click().run()
-    assert any("control characters" in w.value for w in at.warning)
+    assert any("1 control character (" in w.value for w in at.warning)
     assert at.text_area(key="edit_text").value == "bad\x00edit"  # still open to fix
     assert conversation(at).messages[0].text == "first version"  # nothing replaced
     assert len(configured.chat_requests) == 1

@@ -82,6 +82,7 @@ def test_each_failure_is_explained_and_the_message_is_kept(
     assert "Traceback" not in everything
     assert "<!DOCTYPE" not in everything
     assert "invalid auth code" not in everything
+    assert "HTTP " not in everything  # the page's words, never the client's technical line
     assert AUTH_CODE not in everything
     assert app.button(key="action_regenerate").label == "Retry"
 

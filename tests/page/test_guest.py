@@ -133,7 +133,7 @@ def test_public_demo_on_guests_signs_each_visitor_in_and_keeps_its_limits(
     send(visitor, "first")
     assert bubbles(visitor)[-1] == ("assistant", REPLY)
     send(visitor, "second")  # over the demo's limit: refused before anything is sent
-    assert any("at most 1 messages a minute" in w.value for w in visitor.warning)
+    assert any("at most 1 message a minute" in w.value for w in visitor.warning)
     assert len(no_code.chat_requests) == 1
 
     other = open_page()
