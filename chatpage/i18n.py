@@ -220,7 +220,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
             "- `CHAT_DEMO=1`: a public demo with limits per visitor; each visitor's "
             "conversations are private to their tab.\n\n"
             "`CHAT_ACCESS=open` serves everyone who can reach the page as one person, sharing "
-            "every conversation. The README's Deploy section explains each."
+            "every conversation. docs/deploy.md explains each."
         ),
         "shared_page_note": "Everyone who can open this page shares these conversations.",
         "show_more": "Show more",
@@ -528,7 +528,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
             "- `CHAT_DEMO=1`: публичное демо с ограничениями на посетителя; разговоры каждого "
             "видны только в его вкладке.\n\n"
             "`CHAT_ACCESS=open` обслуживает всех, кто может открыть страницу, как одного "
-            "человека с общими разговорами. Подробности — в разделе Deploy файла README."
+            "человека с общими разговорами. Подробности — в docs/deploy.md."
         ),
         "shared_page_note": "Все, кто может открыть эту страницу, видят эти разговоры.",
         "show_more": "Показать ещё",
