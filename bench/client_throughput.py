@@ -14,7 +14,7 @@ from inheriting the other's heap: in one process, which loop ran just before mov
 loop between ~200 and ~350 MB/s (24k against 52k page faults per request) with no change in
 its code. The client's CPU time per MB is printed too: on a busy machine it is steadier than
 MB/s. Every loop is bounded and every read has a timeout, so the script stops by itself. It
-prints markdown tables for the README and exits 1 if the loops disagree on the text (a
+prints markdown tables for docs/benchmarks.md and exits 1 if the loops disagree on the text (a
 correctness failure, not a slow run).
 """
 

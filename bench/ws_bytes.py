@@ -4,7 +4,7 @@ Streamlit re-sends an element whole on every update, so how a page feeds a strea
 elements decides whether a reply costs its own size on the wire or its size squared. This runs
 `app.py` and `bench/tutorial_app.py` (Streamlit's LLM chat tutorial pattern) side by side against
 one emulator sending the same ~20,000-character markdown reply in ~16-byte pieces, drives each
-in headless Chromium, and prints a markdown table for the README.
+in headless Chromium, and prints a markdown table for docs/benchmarks.md.
 
     python bench/ws_bytes.py            # exit status 1 when our page misses a bar
 

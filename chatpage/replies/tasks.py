@@ -53,7 +53,7 @@ def update_interval(streaming: int) -> float:
     compressed and sent), and it is most of what a streaming reply costs. With up to 24
     replies a page gets 12 updates a second; past that the process's updates are held near
     300 a second, down to 5 per page, so page loads and new replies' first text do not queue
-    behind them (README, "Several processes": 100 sessions on 2 replicas).
+    behind them (docs/benchmarks.md, "Several processes": 100 sessions on 2 replicas).
     """
     return min(SLOWEST_UPDATE_INTERVAL, max(UPDATE_INTERVAL, streaming / BUSY_UPDATES_PER_SECOND))
 
