@@ -6,7 +6,8 @@ the chat input and follows the reply to its end, answering fragment timers as a 
 Every session is a different person (`CHAT_ACCESS=header`, its own `X-Forwarded-Email`), each
 with a new conversation; sessions start spread evenly over `--ramp` seconds. The emulator (in a
 process of its own) streams the same ~3,000 characters of markdown to every session at a
-model's pace (`--rate` characters a second).
+model's pace: by default a token of 4 characters (`--chunk-bytes`) every 20 ms (`--rate`
+200 characters a second), about 50 tokens a second as a model streams.
 
 Measured per session, from arrival times of the websocket messages:
 
@@ -1200,8 +1201,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sessions", type=int, default=50, help="concurrent sessions")
     parser.add_argument("--ramp", type=float, default=5.0, help="start sessions over SECONDS")
     parser.add_argument("--chars", type=int, default=3000, help="reply length in characters")
-    parser.add_argument("--rate", type=float, default=200.0, help="reply characters a second")
-    parser.add_argument("--chunk-bytes", type=int, default=16, help="bytes per emulator piece")
+    parser.add_argument(
+        "--rate", type=float, default=200.0, help="reply characters a second (50 tokens of 4)"
+    )
+    parser.add_argument(
+        "--chunk-bytes", type=int, default=4, help="bytes per emulator piece (a token)"
+    )
     parser.add_argument("--target", choices=["page", "tutorial", "both"], default="both")
     parser.add_argument("--url", help="measure this running page instead of starting any")
     parser.add_argument("--pid", type=int, help="with --url: the page's process, for CPU/RSS")
