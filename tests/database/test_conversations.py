@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from chatpage.data.conversation import Conversation, ErrorInfo, Message, Status
 from chatpage.database.conversations import (
@@ -395,6 +397,61 @@ def test_a_late_checkpoint_never_brings_a_settled_reply_back(store: Conversation
     assert (loaded.tree[reply.id].text, loaded.tree[reply.id].status) == ("done", Status.COMPLETE)
 
 
+def test_many_replies_are_checkpointed_in_one_transaction_each_told_whether_to_go_on(
+    store: ConversationStore,
+) -> None:
+    journal = Journal(store, ALICE)
+    live, settled, stopped = [], None, None
+    for _ in range(3):
+        chat = conversation()
+        store.create(chat, ALICE)
+        reply = chat.start_reply("gpt-4")
+        journal.add(chat, reply)
+        live.append((chat, reply))
+    (chat_a, reply_a), (chat_b, settled), (chat_c, stopped) = live
+    settled.text, settled.status = "done", Status.COMPLETE
+    journal.settle(chat_b, settled)
+    assert store.request_stop(chat_c.id, stopped.id, ALICE)
+    reply_a.text, settled.text, stopped.text = "so far", "done and more", "cut"
+    settled.status = Status.STREAMING
+    commits: list[object] = []
+
+    def count(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(store.engine, "commit", count)
+    try:
+        kept = store.checkpoint_many(
+            [
+                (chat.id, reply, ALICE)
+                for chat, reply in ((chat_a, reply_a), (chat_b, settled), (chat_c, stopped))
+            ]
+        )
+    finally:
+        event.remove(store.engine, "commit", count)
+    assert kept == [True, False, False]
+    assert len(commits) == 1
+    texts = [store.load(chat.id, ALICE).tree[reply.id].text for chat, reply in live]  # type: ignore[union-attr]
+    assert texts == ["so far", "done", ""]
+
+
+def test_a_failed_write_in_a_batch_of_checkpoints_keeps_none_of_it(
+    store: ConversationStore,
+) -> None:
+    chat = conversation()
+    store.create(chat, ALICE)
+    reply = chat.start_reply("gpt-4")
+    Journal(store, ALICE).add(chat, reply)
+    reply.text = "first"
+    assert store.checkpoint_many([(chat.id, reply, ALICE)]) == [True]
+    broken = replace(reply, text=object())  # not storable: its statement fails
+    with pytest.raises(SQLAlchemyError):
+        store.checkpoint_many(
+            [(chat.id, replace(reply, text="second"), ALICE), (chat.id, broken, ALICE)]
+        )
+    assert store.load(chat.id, ALICE).tree[reply.id].text == "first"  # type: ignore[union-attr]
+
+
 def test_adding_a_message_writes_the_same_few_rows_however_long_the_conversation(
     store: ConversationStore,
 ) -> None:
@@ -469,3 +526,39 @@ def test_the_data_folder_comes_from_secrets_like_every_other_setting(
     store = ConversationStore(default_url(settings.data_dir))
     store.engine.dispose()
     assert [p.name for p in (tmp_path / "from-secrets").iterdir()][:1]
+
+
+def test_writers_of_one_process_take_turns_and_a_failed_write_gives_its_turn_back(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = ConversationStore(f"sqlite:///{tmp_path / 'turns.sqlite3'}")
+    chat = conversation()
+    store.create(chat, ALICE)
+    replies = []
+    for _ in range(8):
+        reply = chat.start_reply("gpt-4")
+        Journal(store, ALICE).add(chat, reply)
+        replies.append(reply)
+    with pytest.raises(SQLAlchemyError):  # a write that fails mid-transaction
+        store.checkpoint_many([(chat.id, replace(replies[0], text=object()), ALICE)])
+    errors: list[BaseException] = []
+
+    def write(reply: Message) -> None:
+        try:
+            for n in range(20):
+                assert store.checkpoint(chat.id, replace(reply, text=f"part {n}"), ALICE)
+        except BaseException as error:  # told to the test below
+            errors.append(error)
+
+    with caplog.at_level("WARNING"):
+        threads = [threading.Thread(target=write, args=(reply,)) for reply in replies]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+    store.close()
+    assert errors == []
+    assert "turn was not given back" not in caplog.text
+    loaded = ConversationStore(f"sqlite:///{tmp_path / 'turns.sqlite3'}").load(chat.id, ALICE)
+    assert loaded is not None
+    assert {loaded.tree[reply.id].text for reply in replies} == {"part 19"}
