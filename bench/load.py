@@ -773,6 +773,7 @@ def start_profiler(
         str(out),
         "--nonblocking",
         "--threads",
+        "--gil",  # only the thread holding the interpreter: where its one core goes
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return process, out

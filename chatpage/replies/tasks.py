@@ -112,6 +112,7 @@ class ReplyTask:
         self._interrupting = False
         self.done = threading.Event()
         self._started_at = 0.0
+        self.on_end: Callable[[], None] = lambda: None  # told as it ends, before `done`
         self._thread = threading.Thread(target=self._run, name="chat-reply", daemon=True)
 
     @property
@@ -264,6 +265,7 @@ class ReplyTask:
             self._tell_reply()
             metrics.REPLIES_STREAMING.dec()
             metrics.reply_finished(status.value, error.kind if error else None)
+            self.on_end()
             with self._changed:
                 self.done.set()
                 self._changed.notify_all()
@@ -337,6 +339,9 @@ class Replies:
     _tasks: dict[str, ReplyTask] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _keeper: threading.Thread | None = None
+    # Replies being written, counted as they start and end: every page update asks
+    # `update_interval`, and counting the live tasks each time cost more than the update.
+    _streaming: int = 0
 
     def start(
         self,
@@ -353,8 +358,10 @@ class Replies:
         """
         self.check_room(request.owner, max_per_person, starting=reply.id, session=request.session)
         task = ReplyTask(request, reply, client, self.store, self._count(request))
+        task.on_end = self._one_ended
         with self._lock:
             self._tasks[task.id] = task
+            self._streaming += 1
             if self._keeper is None:
                 self._keeper = threading.Thread(
                     target=self._keep, name="chat-reply-checkpoints", daemon=True
@@ -388,7 +395,11 @@ class Replies:
 
     def streaming(self) -> int:
         """Replies this process is writing now."""
-        return len(self._live())
+        return self._streaming
+
+    def _one_ended(self) -> None:
+        with self._lock:
+            self._streaming -= 1
 
     def _live(self) -> list[ReplyTask]:
         with self._lock:
