@@ -323,15 +323,17 @@ class ConversationStore:
                     "of_owner": owner,
                     "saved_text": message.text,
                     "renewed_until": now + LEASE_SECONDS,
+                    "touched_at": now,
                 }
-                kept.append(db.execute(_CHECKPOINT, row).rowcount > 0)
-            touched = sorted({c for (c, _, _), k in zip(replies, kept, strict=True) if k})
-            if touched:
-                db.execute(
-                    update(conversations)
-                    .where(conversations.c.id.in_(touched))
-                    .values(updated_at=now)
-                )
+                # The conversation's row first, as a reply's end locks it (`_change_state`):
+                # taken the other way round, a reply ending mid-batch would deadlock with it.
+                if db.execute(_LOCK_OWNED, row).first() is None:
+                    kept.append(False)  # deleted, or not the owner's
+                    continue
+                saved = db.execute(_CHECKPOINT, row).rowcount > 0
+                if saved:
+                    db.execute(_TOUCH, row)
+                kept.append(saved)
         return kept
 
     def settle(self, conversation: Conversation, message: Message, owner: str) -> Written | None:
@@ -696,8 +698,21 @@ def _being_written(now: float) -> Any:
     )
 
 
-# A checkpoint's statement, built once: a process runs it for every reply once a second,
-# and building it each time cost as much as running it (bench/load.py --profile).
+# A checkpoint's statements, built once: a process runs them for every reply once a second,
+# and building them each time cost as much as running them (bench/load.py --profile).
+_LOCK_OWNED = (
+    select(conversations.c.id)
+    .where(
+        conversations.c.id == bindparam("in_conversation"),
+        conversations.c.owner == bindparam("of_owner"),
+    )
+    .with_for_update()
+)
+_TOUCH = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("in_conversation"))
+    .values(updated_at=bindparam("touched_at"))
+)
 _CHECKPOINT = (
     update(messages)
     .where(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -562,3 +563,50 @@ def test_writers_of_one_process_take_turns_and_a_failed_write_gives_its_turn_bac
     loaded = ConversationStore(f"sqlite:///{tmp_path / 'turns.sqlite3'}").load(chat.id, ALICE)
     assert loaded is not None
     assert {loaded.tree[reply.id].text for reply in replies} == {"part 19"}
+
+
+def test_a_reply_ending_during_a_batch_of_checkpoints_waits_for_it_without_a_deadlock(
+    database_url: str,
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks: PostgreSQL's; SQLite lets one writer in at a time")
+    store = ConversationStore(database_url)
+    chats = []
+    for _ in range(2):
+        chat = conversation()
+        store.create(chat, ALICE)
+        reply = chat.start_reply("gpt-4")
+        Journal(store, ALICE).add(chat, reply)
+        chats.append((chat, reply))
+    (_, first), (ending_chat, ending) = chats
+    outcome: list[object] = []
+    with store.engine.connect() as ending_writer:  # locks as `_change_state` does
+        ending_writer.execute(
+            text("SELECT revision FROM conversations WHERE id = :id FOR UPDATE"),
+            {"id": ending_chat.id},
+        )
+        batch = threading.Thread(
+            target=lambda: outcome.append(
+                store.checkpoint_many([(c.id, replace(r, text="so far"), ALICE) for c, r in chats])
+            )
+        )
+        batch.start()
+        deadline = time.monotonic() + 30
+        with store.engine.connect() as watcher:  # until the batch waits for the locked row
+            waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted"
+            while not watcher.execute(text(waiting)).scalar() and time.monotonic() < deadline:
+                watcher.rollback()
+        assert batch.is_alive(), "the batch should wait for the conversation's lock"
+        ending_writer.execute(
+            text("UPDATE messages SET status = 'complete', text = 'the end' WHERE id = :id"),
+            {"id": ending.id},
+        )
+        ending_writer.commit()
+    batch.join(60)
+    assert not batch.is_alive(), "awaited the batch of checkpoints for 60 s"
+    assert outcome == [[True, False]]  # the first saved; the ended one left as it ended
+    loaded = store.load(ending_chat.id, ALICE)
+    assert loaded is not None
+    assert loaded.tree[ending.id].text == "the end"
+    assert store.load(chats[0][0].id, ALICE).tree[first.id].text == "so far"  # type: ignore[union-attr]
+    store.close()
