@@ -6,7 +6,8 @@ the chat input and follows the reply to its end, answering fragment timers as a 
 Every session is a different person (`CHAT_ACCESS=header`, its own `X-Forwarded-Email`), each
 with a new conversation; sessions start spread evenly over `--ramp` seconds. The emulator (in a
 process of its own) streams the same ~3,000 characters of markdown to every session at a
-model's pace (`--rate` characters a second).
+model's pace: by default a token of 4 characters (`--chunk-bytes`) every 20 ms (`--rate`
+200 characters a second), about 50 tokens a second as a model streams.
 
 Measured per session, from arrival times of the websocket messages:
 
@@ -29,6 +30,7 @@ cost).
     python bench/load.py                                # 50 sessions, this page and the tutorial
     python bench/load.py --sessions 1 --check-chromium  # and one session in headless Chromium
     python bench/load.py --sessions 100 --target page --profile /tmp/prof   # with py-spy
+    python bench/load.py --sessions 40 --rounds 24 --target page   # memory over 960 replies
 
 `--target page|tutorial|both` runs `app.py`, `bench/tutorial_app.py` (Streamlit's chat tutorial
 pattern) or both, each as a real `streamlit run` on a fresh SQLite file, started together and
@@ -772,6 +774,7 @@ def start_profiler(
         str(out),
         "--nonblocking",
         "--threads",
+        "--gil",  # only the thread holding the interpreter: where its one core goes
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return process, out
@@ -1200,8 +1203,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sessions", type=int, default=50, help="concurrent sessions")
     parser.add_argument("--ramp", type=float, default=5.0, help="start sessions over SECONDS")
     parser.add_argument("--chars", type=int, default=3000, help="reply length in characters")
-    parser.add_argument("--rate", type=float, default=200.0, help="reply characters a second")
-    parser.add_argument("--chunk-bytes", type=int, default=16, help="bytes per emulator piece")
+    parser.add_argument(
+        "--rate", type=float, default=200.0, help="reply characters a second (50 tokens of 4)"
+    )
+    parser.add_argument(
+        "--chunk-bytes", type=int, default=4, help="bytes per emulator piece (a token)"
+    )
     parser.add_argument("--target", choices=["page", "tutorial", "both"], default="both")
     parser.add_argument("--url", help="measure this running page instead of starting any")
     parser.add_argument("--pid", type=int, help="with --url: the page's process, for CPU/RSS")
@@ -1255,6 +1262,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="run the page as this many replicas behind nginx (scripts/cluster) and measure "
         "through nginx; CPU and memory are summed over the replicas",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure each target this many times over, round after round, and report its "
+        "memory after each (the tables show the last round)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE")
     parser.add_argument("--no-warmup", action="store_true")
     parser.add_argument(
@@ -1269,6 +1283,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--saved and --history need a page this run starts (not --url)")
     if args.sessions < 1 or args.chars < 1 or args.rate <= 0 or args.chunk_bytes < 1:
         parser.error("--sessions, --chars, --rate and --chunk-bytes must be positive")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.ramp < 0 or args.idle < 0:
         parser.error("--ramp and --idle must not be negative")
     if args.url:
@@ -1316,6 +1332,22 @@ def _longest_gaps(probes: list[Probe], count: int = 3) -> str:
         return ""
     where = ", ".join(f"{gap:.2f} s (session {i}, {at:.1f} s in)" for gap, i, at in gaps)
     return f" Longest update gaps: {where}."
+
+
+def memory_growth(rounds: list[tuple[int, float]], over: int = 400) -> str:
+    """RSS after each round, and how fast it grew over the last `over` replies."""
+    listed = ", ".join(f"{rss:.0f}" for _, rss in rounds)
+    last_replies, last_rss = rounds[-1]
+    earlier = [r for r in rounds if r[0] <= last_replies - over] or rounds[:1]
+    start_replies, start_rss = earlier[-1]
+    text = f"RSS MB after each round: {listed}."
+    if last_replies > start_replies:
+        per_100 = (last_rss - start_rss) / (last_replies - start_replies) * 100
+        text += (
+            f" Over the last {last_replies - start_replies} replies it grew "
+            f"{last_rss - start_rss:+.1f} MB: {per_100:+.2f} MB per 100 replies."
+        )
+    return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1384,13 +1416,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                 targets.append((name, server.url, ProcessMeter(server.process.pid)))
 
         results = []
+        memory: dict[str, list[tuple[int, float]]] = {}
+        failed_earlier = 0
         for name, url, meter in targets:
             if not args.no_warmup:
                 for warm_url in warm.get(name, [url]):
                     asyncio.run(warm_up(warm_url, emu, args.user_header))
             time.sleep(SETTLE_SECONDS)
-            print(f"{name}: {args.sessions} sessions over {args.ramp:g} s ...", flush=True)
-            result = asyncio.run(measure(name, url, args, reply, meter, emu))
+            replies = 0
+            for round_number in range(1, args.rounds + 1):
+                print(f"{name}: {args.sessions} sessions over {args.ramp:g} s ...", flush=True)
+                result = asyncio.run(measure(name, url, args, reply, meter, emu))
+                if args.rounds > 1 and meter is not None:
+                    time.sleep(SETTLE_SECONDS)  # the round's sessions closed
+                    replies += sum(p.ok for p in result.probes)
+                    rss = meter.status()[0] / 1e6
+                    memory.setdefault(name, []).append((replies, rss))
+                    print(f"{name}: round {round_number}: {replies} replies, RSS {rss:.1f} MB")
+                if round_number < args.rounds:
+                    failed_earlier += sum(not p.ok for p in result.probes)
             results.append(result)
             if args.trace:
                 print_traces(result.probes)
@@ -1436,8 +1480,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             + _longest_gaps(r.probes)
         )
+    for name, rounds in memory.items():
+        print(f"\n{name}: {memory_growth(rounds)}")
     if args.json:
-        Path(args.json).write_text(json.dumps(figures(results, args), indent=2))
+        data = figures(results, args)
+        if memory:
+            data["memory_rounds"] = {name: rounds for name, rounds in memory.items()}
+        Path(args.json).write_text(json.dumps(data, indent=2))
     problems = failures(results)
     if problems:
         print("\n" + problems)
@@ -1445,7 +1494,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if r.usage.profile:
             print(f"\nprofile of {r.name} ({r.usage.profile}):\n")
             print(profile_summary(r.usage.profile))
-    return 1 if any(not p.ok for r in results for p in r.probes) else 0
+    if failed_earlier:
+        print(f"\n{failed_earlier} sessions failed in rounds before the last")
+    return 1 if failed_earlier or any(not p.ok for r in results for p in r.probes) else 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """First text against concurrent sessions, for 1 and 2 replicas behind nginx: a chart.
 
 Runs `bench/load.py --replicas R --sessions S` for each pair (each run a new cluster, each
-session a different user at a real model's pace), `--repeat` times with the pairs interleaved
+session a different user at a model's pace: load.py's default of a 4-character token every
+20 ms), `--repeat` times with the pairs interleaved
 (the machine is shared and noisy), prints a table of medians with each run's p95, and draws
 `bench/scaling.png` (first text p95 against sessions, one line per replica count: the median,
 with a bar from the lowest run to the highest). Needs matplotlib

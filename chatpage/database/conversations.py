@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import (
     Engine,
+    bindparam,
     column,
     create_engine,
     delete,
@@ -130,14 +132,56 @@ def make_engine(url: str) -> Engine:
         # SQLite's own lower() folds ASCII only; search folds every script, as PostgreSQL does.
         dbapi_connection.create_function("lower", 1, _fold, deterministic=True)
 
+    turns = WriterTurns()
+
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection: Any) -> None:
         # A writer takes the write lock up front: a read that later upgrades to a write
         # would fail at once ("database is locked") when another writer got there first.
-        writing = connection.get_execution_options().get(WRITE_OPTION)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+        if not connection.get_execution_options().get(WRITE_OPTION):
+            connection.exec_driver_sql("BEGIN")
+            return
+        turns.take(connection.info)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            turns.give_back(connection.info)
+            raise
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _sqlite_end(connection: Any) -> None:
+        turns.give_back(connection.info)
 
     return engine
+
+
+class WriterTurns:
+    """This process's SQLite writers, one at a time, each woken the moment the last is done.
+
+    SQLite lets one writer in at a time and makes the others poll, sleeping longer after each
+    miss (up to 100 ms a try). With a hundred replies being written, a write could lose that
+    race for seconds, and every page waiting on it stood still (bench/load.py: update gaps of
+    3 s). Writers of one process take turns here instead; SQLite's own lock still keeps out
+    other processes. A turn not given back (a connection lost mid-transaction) is waited for
+    at most `WAIT` seconds, then SQLite's lock alone decides, as before.
+    """
+
+    WAIT = 5.0
+    _HELD = "chat_writer_turn"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def take(self, info: dict[str, Any]) -> None:
+        if self._lock.acquire(timeout=self.WAIT):
+            info[self._HELD] = True
+        else:
+            log.warning("a writer's turn was not given back in %.0f s; writing anyway", self.WAIT)
+
+    def give_back(self, info: dict[str, Any]) -> None:
+        if info.pop(self._HELD, False):
+            self._lock.release()
 
 
 def _fold(value: object) -> object:
@@ -260,25 +304,37 @@ class ConversationStore:
         or a Stop asked for from another process. A late checkpoint never brings a settled
         reply back to life.
         """
+        return self.checkpoint_many([(conversation_id, message, owner)]) == [True]
+
+    def checkpoint_many(self, replies: Sequence[tuple[str, Message, str]]) -> list[bool]:
+        """`checkpoint` for many replies (conversation id, message, owner) in one transaction.
+
+        A process writing a hundred replies saves them all once a second: one transaction
+        holds SQLite's write lock once instead of a hundred times, and costs one commit. If
+        any write fails, none is kept (the caller retries them one by one).
+        """
         now = time.time()
+        kept: list[bool] = []
         with self._writes.begin() as db:
-            result = db.execute(
-                update(messages)
-                .where(
-                    messages.c.id == message.id,
-                    messages.c.conversation_id.in_(_owned(conversation_id, owner)),
-                    messages.c.status == Status.STREAMING.value,
-                    messages.c.stop_requested_at.is_(None),
-                )
-                .values(text=message.text, lease_until=now + LEASE_SECONDS)
-            )
-            if result.rowcount:
-                db.execute(
-                    update(conversations)
-                    .where(conversations.c.id == conversation_id)
-                    .values(updated_at=now)
-                )
-            return result.rowcount > 0
+            for conversation_id, message, owner in replies:
+                row = {
+                    "message_id": message.id,
+                    "in_conversation": conversation_id,
+                    "of_owner": owner,
+                    "saved_text": message.text,
+                    "renewed_until": now + LEASE_SECONDS,
+                    "touched_at": now,
+                }
+                # The conversation's row first, as a reply's end locks it (`_change_state`):
+                # taken the other way round, a reply ending mid-batch would deadlock with it.
+                if db.execute(_LOCK_OWNED, row).first() is None:
+                    kept.append(False)  # deleted, or not the owner's
+                    continue
+                saved = db.execute(_CHECKPOINT, row).rowcount > 0
+                if saved:
+                    db.execute(_TOUCH, row)
+                kept.append(saved)
+        return kept
 
     def settle(self, conversation: Conversation, message: Message, owner: str) -> Written | None:
         """Save how a reply ended (its text, status and error); the revision moves on.
@@ -640,6 +696,38 @@ def _being_written(now: float) -> Any:
     return (messages.c.status == Status.STREAMING.value) & (
         func.coalesce(messages.c.lease_until, 0.0) >= now
     )
+
+
+# A checkpoint's statements, built once: a process runs them for every reply once a second,
+# and building them each time cost as much as running them (bench/load.py --profile).
+_LOCK_OWNED = (
+    select(conversations.c.id)
+    .where(
+        conversations.c.id == bindparam("in_conversation"),
+        conversations.c.owner == bindparam("of_owner"),
+    )
+    .with_for_update()
+)
+_TOUCH = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("in_conversation"))
+    .values(updated_at=bindparam("touched_at"))
+)
+_CHECKPOINT = (
+    update(messages)
+    .where(
+        messages.c.id == bindparam("message_id"),
+        messages.c.conversation_id.in_(
+            select(conversations.c.id).where(
+                conversations.c.id == bindparam("in_conversation"),
+                conversations.c.owner == bindparam("of_owner"),
+            )
+        ),
+        messages.c.status == Status.STREAMING.value,
+        messages.c.stop_requested_at.is_(None),
+    )
+    .values(text=bindparam("saved_text"), lease_until=bindparam("renewed_until"))
+)
 
 
 def _owned(conversation_id: str, owner: str) -> Any:

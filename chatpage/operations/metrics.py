@@ -76,6 +76,14 @@ UPSTREAM_ERRORS = Counter(
     "cut, a timeout, an unreadable answer, a human-check page).",
     ["status"],
 )
+# Seconds a garbage collection held every thread of the process (operations/collector.py).
+GC_PAUSE_BUCKETS = (0.001, 0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 3.0)
+GC_PAUSE = Histogram(
+    PREFIX + "gc_pause_seconds",
+    "Seconds each garbage collection held the process, by generation.",
+    ["generation"],
+    buckets=GC_PAUSE_BUCKETS,
+)
 DATABASE_WRITE_FAILURES = Counter(
     PREFIX + "database_write_failures",
     "Writes to the conversation store that failed, by what was being written.",
@@ -89,6 +97,8 @@ for _kind in FAILURE_KINDS:
     REPLY_FAILURES.labels(kind=_kind)
 for _write in WRITES:
     DATABASE_WRITE_FAILURES.labels(write=_write)
+for _generation in ("0", "1", "2"):
+    GC_PAUSE.labels(generation=_generation)
 
 
 def reply_finished(outcome: str, failure_kind: str | None = None) -> None:

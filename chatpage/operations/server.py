@@ -25,7 +25,10 @@ from starlette.routing import Route
 from chatpage.access.connection import loopback_host
 from chatpage.access.identity import PROXY_HEADERS, is_loopback
 from chatpage.journal import finish_replies
-from chatpage.operations import metrics  # noqa: F401  (the page's metrics exist before the first scrape)
+from chatpage.operations import (
+    collector,
+    metrics,  # noqa: F401  (the page's metrics exist before the first scrape)
+)
 
 METRICS_PATH = "/metrics"
 
@@ -53,7 +56,9 @@ async def metrics_text(request: Request) -> Response:
 @asynccontextmanager
 async def lifespan(app: Any) -> AsyncIterator[None]:
     """On the way out, replies get their grace period before the process ends (see
-    `persistence.finish_replies`: under `st.App`, uvicorn ends it without `atexit`)."""
+    `persistence.finish_replies`: under `st.App`, uvicorn ends it without `atexit`). On the
+    way in, what the server loaded is kept out of later garbage collections (`collector`)."""
+    collector.settle()
     yield
     await asyncio.to_thread(finish_replies)
 

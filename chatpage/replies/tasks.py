@@ -104,11 +104,15 @@ class ReplyTask:
         self._store = store
         self._parts: list[str] = []
         self._changed = threading.Condition()
+        # Followers waiting for text to arrive. One waiting for its pace's deadline needs no
+        # waking: a reply of 50 tokens a second would wake it 50 times a second for nothing.
+        self._listening = 0
         self._stream: ChatStream | None = None
         self._stopping = threading.Event()
         self._interrupting = False
         self.done = threading.Event()
         self._started_at = 0.0
+        self.on_end: Callable[[], None] = lambda: None  # told as it ends, before `done`
         self._thread = threading.Thread(target=self._run, name="chat-reply", daemon=True)
 
     @property
@@ -160,7 +164,11 @@ class ReplyTask:
                     until = given_at + interval if waiting else silence_ends
                     if now >= until:
                         break
-                    self._changed.wait(until - now)
+                    self._listening += not waiting
+                    try:
+                        self._changed.wait(until - now)
+                    finally:
+                        self._listening -= not waiting
                 fresh = self._parts[index:]
                 index = len(self._parts)
                 ended = self.done.is_set()
@@ -175,11 +183,10 @@ class ReplyTask:
 
     def checkpoint(self) -> None:
         """Save the text so far and renew the lease; a Stop asked for elsewhere stops it."""
-        if self.done.is_set():
+        written = self.unsaved()
+        if written is None:
             return
         try:
-            with self._changed:
-                written = replace(self.reply, text=self._text)
             kept = self._store.checkpoint(self.request.conversation_id, written, self.request.owner)
         except SQLAlchemyError as error:  # the database is down: keep streaming, retry next time
             log.exception("could not save a reply in progress")
@@ -188,6 +195,17 @@ class ReplyTask:
             if not retrying_may_mend(error) and self._mend():
                 self.checkpoint()  # the text, made storable, goes at once
             return
+        self.saved(kept)
+
+    def unsaved(self) -> Message | None:
+        """The reply as a checkpoint saves it now; None once it has ended (`_settle` saves that)."""
+        if self.done.is_set():
+            return None
+        with self._changed:
+            return replace(self.reply, text=self._text)
+
+    def saved(self, kept: bool) -> None:
+        """A checkpoint went through; not `kept`: the reply was stopped or settled elsewhere."""
         self.saving_failed = False
         if not kept and not self.done.is_set():
             log.info("a reply was stopped from elsewhere")
@@ -222,7 +240,8 @@ class ReplyTask:
                         self._text += text
                         reply.text = self._text
                         self._parts.append(text)
-                        self._changed.notify_all()
+                        if self._listening:
+                            self._changed.notify_all()
                 self.dropped = self._stream.history.dropped
                 self.over_budget = self._stream.history.over_budget
                 if not self._stopping.is_set():
@@ -246,6 +265,7 @@ class ReplyTask:
             self._tell_reply()
             metrics.REPLIES_STREAMING.dec()
             metrics.reply_finished(status.value, error.kind if error else None)
+            self.on_end()
             with self._changed:
                 self.done.set()
                 self._changed.notify_all()
@@ -319,6 +339,9 @@ class Replies:
     _tasks: dict[str, ReplyTask] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _keeper: threading.Thread | None = None
+    # Replies being written, counted as they start and end: every page update asks
+    # `update_interval`, and counting the live tasks each time cost more than the update.
+    _streaming: int = 0
 
     def start(
         self,
@@ -335,8 +358,10 @@ class Replies:
         """
         self.check_room(request.owner, max_per_person, starting=reply.id, session=request.session)
         task = ReplyTask(request, reply, client, self.store, self._count(request))
+        task.on_end = self._one_ended
         with self._lock:
             self._tasks[task.id] = task
+            self._streaming += 1
             if self._keeper is None:
                 self._keeper = threading.Thread(
                     target=self._keep, name="chat-reply-checkpoints", daemon=True
@@ -370,7 +395,11 @@ class Replies:
 
     def streaming(self) -> int:
         """Replies this process is writing now."""
-        return len(self._live())
+        return self._streaming
+
+    def _one_ended(self) -> None:
+        with self._lock:
+            self._streaming -= 1
 
     def _live(self) -> list[ReplyTask]:
         with self._lock:
@@ -432,12 +461,40 @@ class Replies:
             )
 
     def _keep(self) -> None:
-        """Checkpoint every running reply about once a second; forget the finished ones."""
+        """Checkpoint every running reply once a second, on the second; forget finished ones.
+
+        The seconds are counted from the keeper's start, not from the end of the last round, so
+        the time a round takes does not stretch the interval; a round late (a starved machine)
+        runs at once, and the next a second after it, never a burst of those missed.
+        """
+        due = time.monotonic()
         while True:
-            time.sleep(CHECKPOINT_INTERVAL)
+            due = max(due + CHECKPOINT_INTERVAL, time.monotonic())
+            time.sleep(max(0.0, due - time.monotonic()))
             with self._lock:
                 for message_id in [i for i, t in self._tasks.items() if t.done.is_set()]:
                     del self._tasks[message_id]
                 tasks = list(self._tasks.values())
-            for task in tasks:
-                task.checkpoint()
+            checkpoint_together(self.store, tasks)
+
+
+def checkpoint_together(store: ConversationStore, tasks: list[ReplyTask]) -> None:
+    """Checkpoint `tasks` in one transaction (`ConversationStore.checkpoint_many`).
+
+    If it fails, each is checkpointed on its own, as ever: one reply's text the database
+    refuses (a NUL on PostgreSQL) is mended without holding back the others.
+    """
+    due = [(task, written) for task in tasks if (written := task.unsaved()) is not None]
+    if not due:
+        return
+    try:
+        kept = store.checkpoint_many(
+            [(task.request.conversation_id, written, task.request.owner) for task, written in due]
+        )
+    except SQLAlchemyError:
+        log.warning("could not save replies in progress together; saving each on its own")
+        for task, _ in due:
+            task.checkpoint()
+        return
+    for (task, _), each in zip(due, kept, strict=True):
+        task.saved(each)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from chatpage.data.conversation import Conversation, ErrorInfo, Message, Status
 from chatpage.database.conversations import (
@@ -395,6 +398,61 @@ def test_a_late_checkpoint_never_brings_a_settled_reply_back(store: Conversation
     assert (loaded.tree[reply.id].text, loaded.tree[reply.id].status) == ("done", Status.COMPLETE)
 
 
+def test_many_replies_are_checkpointed_in_one_transaction_each_told_whether_to_go_on(
+    store: ConversationStore,
+) -> None:
+    journal = Journal(store, ALICE)
+    live, settled, stopped = [], None, None
+    for _ in range(3):
+        chat = conversation()
+        store.create(chat, ALICE)
+        reply = chat.start_reply("gpt-4")
+        journal.add(chat, reply)
+        live.append((chat, reply))
+    (chat_a, reply_a), (chat_b, settled), (chat_c, stopped) = live
+    settled.text, settled.status = "done", Status.COMPLETE
+    journal.settle(chat_b, settled)
+    assert store.request_stop(chat_c.id, stopped.id, ALICE)
+    reply_a.text, settled.text, stopped.text = "so far", "done and more", "cut"
+    settled.status = Status.STREAMING
+    commits: list[object] = []
+
+    def count(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(store.engine, "commit", count)
+    try:
+        kept = store.checkpoint_many(
+            [
+                (chat.id, reply, ALICE)
+                for chat, reply in ((chat_a, reply_a), (chat_b, settled), (chat_c, stopped))
+            ]
+        )
+    finally:
+        event.remove(store.engine, "commit", count)
+    assert kept == [True, False, False]
+    assert len(commits) == 1
+    texts = [store.load(chat.id, ALICE).tree[reply.id].text for chat, reply in live]  # type: ignore[union-attr]
+    assert texts == ["so far", "done", ""]
+
+
+def test_a_failed_write_in_a_batch_of_checkpoints_keeps_none_of_it(
+    store: ConversationStore,
+) -> None:
+    chat = conversation()
+    store.create(chat, ALICE)
+    reply = chat.start_reply("gpt-4")
+    Journal(store, ALICE).add(chat, reply)
+    reply.text = "first"
+    assert store.checkpoint_many([(chat.id, reply, ALICE)]) == [True]
+    broken = replace(reply, text=object())  # not storable: its statement fails
+    with pytest.raises(SQLAlchemyError):
+        store.checkpoint_many(
+            [(chat.id, replace(reply, text="second"), ALICE), (chat.id, broken, ALICE)]
+        )
+    assert store.load(chat.id, ALICE).tree[reply.id].text == "first"  # type: ignore[union-attr]
+
+
 def test_adding_a_message_writes_the_same_few_rows_however_long_the_conversation(
     store: ConversationStore,
 ) -> None:
@@ -469,3 +527,86 @@ def test_the_data_folder_comes_from_secrets_like_every_other_setting(
     store = ConversationStore(default_url(settings.data_dir))
     store.engine.dispose()
     assert [p.name for p in (tmp_path / "from-secrets").iterdir()][:1]
+
+
+def test_writers_of_one_process_take_turns_and_a_failed_write_gives_its_turn_back(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = ConversationStore(f"sqlite:///{tmp_path / 'turns.sqlite3'}")
+    chat = conversation()
+    store.create(chat, ALICE)
+    replies = []
+    for _ in range(8):
+        reply = chat.start_reply("gpt-4")
+        Journal(store, ALICE).add(chat, reply)
+        replies.append(reply)
+    with pytest.raises(SQLAlchemyError):  # a write that fails mid-transaction
+        store.checkpoint_many([(chat.id, replace(replies[0], text=object()), ALICE)])
+    errors: list[BaseException] = []
+
+    def write(reply: Message) -> None:
+        try:
+            for n in range(20):
+                assert store.checkpoint(chat.id, replace(reply, text=f"part {n}"), ALICE)
+        except BaseException as error:  # told to the test below
+            errors.append(error)
+
+    with caplog.at_level("WARNING"):
+        threads = [threading.Thread(target=write, args=(reply,)) for reply in replies]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+    store.close()
+    assert errors == []
+    assert "turn was not given back" not in caplog.text
+    loaded = ConversationStore(f"sqlite:///{tmp_path / 'turns.sqlite3'}").load(chat.id, ALICE)
+    assert loaded is not None
+    assert {loaded.tree[reply.id].text for reply in replies} == {"part 19"}
+
+
+def test_a_reply_ending_during_a_batch_of_checkpoints_waits_for_it_without_a_deadlock(
+    database_url: str,
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks: PostgreSQL's; SQLite lets one writer in at a time")
+    store = ConversationStore(database_url)
+    chats = []
+    for _ in range(2):
+        chat = conversation()
+        store.create(chat, ALICE)
+        reply = chat.start_reply("gpt-4")
+        Journal(store, ALICE).add(chat, reply)
+        chats.append((chat, reply))
+    (_, first), (ending_chat, ending) = chats
+    outcome: list[object] = []
+    with store.engine.connect() as ending_writer:  # locks as `_change_state` does
+        ending_writer.execute(
+            text("SELECT revision FROM conversations WHERE id = :id FOR UPDATE"),
+            {"id": ending_chat.id},
+        )
+        batch = threading.Thread(
+            target=lambda: outcome.append(
+                store.checkpoint_many([(c.id, replace(r, text="so far"), ALICE) for c, r in chats])
+            )
+        )
+        batch.start()
+        deadline = time.monotonic() + 30
+        with store.engine.connect() as watcher:  # until the batch waits for the locked row
+            waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted"
+            while not watcher.execute(text(waiting)).scalar() and time.monotonic() < deadline:
+                watcher.rollback()
+        assert batch.is_alive(), "the batch should wait for the conversation's lock"
+        ending_writer.execute(
+            text("UPDATE messages SET status = 'complete', text = 'the end' WHERE id = :id"),
+            {"id": ending.id},
+        )
+        ending_writer.commit()
+    batch.join(60)
+    assert not batch.is_alive(), "awaited the batch of checkpoints for 60 s"
+    assert outcome == [[True, False]]  # the first saved; the ended one left as it ended
+    loaded = store.load(ending_chat.id, ALICE)
+    assert loaded is not None
+    assert loaded.tree[ending.id].text == "the end"
+    assert store.load(chats[0][0].id, ALICE).tree[first.id].text == "so far"  # type: ignore[union-attr]
+    store.close()

@@ -376,3 +376,58 @@ def test_follow_ends_for_every_follower_when_the_reply_ends(
     for follower in followers:
         follower.join(60)
     assert seen == ["общий ответ " * 100] * 3
+
+
+def test_a_paced_follower_gets_the_whole_reply_joined_up_to_its_last_piece(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    full = "".join(f"token{i} " for i in range(400))
+    emulator.default = Behavior(reply=full, chunk_bytes=4, delay=0.002)
+    _, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store).start()
+    started = time.monotonic()
+    pieces = [piece for piece in task.follow(0, poll=10, pace=0.25) if piece is not TICK]
+    seconds = time.monotonic() - started
+    assert "".join(pieces) == full  # the last pieces, arrived between deadlines, included
+    assert len(pieces) <= seconds / 0.25 + 2  # joined: one update per pace, not per token
+
+
+def test_a_process_saves_all_its_replies_in_one_transaction_once_a_second(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="w" * 100_000, chunk_bytes=4, delay=0.02)
+    rounds: list[tuple[float, list[tuple[str, str]]]] = []
+    together = store.checkpoint_many
+
+    def recorded(replies):  # the real write, when it began and what it saved noted
+        began = time.monotonic()
+        kept = together(replies)
+        rounds.append((began, [(m.id, m.text) for _, m, _ in replies]))
+        return kept
+
+    store.checkpoint_many = recorded  # type: ignore[method-assign]
+    replies = Replies(store, max_per_process=10)
+    tasks = []
+    for n in range(5):
+        conversation, reply, request = asked(store, f"question {n}")
+        tasks.append((conversation, replies.start(request, reply, client, max_per_person=5)))
+    deadline = time.monotonic() + 60
+    while len(rounds) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        assert len(rounds) >= 4, "awaited four rounds of checkpoints within 60 s"
+        ids = {task.id for _, task in tasks}
+        assert all({i for i, _ in saved} == ids for _, saved in rounds[1:4])
+        # On the second from the keeper's start: a late round is not followed by a burst.
+        gaps = [b - a for (a, _), (b, _) in itertools.pairwise(rounds[:4])]
+        assert all(gap >= 0.3 for gap in gaps), gaps
+        assert 2.7 <= rounds[3][0] - rounds[0][0] < 6, gaps
+        for conversation, task in tasks:
+            text = stored_reply(store, conversation, task.id).text
+            assert task.reply.text.startswith(text)
+            assert len(text) >= 4
+    finally:
+        for _, task in tasks:
+            task.stop()
+        for _, task in tasks:
+            assert task.done.wait(60)
