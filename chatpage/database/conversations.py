@@ -43,8 +43,10 @@ from chatpage.data.conversation import (
     attachments_from,
     title_from,
 )
+from chatpage.database.clock import database_now
 from chatpage.database.demo_usage import DAY, DemoImports, DemoUse
 from chatpage.database.migrations import migrate
+from chatpage.database.notices import REVISION, STOP, TEXT, Notice, Notices
 from chatpage.database.prompts import PromptLibrary
 from chatpage.database.schema import conversations, messages
 from chatpage.database.sharing import Shares
@@ -55,9 +57,9 @@ DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"  # beside app.py
 WRITE_OPTION = "chat_write"
 # A reply being written is renewed by every checkpoint (about once a second); one whose
 # lease ran out had its writer stop (a crash, a killed process) and counts as interrupted.
+# Written and judged by the database's clock (clock.py), never a process's.
 LEASE_SECONDS = 5.0
 TRIGRAM = 3  # the shortest search the text index can answer
-
 
 
 class ConversationGone(LookupError):
@@ -159,10 +161,12 @@ class ConversationStore:
         self.engine = make_engine(url)
         self._writes = writer(self.engine)
         migrate(self._writes)
+        # Word of each write that other tabs and processes follow (LISTEN/NOTIFY on PostgreSQL).
+        self.notices = Notices(self.engine)
         self.usage = Ledger(self.engine, self._writes)
         self.prompts = PromptLibrary(self.engine, self._writes)
         # What the tabs of this process watch for changes, read in one query (see watching.py).
-        self.watched = RevisionBoard(self.revisions)
+        self.watched = RevisionBoard(self.revisions, notices=self.notices)
         self.shares = Shares(self.engine, self._writes)
         self.demo_use = DemoUse(self._writes)
         self.demo_imports = DemoImports(self.engine, self._writes)
@@ -172,6 +176,7 @@ class ConversationStore:
         return self.engine.dialect.name
 
     def close(self) -> None:
+        self.notices.close()
         self.engine.dispose()
 
     # -- writing -----------------------------------------------------------------------------
@@ -196,11 +201,20 @@ class ConversationStore:
             )
             depth = _depths(conversation)
             rows = [
-                _message_row(conversation.id, depth[m.id], m, time.time())
-                for m in conversation.tree.values()
+                _message_row(conversation.id, depth[m.id], m) for m in conversation.tree.values()
             ]
             if rows:
                 db.execute(insert(messages), rows)
+            if any(m.status is Status.STREAMING for m in conversation.tree.values()):
+                db.execute(
+                    update(messages)
+                    .where(
+                        messages.c.conversation_id == conversation.id,
+                        messages.c.status == Status.STREAMING.value,
+                    )
+                    .values(lease_until=_lease_end())
+                )
+            self.notices.announce(db, Notice(REVISION, conversation.id))
         conversation.revision = 1
         return True
 
@@ -238,7 +252,10 @@ class ConversationStore:
                     )
                 ).first()
                 depth = parent.position + 1 if parent is not None else 0
-            db.execute(insert(messages).values(_message_row(conversation.id, depth, message, now)))
+            row = _message_row(conversation.id, depth, message)
+            if message.status is Status.STREAMING:
+                row["lease_until"] = _lease_end()
+            db.execute(insert(messages).values(row))
             db.execute(
                 update(conversations)
                 .where(conversations.c.id == conversation.id)
@@ -251,6 +268,7 @@ class ConversationStore:
                     temperature=conversation.temperature,
                 )
             )
+            self.notices.announce(db, Notice(REVISION, conversation.id, message.id))
         return Written(before + 1, changed_elsewhere=before != conversation.revision)
 
     def checkpoint(self, conversation_id: str, message: Message, owner: str) -> bool:
@@ -270,7 +288,7 @@ class ConversationStore:
                     messages.c.status == Status.STREAMING.value,
                     messages.c.stop_requested_at.is_(None),
                 )
-                .values(text=message.text, lease_until=now + LEASE_SECONDS)
+                .values(text=message.text, lease_until=_lease_end())
             )
             if result.rowcount:
                 db.execute(
@@ -278,6 +296,7 @@ class ConversationStore:
                     .where(conversations.c.id == conversation_id)
                     .values(updated_at=now)
                 )
+                self.notices.announce(db, Notice(TEXT, conversation_id, message.id))
             return result.rowcount > 0
 
     def settle(self, conversation: Conversation, message: Message, owner: str) -> Written | None:
@@ -311,6 +330,8 @@ class ConversationStore:
                 )
                 .values(stop_requested_at=time.time())
             )
+            if result.rowcount:
+                self.notices.announce(db, Notice(STOP, conversation_id, message_id))
             return result.rowcount > 0
 
     def mark_seen(self, conversation_id: str, owner: str) -> None:
@@ -332,7 +353,6 @@ class ConversationStore:
         live: bool = False,
     ) -> Written | None:
         now = time.time()
-        being_written = _being_written(now)
         with self._writes.begin() as db:
             head = db.execute(
                 select(conversations.c.revision)
@@ -350,7 +370,7 @@ class ConversationStore:
                         # Continue takes up the reply only as this copy saw it: not one being
                         # written, nor one that another window continued meanwhile.
                         (
-                            ~being_written,
+                            ~_being_written(),
                             messages.c.status != Status.COMPLETE.value,
                             messages.c.text == message.text,
                         )
@@ -362,7 +382,7 @@ class ConversationStore:
                     text=message.text,
                     status=message.status.value,
                     error=_error_json(message.error),
-                    lease_until=now + LEASE_SECONDS if live else None,
+                    lease_until=_lease_end() if live else None,
                     stop_requested_at=None,
                 )
             )
@@ -376,6 +396,7 @@ class ConversationStore:
                 .where(conversations.c.id == conversation_id)
                 .values(**head_values)
             )
+            self.notices.announce(db, Notice(REVISION, conversation_id, message.id))
         changed = known_revision is not None and head.revision != known_revision
         return Written(head.revision + 1, changed_elsewhere=changed)
 
@@ -399,6 +420,8 @@ class ConversationStore:
                     revision=conversations.c.revision + 1,  # other tabs take the title in
                 )
             )
+            if result.rowcount:
+                self.notices.announce(db, Notice(REVISION, conversation_id))
             return result.rowcount > 0
 
     def pin(self, conversation_id: str, owner: str, pinned: bool) -> bool:
@@ -431,6 +454,8 @@ class ConversationStore:
                     conversations.c.id == conversation_id, conversations.c.owner == owner
                 )
             )
+            if result.rowcount:
+                self.notices.announce(db, Notice(REVISION, conversation_id))
             return result.rowcount > 0
 
     def delete_older_than(self, seconds: float, owner_prefix: str) -> int:
@@ -450,7 +475,6 @@ class ConversationStore:
         self.demo_imports.forget_before(min(cutoff, day_ago))
         return len(ids)
 
-
     # -- reading -----------------------------------------------------------------------------
 
     def load(self, conversation_id: str, owner: str) -> Conversation | None:
@@ -469,11 +493,10 @@ class ConversationStore:
             if head is None:
                 return None
             rows = db.execute(
-                select(messages)
+                select(messages, _lease_held())
                 .where(messages.c.conversation_id == conversation_id)
                 .order_by(messages.c.position, messages.c.created_at)
             ).all()
-        now = time.time()
         conversation = Conversation(
             id=head.id,
             title=head.title,
@@ -481,7 +504,7 @@ class ConversationStore:
             system_prompt=head.system_prompt,
             temperature=head.temperature,
             created_at=head.created_at,
-            tree={row.id: _message(row, now) for row in rows},
+            tree={row.id: _message(row) for row in rows},
             revision=head.revision,
         )
         leaf = head.current_leaf_id
@@ -517,12 +540,12 @@ class ConversationStore:
         """One message as stored now (a reply being written elsewhere, read as it grows)."""
         with self.engine.connect() as db:
             row = db.execute(
-                select(messages).where(
+                select(messages, _lease_held()).where(
                     messages.c.id == message_id,
                     messages.c.conversation_id.in_(_owned(conversation_id, owner)),
                 )
             ).first()
-        return _message(row, time.time()) if row is not None else None
+        return _message(row) if row is not None else None
 
     def writing(self, owner: str) -> frozenset[str]:
         """The owner's conversations with a reply being written right now, by any process."""
@@ -536,7 +559,7 @@ class ConversationStore:
         with self.engine.connect() as db:
             rows = db.execute(
                 select(messages.c.id, messages.c.conversation_id).where(
-                    _being_written(time.time()),
+                    _being_written(),
                     messages.c.conversation_id.in_(
                         select(conversations.c.id).where(conversations.c.owner == owner)
                     ),
@@ -635,11 +658,21 @@ class ConversationStore:
         )
 
 
-def _being_written(now: float) -> Any:
+def _being_written() -> Any:
     """A reply whose writer holds the lease (a reply left with none was cut)."""
     return (messages.c.status == Status.STREAMING.value) & (
-        func.coalesce(messages.c.lease_until, 0.0) >= now
+        func.coalesce(messages.c.lease_until, 0.0) >= database_now()
     )
+
+
+def _lease_end() -> Any:
+    """When a lease renewed now runs out, by the database's clock."""
+    return database_now() + LEASE_SECONDS
+
+
+def _lease_held() -> Any:
+    """Whether a message's lease holds now, by the database's clock (read with the row)."""
+    return (func.coalesce(messages.c.lease_until, 0.0) >= database_now()).label("lease_held")
 
 
 def _owned(conversation_id: str, owner: str) -> Any:
@@ -669,9 +702,7 @@ def _depths(conversation: Conversation) -> dict[str, int]:
     return depth
 
 
-def _message_row(
-    conversation_id: str, position: int, message: Message, now: float
-) -> dict[str, Any]:
+def _message_row(conversation_id: str, position: int, message: Message) -> dict[str, Any]:
     return {
         "id": message.id,
         "conversation_id": conversation_id,
@@ -684,14 +715,14 @@ def _message_row(
         "error": _error_json(message.error),
         "attachments": _attachments_json(message.attachments),
         "created_at": message.created_at,
-        "lease_until": now + LEASE_SECONDS if message.status is Status.STREAMING else None,
+        "lease_until": None,  # a reply being written gets its lease by the database's clock
     }
 
 
-def _message(row: Any, now: float) -> Message:
+def _message(row: Any) -> Message:
     error = json.loads(row.error) if row.error else None
     status = Status(row.status)
-    if status is Status.STREAMING and (row.lease_until is None or row.lease_until < now):
+    if status is Status.STREAMING and not row.lease_held:
         status = Status.INTERRUPTED  # its writer stopped renewing the lease
     return Message(
         role=row.role,
