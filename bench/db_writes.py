@@ -48,8 +48,28 @@ COUNTERS = "xact_commit, xact_rollback, tup_inserted, tup_updated, tup_deleted, 
 
 def server(fsync: bool) -> PostgresServer:
     started = PostgresServer()
-    started.start(fsync=fsync, max_connections=300)
+    started.start(fsync=fsync, max_connections=300, preload="pg_stat_statements")
     return started
+
+
+def statements(url: str) -> list[tuple[str, int, int]]:
+    """(kind, calls, rows) of every statement pg_stat_statements saw, by its first word."""
+    engine = create_engine(url)
+    with engine.connect() as db:
+        rows = db.execute(text("SELECT query, calls, rows FROM pg_stat_statements")).all()
+    engine.dispose()
+    kinds: dict[str, list[int]] = {}
+    for query, calls, affected in rows:
+        words = query.split()
+        kind = words[0].upper() if words else "?"
+        if "pg_notify" in query:
+            kind = "NOTIFY"
+        if "pg_stat" in query or kind in ("BEGIN", "COMMIT", "ROLLBACK"):
+            kind = kind if kind in ("BEGIN", "COMMIT", "ROLLBACK") else "(this benchmark)"
+        totals = kinds.setdefault(kind, [0, 0])
+        totals[0] += calls
+        totals[1] += affected
+    return sorted(((k, c, r) for k, (c, r) in kinds.items()), key=lambda x: -x[1])
 
 
 def counters(url: str) -> dict[str, int]:
@@ -68,7 +88,10 @@ def count(args: argparse.Namespace) -> None:
     try:
         url = pg.url
         ConversationStore(url).close()  # the tables, made before the counters are read
-        peak: dict[str, int] = {"connections": 0, "listening": 0}
+        with create_engine(url, isolation_level="AUTOCOMMIT").connect() as db:
+            db.execute(text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
+            db.execute(text("SELECT pg_stat_statements_reset()"))
+        peak: dict[str, int] = {"connections": 0, "listening": 0, "samples": 0}
         stop = threading.Event()
 
         def sample() -> None:
@@ -78,10 +101,12 @@ def count(args: argparse.Namespace) -> None:
                     rows = db.execute(
                         text(
                             "SELECT count(*), count(*) FILTER (WHERE query LIKE 'LISTEN %') "
-                            "FROM pg_stat_activity WHERE datname = current_database() "
-                            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+                            "FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                            "AND backend_type = 'client backend'"
                         )
                     ).one()
+                    db.rollback()  # pg_stat_activity holds still within one transaction
+                    peak["samples"] += 1
                     peak["connections"] = max(peak["connections"], rows[0])
                     peak["listening"] = max(peak["listening"], rows[1])
             engine.dispose()
@@ -119,9 +144,14 @@ def count(args: argparse.Namespace) -> None:
             delta = after[name] - before[name]
             per = f"{delta / replies:.1f} per reply" if replies else ""
             print(f"{name:>14}: {delta:>8}  {per}")
+        print("statements by kind: calls (per reply), rows")
+        for kind, calls, affected in statements(url):
+            per = f"({calls / replies:.1f})" if replies else ""
+            print(f"{kind:>18}: {calls:>7} {per:>8}  {affected:>8}")
         print(
             f"peak connections from the page process(es): {peak['connections']} "
-            f"(of which notice listeners: {peak['listening']})"
+            f"(of which notice listeners: {peak['listening']}); this benchmark's own sampling: "
+            f"{peak['samples']} transactions (rolled back), counted above"
         )
     finally:
         with suppress(subprocess.CalledProcessError):
@@ -130,12 +160,9 @@ def count(args: argparse.Namespace) -> None:
 
 
 def _completed(output: str) -> int:
-    """The replies load.py counted complete (its 'completed N/M' or 'N/N complete' line)."""
-    for pattern in (r"(\d+)\s*/\s*\d+\s+(?:sessions\s+)?complete", r"complete[d]?\D{0,12}(\d+)"):
-        found = re.search(pattern, output)
-        if found:
-            return int(found.group(1))
-    return 0
+    """The replies the page wrote: load.py's complete sessions (its table), and its warm-up."""
+    found = re.search(r"^\|\s*page\s*\|\s*\d+\s*\|\s*(\d+)\s*\|", output, re.MULTILINE)
+    return int(found.group(1)) + 1 if found else 0
 
 
 def checkpoints(args: argparse.Namespace) -> None:
