@@ -33,6 +33,7 @@ _PENDING = "chat_notices"  # a connection's notices, held in its `info` until co
 FIRST_RETRY = 0.2  # seconds before the listener's first reconnect; doubled up to LAST_RETRY
 LAST_RETRY = 10.0
 HEARTBEAT = 1.0  # seconds the listener waits for a notice before it checks it should stop
+FORGET_AFTER = 600.0  # seconds since a key was last asked about, after which it is dropped
 
 # What is announced. TEXT: a reply's text grew (a checkpoint). REVISION: the conversation's
 # revision moved (a message added, a reply settled, a rename). STOP: a Stop was asked for.
@@ -74,6 +75,8 @@ class Notices:
         self._engine = engine
         self._lock = threading.Condition()
         self._versions: dict[str, int] = {}  # key -> notices heard since a tab first asked
+        self._asked: dict[str, float] = {}  # key -> when a tab last asked (to forget old ones)
+        self._swept_at = time.monotonic()
         self._waiting: dict[str, int] = {}
         self._epoch = 0  # moves when the listener (re)connects or drops: anything may have changed
         self._stop_handlers: list[Callable[[str, str], None]] = []
@@ -110,8 +113,19 @@ class Notices:
 
     def version(self, waited: str) -> tuple[int, int]:
         """Where the notices of `waited` (a `key`) stand; a different one later means news."""
+        now = time.monotonic()
         with self._lock:
+            self._asked[waited] = now
+            if now - self._swept_at > FORGET_AFTER / 10:
+                self._forget_before(now - FORGET_AFTER)
             return self._epoch, self._versions.setdefault(waited, 0)
+
+    def _forget_before(self, cutoff: float) -> None:
+        """Drop keys no tab asked about lately: a tab asking again sees news, and reads once."""
+        self._swept_at = cutoff + FORGET_AFTER
+        for old in [k for k, at in self._asked.items() if at < cutoff and k not in self._waiting]:
+            del self._asked[old]
+            self._versions.pop(old, None)
 
     def wait(self, waited: str, seen: tuple[int, int], timeout: float) -> tuple[int, int]:
         """Wait up to `timeout` seconds for news of `waited` after `seen`; where they stand."""
@@ -197,8 +211,7 @@ class Notices:
         self._closed.set()
         event.remove(self._engine, "commit", self._committed)
         event.remove(self._engine, "rollback", self._rolled_back)
-        if self._listener is not None:
-            self._listener.join(HEARTBEAT + 5)
+        # The listener sees `_closed` within HEARTBEAT and closes its connection itself.
 
     def __repr__(self) -> str:  # never the URL: it may hold a password
         return f"Notices(listening={self.listening})"

@@ -32,12 +32,21 @@ def two_processes(postgres_url: str) -> Iterator[tuple[ConversationStore, Conver
         reader.close()
 
 
-def reply_being_written(store: ConversationStore) -> tuple[Conversation, Message]:
+def reply_being_written(
+    store: ConversationStore, heard_by: ConversationStore | None = None
+) -> tuple[Conversation, Message]:
+    """A question and a reply being written; with `heard_by`, once it has heard both."""
     chat = Conversation(model_id="gpt-4")
+    before = heard_by.notices.version(key(chat.id)) if heard_by else (0, 0)
     journal = Journal(store, ALICE)
     journal.add(chat, chat.add_user("Tell me a story"))
     reply = chat.start_reply("gpt-4")
     journal.add(chat, reply)
+    if heard_by is not None:  # notices arrive when they arrive: wait for these two
+        deadline = time.monotonic() + DEADLINE
+        while heard_by.notices.version(key(chat.id))[1] < before[1] + 2:
+            heard_by.notices.wait(key(chat.id), heard_by.notices.version(key(chat.id)), 0.5)
+            assert time.monotonic() < deadline, "the notices of the new reply never arrived"
     return chat, reply
 
 
@@ -45,7 +54,7 @@ def test_a_checkpoint_on_one_process_wakes_a_waiter_on_another(
     two_processes: tuple[ConversationStore, ConversationStore],
 ) -> None:
     writer, reader = two_processes
-    chat, reply = reply_being_written(writer)
+    chat, reply = reply_being_written(writer, heard_by=reader)
     seen = reader.notices.version(key(chat.id))
     reply.text = "Once upon a time"
     assert writer.checkpoint(chat.id, reply, ALICE)
@@ -74,7 +83,7 @@ def test_the_live_view_follows_a_reply_from_another_process_with_polling_off(
 ) -> None:
     """`follow_elsewhere` reads only when a notice wakes it: it never polls."""
     writer, reader = two_processes
-    chat, reply = reply_being_written(writer)
+    chat, reply = reply_being_written(writer, heard_by=reader)
     heard = reader.notices.version(key(chat.id))
     reads: list[str] = []
     reading = reader.message
