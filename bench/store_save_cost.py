@@ -250,7 +250,7 @@ class Bench:
             db.execute(delete(messages).where(messages.c.conversation_id == conversation.id))
             db.execute(
                 insert(messages),
-                [_message_row(conversation.id, i, m, now) for i, m in enumerate(branch)],
+                [_message_row(conversation.id, i, m) for i, m in enumerate(branch)],
             )
 
     def old_save(self, size: int) -> float:

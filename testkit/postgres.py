@@ -60,8 +60,12 @@ class PostgresServer:
     def _run(self, *args: str) -> None:
         subprocess.run([*self._as_user, *args], check=True, capture_output=True, text=True)
 
-    def start(self) -> None:
-        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+    def start(self, *, fsync: bool = False, max_connections: int = 100, preload: str = "") -> None:
+        """Start it; `fsync` as a real server runs (benchmarks of writes), else off (tests)."""
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
+        options += f" -c fsync={'on' if fsync else 'off'} -c max_connections={max_connections}"
+        if preload:  # e.g. pg_stat_statements, for a benchmark that counts statements
+            options += f" -c shared_preload_libraries={preload}"
         self._run(
             str(self.bindir / "pg_ctl"),
             "-D",

@@ -45,8 +45,10 @@ from chatpage.data.conversation import (
     attachments_from,
     title_from,
 )
+from chatpage.database.clock import database_now
 from chatpage.database.demo_usage import DAY, DemoImports, DemoUse
 from chatpage.database.migrations import migrate
+from chatpage.database.notices import REVISION, STOP, TEXT, Notice, Notices
 from chatpage.database.prompts import PromptLibrary
 from chatpage.database.schema import conversations, messages
 from chatpage.database.sharing import Shares
@@ -57,9 +59,9 @@ DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"  # beside app.py
 WRITE_OPTION = "chat_write"
 # A reply being written is renewed by every checkpoint (about once a second); one whose
 # lease ran out had its writer stop (a crash, a killed process) and counts as interrupted.
+# Written and judged by the database's clock (clock.py), never a process's.
 LEASE_SECONDS = 5.0
 TRIGRAM = 3  # the shortest search the text index can answer
-
 
 
 class ConversationGone(LookupError):
@@ -203,10 +205,12 @@ class ConversationStore:
         self.engine = make_engine(url)
         self._writes = writer(self.engine)
         migrate(self._writes)
+        # Word of each write that other tabs and processes follow (LISTEN/NOTIFY on PostgreSQL).
+        self.notices = Notices(self.engine)
         self.usage = Ledger(self.engine, self._writes)
         self.prompts = PromptLibrary(self.engine, self._writes)
         # What the tabs of this process watch for changes, read in one query (see watching.py).
-        self.watched = RevisionBoard(self.revisions)
+        self.watched = RevisionBoard(self.revisions, notices=self.notices)
         self.shares = Shares(self.engine, self._writes)
         self.demo_use = DemoUse(self._writes)
         self.demo_imports = DemoImports(self.engine, self._writes)
@@ -216,6 +220,7 @@ class ConversationStore:
         return self.engine.dialect.name
 
     def close(self) -> None:
+        self.notices.close()
         self.engine.dispose()
 
     # -- writing -----------------------------------------------------------------------------
@@ -240,11 +245,20 @@ class ConversationStore:
             )
             depth = _depths(conversation)
             rows = [
-                _message_row(conversation.id, depth[m.id], m, time.time())
-                for m in conversation.tree.values()
+                _message_row(conversation.id, depth[m.id], m) for m in conversation.tree.values()
             ]
             if rows:
                 db.execute(insert(messages), rows)
+            if any(m.status is Status.STREAMING for m in conversation.tree.values()):
+                db.execute(
+                    update(messages)
+                    .where(
+                        messages.c.conversation_id == conversation.id,
+                        messages.c.status == Status.STREAMING.value,
+                    )
+                    .values(lease_until=_lease_end())
+                )
+            self.notices.announce(db, Notice(REVISION, conversation.id))
         conversation.revision = 1
         return True
 
@@ -282,7 +296,10 @@ class ConversationStore:
                     )
                 ).first()
                 depth = parent.position + 1 if parent is not None else 0
-            db.execute(insert(messages).values(_message_row(conversation.id, depth, message, now)))
+            row = _message_row(conversation.id, depth, message)
+            if message.status is Status.STREAMING:
+                row["lease_until"] = _lease_end()
+            db.execute(insert(messages).values(row))
             db.execute(
                 update(conversations)
                 .where(conversations.c.id == conversation.id)
@@ -295,6 +312,7 @@ class ConversationStore:
                     temperature=conversation.temperature,
                 )
             )
+            self.notices.announce(db, Notice(REVISION, conversation.id, message.id))
         return Written(before + 1, changed_elsewhere=before != conversation.revision)
 
     def checkpoint(self, conversation_id: str, message: Message, owner: str) -> bool:
@@ -322,7 +340,6 @@ class ConversationStore:
                     "in_conversation": conversation_id,
                     "of_owner": owner,
                     "saved_text": message.text,
-                    "renewed_until": now + LEASE_SECONDS,
                     "touched_at": now,
                 }
                 # The conversation's row first, as a reply's end locks it (`_change_state`):
@@ -333,6 +350,7 @@ class ConversationStore:
                 saved = db.execute(_CHECKPOINT, row).rowcount > 0
                 if saved:
                     db.execute(_TOUCH, row)
+                    self.notices.announce(db, Notice(TEXT, conversation_id, message.id))
                 kept.append(saved)
         return kept
 
@@ -367,6 +385,8 @@ class ConversationStore:
                 )
                 .values(stop_requested_at=time.time())
             )
+            if result.rowcount:
+                self.notices.announce(db, Notice(STOP, conversation_id, message_id))
             return result.rowcount > 0
 
     def mark_seen(self, conversation_id: str, owner: str) -> None:
@@ -388,7 +408,6 @@ class ConversationStore:
         live: bool = False,
     ) -> Written | None:
         now = time.time()
-        being_written = _being_written(now)
         with self._writes.begin() as db:
             head = db.execute(
                 select(conversations.c.revision)
@@ -406,7 +425,7 @@ class ConversationStore:
                         # Continue takes up the reply only as this copy saw it: not one being
                         # written, nor one that another window continued meanwhile.
                         (
-                            ~being_written,
+                            ~_being_written(),
                             messages.c.status != Status.COMPLETE.value,
                             messages.c.text == message.text,
                         )
@@ -418,7 +437,7 @@ class ConversationStore:
                     text=message.text,
                     status=message.status.value,
                     error=_error_json(message.error),
-                    lease_until=now + LEASE_SECONDS if live else None,
+                    lease_until=_lease_end() if live else None,
                     stop_requested_at=None,
                 )
             )
@@ -432,6 +451,7 @@ class ConversationStore:
                 .where(conversations.c.id == conversation_id)
                 .values(**head_values)
             )
+            self.notices.announce(db, Notice(REVISION, conversation_id, message.id))
         changed = known_revision is not None and head.revision != known_revision
         return Written(head.revision + 1, changed_elsewhere=changed)
 
@@ -455,6 +475,8 @@ class ConversationStore:
                     revision=conversations.c.revision + 1,  # other tabs take the title in
                 )
             )
+            if result.rowcount:
+                self.notices.announce(db, Notice(REVISION, conversation_id))
             return result.rowcount > 0
 
     def pin(self, conversation_id: str, owner: str, pinned: bool) -> bool:
@@ -487,6 +509,8 @@ class ConversationStore:
                     conversations.c.id == conversation_id, conversations.c.owner == owner
                 )
             )
+            if result.rowcount:
+                self.notices.announce(db, Notice(REVISION, conversation_id))
             return result.rowcount > 0
 
     def delete_older_than(self, seconds: float, owner_prefix: str) -> int:
@@ -506,7 +530,6 @@ class ConversationStore:
         self.demo_imports.forget_before(min(cutoff, day_ago))
         return len(ids)
 
-
     # -- reading -----------------------------------------------------------------------------
 
     def load(self, conversation_id: str, owner: str) -> Conversation | None:
@@ -525,11 +548,10 @@ class ConversationStore:
             if head is None:
                 return None
             rows = db.execute(
-                select(messages)
+                select(messages, _lease_held())
                 .where(messages.c.conversation_id == conversation_id)
                 .order_by(messages.c.position, messages.c.created_at)
             ).all()
-        now = time.time()
         conversation = Conversation(
             id=head.id,
             title=head.title,
@@ -537,7 +559,7 @@ class ConversationStore:
             system_prompt=head.system_prompt,
             temperature=head.temperature,
             created_at=head.created_at,
-            tree={row.id: _message(row, now) for row in rows},
+            tree={row.id: _message(row) for row in rows},
             revision=head.revision,
         )
         leaf = head.current_leaf_id
@@ -573,12 +595,12 @@ class ConversationStore:
         """One message as stored now (a reply being written elsewhere, read as it grows)."""
         with self.engine.connect() as db:
             row = db.execute(
-                select(messages).where(
+                select(messages, _lease_held()).where(
                     messages.c.id == message_id,
                     messages.c.conversation_id.in_(_owned(conversation_id, owner)),
                 )
             ).first()
-        return _message(row, time.time()) if row is not None else None
+        return _message(row) if row is not None else None
 
     def writing(self, owner: str) -> frozenset[str]:
         """The owner's conversations with a reply being written right now, by any process."""
@@ -592,7 +614,7 @@ class ConversationStore:
         with self.engine.connect() as db:
             rows = db.execute(
                 select(messages.c.id, messages.c.conversation_id).where(
-                    _being_written(time.time()),
+                    _being_written(),
                     messages.c.conversation_id.in_(
                         select(conversations.c.id).where(conversations.c.owner == owner)
                     ),
@@ -691,11 +713,21 @@ class ConversationStore:
         )
 
 
-def _being_written(now: float) -> Any:
+def _being_written() -> Any:
     """A reply whose writer holds the lease (a reply left with none was cut)."""
     return (messages.c.status == Status.STREAMING.value) & (
-        func.coalesce(messages.c.lease_until, 0.0) >= now
+        func.coalesce(messages.c.lease_until, 0.0) >= database_now()
     )
+
+
+def _lease_end() -> Any:
+    """When a lease renewed now runs out, by the database's clock."""
+    return database_now() + LEASE_SECONDS
+
+
+def _lease_held() -> Any:
+    """Whether a message's lease holds now, by the database's clock (read with the row)."""
+    return (func.coalesce(messages.c.lease_until, 0.0) >= database_now()).label("lease_held")
 
 
 # A checkpoint's statements, built once: a process runs them for every reply once a second,
@@ -726,7 +758,7 @@ _CHECKPOINT = (
         messages.c.status == Status.STREAMING.value,
         messages.c.stop_requested_at.is_(None),
     )
-    .values(text=bindparam("saved_text"), lease_until=bindparam("renewed_until"))
+    .values(text=bindparam("saved_text"), lease_until=_lease_end())
 )
 
 
@@ -757,9 +789,7 @@ def _depths(conversation: Conversation) -> dict[str, int]:
     return depth
 
 
-def _message_row(
-    conversation_id: str, position: int, message: Message, now: float
-) -> dict[str, Any]:
+def _message_row(conversation_id: str, position: int, message: Message) -> dict[str, Any]:
     return {
         "id": message.id,
         "conversation_id": conversation_id,
@@ -772,14 +802,14 @@ def _message_row(
         "error": _error_json(message.error),
         "attachments": _attachments_json(message.attachments),
         "created_at": message.created_at,
-        "lease_until": now + LEASE_SECONDS if message.status is Status.STREAMING else None,
+        "lease_until": None,  # a reply being written gets its lease by the database's clock
     }
 
 
-def _message(row: Any, now: float) -> Message:
+def _message(row: Any) -> Message:
     error = json.loads(row.error) if row.error else None
     status = Status(row.status)
-    if status is Status.STREAMING and (row.lease_until is None or row.lease_until < now):
+    if status is Status.STREAMING and not row.lease_held:
         status = Status.INTERRUPTED  # its writer stopped renewing the lease
     return Message(
         role=row.role,

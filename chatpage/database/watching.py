@@ -5,6 +5,10 @@ Every open tab asks every two seconds whether another window changed its convers
 largest part of an idle page's cost on a busy process. A tab now reads the revision from
 this board, which reads all the watched conversations' revisions in one query at most once
 per `max_age` (and a conversation it has not read yet at once, on its own).
+
+On PostgreSQL it reads less still: while the process's notice listener is connected
+(notices.py), a revision read stays true until a notice says it moved, so an idle page's
+tabs cost no query at all, and a change is read as soon as it is heard.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+
+from chatpage.database.notices import REVISION, Notices, key
 
 Read = Callable[[Iterable[str]], dict[str, tuple[str, int]]]  # id -> (owner, revision)
 FORGET_AFTER = 30.0  # seconds since a tab last asked, after which a conversation is not read
@@ -21,9 +27,15 @@ class RevisionBoard:
     """Revisions of watched conversations, shared by the tabs of one app process."""
 
     def __init__(
-        self, read: Read, max_age: float = 1.0, clock: Callable[[], float] = time.monotonic
+        self,
+        read: Read,
+        max_age: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        notices: Notices | None = None,
     ):
         self._read = read
+        self._notices = notices
+        self._heard: dict[str, tuple[int, int]] = {}  # where each one's notices stood at its read
         self.max_age = max_age
         self._clock = clock
         self._lock = threading.Lock()
@@ -43,7 +55,9 @@ class RevisionBoard:
         with self._lock:
             self._asked[conversation_id] = now
             known = self._known.get(conversation_id)
-            fresh = now - self._read_at < self.max_age and known is not None and known[1] >= seen
+            recent = now - self._read_at < self.max_age
+            fresh = known is not None and known[1] >= seen
+            fresh = fresh and (recent or self._unchanged(conversation_id))
         if not fresh:
             self._refresh(now, conversation_id)
         with self._lock:
@@ -61,7 +75,21 @@ class RevisionBoard:
                 self._asked = {i: t for i, t in self._asked.items() if now - t < FORGET_AFTER}
                 wanted = list(self._asked)
             started = self._clock()
+            heard = self._where_notices_stand(wanted)  # before the read: news during it counts
             found = self._read(wanted)
             with self._lock:
                 self._known = {i: found[i] for i in wanted if i in found}
+                self._heard = heard
                 self._read_at = started
+
+    def _where_notices_stand(self, wanted: list[str]) -> dict[str, tuple[int, int]]:
+        if self._notices is None or not self._notices.listening:
+            return {}
+        return {i: self._notices.version(key(i, REVISION)) for i in wanted}
+
+    def _unchanged(self, conversation_id: str) -> bool:
+        """No notice of a new revision since the last read, with the listener connected."""
+        notices = self._notices
+        if notices is None or not notices.listening or conversation_id not in self._heard:
+            return False
+        return self._heard[conversation_id] == notices.version(key(conversation_id, REVISION))

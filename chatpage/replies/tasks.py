@@ -4,8 +4,8 @@ A person who switches conversation, reloads or closes the tab comes back to a fi
 (or one still growing), as in ChatGPT: only Stop stops a reply. Each reply is read from the
 service by a `ReplyTask` on a thread of its own; the process's `Replies` keeps them, bounds
 them, checkpoints them to the store about once a second (which renews their leases and hears
-a Stop asked for on another process) and, when the process is asked to exit, lets them finish
-for a grace period and marks the rest interrupted.
+a Stop asked for on another process, heard sooner still as a notice) and, when the process is
+asked to exit, lets them finish for a grace period and marks the rest interrupted.
 
 A page on this process follows a task's text as it arrives (`ReplyTask.follow`), at a steady
 pace that slows only when the process is busy (`update_interval`); a page on another process
@@ -342,6 +342,17 @@ class Replies:
     # Replies being written, counted as they start and end: every page update asks
     # `update_interval`, and counting the live tasks each time cost more than the update.
     _streaming: int = 0
+
+    def __post_init__(self) -> None:
+        # A Stop asked for on another process is heard at once (notices.py), not only at the
+        # reply's next checkpoint, which still hears it should the notice be lost.
+        self.store.notices.on_stop(self._stopped_elsewhere)
+
+    def _stopped_elsewhere(self, conversation_id: str, message_id: str) -> None:
+        task = self.get(message_id)
+        if task is not None and task.request.conversation_id == conversation_id:
+            log.info("a reply was stopped from elsewhere")
+            task.stop()
 
     def start(
         self,

@@ -14,6 +14,7 @@ from chatpage.access.refusal import Busy
 from chatpage.data.conversation import Conversation, Status
 from chatpage.database.conversations import ConversationStore
 from chatpage.journal import Journal
+from chatpage.replies import tasks as tasks_module
 from chatpage.replies.tasks import TICK, Replies, ReplyTask, Request, update_interval
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Behavior, Emulator
@@ -280,6 +281,26 @@ def test_a_stop_asked_for_on_another_process_ends_the_reply_at_its_next_checkpoi
     task.checkpoint()  # what the process's checkpoint thread does about once a second
     assert task.done.wait(60)
     assert stored_reply(store, conversation, reply.id).status is Status.STOPPED
+
+
+def test_a_stop_asked_for_on_another_process_is_heard_at_once_without_a_checkpoint(
+    postgres_url: str, client: LiaobotsClient, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tasks_module, "CHECKPOINT_INTERVAL", 3600.0)  # only the notice can stop it
+    emulator.default = Behavior(reply="x" * 100_000, chunk_bytes=10, delay=0.01)
+    store, other_process = ConversationStore(postgres_url), ConversationStore(postgres_url)
+    try:
+        assert store.notices.wait_listening(30), "the notice listener never connected"
+        replies = Replies(store)
+        conversation, reply, request = asked(store)
+        task = replies.start(request, reply, client, max_per_person=5)
+        next(piece for piece in task.follow(0) if piece)
+        assert other_process.request_stop(conversation.id, reply.id, OWNER)
+        assert task.done.wait(30), "the Stop from another process was not heard"
+        assert stored_reply(store, conversation, reply.id).status is Status.STOPPED
+    finally:
+        store.close()
+        other_process.close()
 
 
 def test_at_exit_replies_get_a_grace_period_then_are_saved_as_interrupted(

@@ -1,0 +1,178 @@
+"""Notices: a write on one process wakes the tabs of another through LISTEN/NOTIFY."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+
+from chatpage.data.conversation import Conversation, Message, Status
+from chatpage.database.conversations import ConversationStore
+from chatpage.database.notices import REVISION, TEXT, Notice, key
+from chatpage.database.watching import RevisionBoard
+from chatpage.journal import Journal
+from chatpage.replies import live
+
+ALICE = "header:alice@example.com"
+DEADLINE = 30.0  # seconds: generous, for a loaded machine; a notice takes milliseconds
+
+
+@pytest.fixture
+def two_processes(postgres_url: str) -> Iterator[tuple[ConversationStore, ConversationStore]]:
+    """Two stores on one PostgreSQL, each with its own engine and listener, as two processes."""
+    writer, reader = ConversationStore(postgres_url), ConversationStore(postgres_url)
+    try:
+        for store in (writer, reader):
+            assert store.notices.wait_listening(DEADLINE), "the notice listener never connected"
+        yield writer, reader
+    finally:
+        writer.close()
+        reader.close()
+
+
+def reply_being_written(
+    store: ConversationStore, heard_by: ConversationStore | None = None
+) -> tuple[Conversation, Message]:
+    """A question and a reply being written; with `heard_by`, once it has heard both."""
+    chat = Conversation(model_id="gpt-4")
+    before = heard_by.notices.version(key(chat.id)) if heard_by else (0, 0)
+    journal = Journal(store, ALICE)
+    journal.add(chat, chat.add_user("Tell me a story"))
+    reply = chat.start_reply("gpt-4")
+    journal.add(chat, reply)
+    if heard_by is not None:  # notices arrive when they arrive: wait for these two
+        deadline = time.monotonic() + DEADLINE
+        while heard_by.notices.version(key(chat.id))[1] < before[1] + 2:
+            heard_by.notices.wait(key(chat.id), heard_by.notices.version(key(chat.id)), 0.5)
+            assert time.monotonic() < deadline, "the notices of the new reply never arrived"
+    return chat, reply
+
+
+def test_a_checkpoint_on_one_process_wakes_a_waiter_on_another(
+    two_processes: tuple[ConversationStore, ConversationStore],
+) -> None:
+    writer, reader = two_processes
+    chat, reply = reply_being_written(writer, heard_by=reader)
+    seen = reader.notices.version(key(chat.id))
+    reply.text = "Once upon a time"
+    assert writer.checkpoint(chat.id, reply, ALICE)
+    assert reader.notices.wait(key(chat.id), seen, DEADLINE) != seen, "no notice arrived"
+    assert reader.notices.heard >= 1
+
+
+def test_a_rolled_back_write_announces_nothing(
+    two_processes: tuple[ConversationStore, ConversationStore],
+) -> None:
+    writer, reader = two_processes
+    never, later = key("rolled-back-conversation"), key("committed-conversation")
+    never_seen, later_seen = reader.notices.version(never), reader.notices.version(later)
+    with writer.engine.connect() as db, db.begin() as transaction:
+        writer.notices.announce(db, Notice(TEXT, "rolled-back-conversation", "m"))
+        transaction.rollback()
+    with writer.engine.begin() as db:
+        writer.notices.announce(db, Notice(TEXT, "committed-conversation", "m"))
+    # Notices arrive in commit order: once the later one is here, the other would be too.
+    assert reader.notices.wait(later, later_seen, DEADLINE) != later_seen
+    assert reader.notices.version(never) == never_seen
+
+
+def test_the_live_view_follows_a_reply_from_another_process_with_polling_off(
+    two_processes: tuple[ConversationStore, ConversationStore],
+) -> None:
+    """`follow_elsewhere` reads only when a notice wakes it: it never polls."""
+    writer, reader = two_processes
+    chat, reply = reply_being_written(writer, heard_by=reader)
+    heard = reader.notices.version(key(chat.id))
+    reads: list[str] = []
+    reading = reader.message
+
+    def counted_read(*args: str) -> Message | None:
+        found = reading(*args)
+        reads.append(found.text if found else "")
+        return found
+
+    reader.message = counted_read  # type: ignore[method-assign]
+    following = live.follow_elsewhere(reader, chat.id, reply.id, ALICE, heard, DEADLINE)
+    assert next(following)[1] is None  # a wait slice with no news: nothing read
+    assert reads == []
+    reply.text = "Once upon a time"
+    assert writer.checkpoint(chat.id, reply, ALICE)
+    grown = next(state for _, state in following if state is not None)
+    assert grown.text == "Once upon a time"
+    assert grown.status is Status.STREAMING
+    reply.text, reply.status = "Once upon a time, the end.", Status.COMPLETE
+    assert writer.settle_reply(chat.id, reply, ALICE)
+    ended = next(state for _, state in following if state is not None)
+    assert (ended.text, ended.status) == ("Once upon a time, the end.", Status.COMPLETE)
+    assert list(following) == []  # it ends with the reply
+    assert reads == ["Once upon a time", "Once upon a time, the end."]
+
+
+def test_the_listener_comes_back_after_its_connection_is_killed(
+    two_processes: tuple[ConversationStore, ConversationStore],
+) -> None:
+    writer, reader = two_processes
+    with writer.engine.connect() as db:
+        killed = db.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid()"
+            )
+        ).all()
+    assert len(killed) == 2  # both stores' listeners
+    deadline = time.monotonic() + DEADLINE
+    chat, reply = reply_being_written(writer)
+    while True:  # until a checkpoint's notice gets through again
+        seen = reader.notices.version(key(chat.id))
+        assert writer.checkpoint(chat.id, reply, ALICE)
+        if reader.notices.wait(key(chat.id), seen, 0.5) != seen and reader.notices.listening:
+            break
+        assert time.monotonic() < deadline, "the listener did not reconnect"
+    # and notices flow as before
+    seen = reader.notices.version(key(chat.id))
+    reply.text = "after the reconnect"
+    assert writer.checkpoint(chat.id, reply, ALICE)
+    assert reader.notices.wait(key(chat.id), seen, DEADLINE) != seen
+
+
+def test_a_revision_heard_is_read_by_the_board_and_silence_costs_no_query(
+    two_processes: tuple[ConversationStore, ConversationStore],
+) -> None:
+    writer, reader = two_processes
+    chat = Conversation(model_id="gpt-4")
+    added = reader.notices.version(key(chat.id, REVISION))
+    Journal(writer, ALICE).add(chat, chat.add_user("first"))
+    assert reader.notices.wait(key(chat.id, REVISION), added, DEADLINE) != added  # it is here
+    reads: list[list[str]] = []
+
+    def read(ids):
+        reads.append(sorted(ids))
+        return reader.revisions(ids)
+
+    board = RevisionBoard(read, max_age=0.0, notices=reader.notices)  # no time-based freshness
+    assert board.revision(chat.id, ALICE, chat.revision) == chat.revision
+    for _ in range(20):
+        assert board.revision(chat.id, ALICE, chat.revision) == chat.revision
+    assert len(reads) == 1  # no news, no query
+    seen = reader.notices.version(key(chat.id, REVISION))
+    copy = writer.load(chat.id, ALICE)
+    assert copy is not None
+    Journal(writer, ALICE).add(copy, copy.add_user("from another process"))
+    assert reader.notices.wait(key(chat.id, REVISION), seen, DEADLINE) != seen
+    assert board.revision(chat.id, ALICE, chat.revision) == copy.revision
+    assert len(reads) == 2
+
+
+def test_on_sqlite_a_write_wakes_the_waiters_of_its_own_process(tmp_path) -> None:
+    store = ConversationStore(f"sqlite:///{tmp_path / 'chat.sqlite3'}")
+    try:
+        assert not store.notices.listening  # no listener: tabs also read on their timer
+        chat, reply = reply_being_written(store)
+        seen = store.notices.version(key(chat.id))
+        reply.text = "Once"
+        assert store.checkpoint(chat.id, reply, ALICE)
+        assert store.notices.wait(key(chat.id), seen, DEADLINE) != seen
+    finally:
+        store.close()
