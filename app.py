@@ -85,6 +85,8 @@ def show_chat(settings: Settings, visitor: Visitor, store: ConversationStore, la
     conversation = session.conversation(journal)
     viewed = conversation.leaf_id  # what this tab showed, before it takes in other windows'
     still_stored = session.refresh(conversation, journal)
+    if still_stored:  # however it was opened (a link, an import, back from another page)
+        session.remember_in_url(conversation)
     window.open_at_match(conversation, journal)  # a search hit opened it: show that message
     page = functools.partial(
         Page,

@@ -136,3 +136,12 @@ def test_an_import_names_its_conversation_in_the_url_and_a_reload_keeps_it(
     reloaded = fresh_session(c=at.query_params["c"])
     assert conversation(reloaded).id == opened
     assert texts(reloaded) == texts(at)
+
+
+def test_the_open_conversation_goes_back_into_a_url_that_lost_it(own_database: str) -> None:
+    chat = stored_long_chat(own_database, long_chat(turns=2))
+    at = fresh_session(c=chat.id)
+    del at.query_params["c"]  # as after coming back from another page of the app
+    at.run()
+    assert at.query_params["c"] == chat.id
+    assert texts(at) == ["q0", "a0", "q1", "a1"]
