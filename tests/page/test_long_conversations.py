@@ -10,7 +10,8 @@ from chatpage.data.conversation import Conversation, Message
 from chatpage.data.export import to_json
 from chatpage.database.conversations import ConversationStore
 from chatpage.views.window import STEP, WINDOW
-from testkit.apptest import bubbles, conversation, fresh_session, listed
+from liaobots_core.emulator import Behavior, Emulator
+from testkit.apptest import bubbles, conversation, fresh_session, listed, send
 
 pytestmark = pytest.mark.usefixtures("own_database", "configured")
 
@@ -60,6 +61,21 @@ def test_show_earlier_adds_earlier_turns_and_keeps_those_shown(own_database: str
         at.button(key="show_earlier").click().run()
     assert texts(at)[0] == "q0"
     assert len(texts(at)) == 2 * TURNS
+
+
+def test_a_message_sent_in_a_long_conversation_goes_after_its_latest_turn(
+    configured: Emulator, own_database: str
+) -> None:
+    chat = stored_long_chat(own_database)
+    configured.default = Behavior(reply="a new answer")
+    at = send(fresh_session(c=chat.id), "a new question")
+    assert texts(at)[-3:] == [f"a{TURNS - 1}", "a new question", "a new answer"]
+    sent = [m["content"] for m in configured.chat_requests[-1].body["messages"]]
+    assert sent[0] == "q0"  # the model still reads every turn, drawn or not
+    assert sent[-1] == "a new question"
+    stored = ConversationStore(own_database).load(chat.id, LOCAL_OWNER)
+    assert stored is not None
+    assert len(stored.messages) == 2 * TURNS + 2
 
 
 def test_a_short_conversation_has_no_show_earlier(own_database: str) -> None:
