@@ -99,7 +99,8 @@ def carry_out(
         try:
             pending = session.apply_intent(intent, conversation, journal, page.replies, page.room)
             if intent is not None and intent.kind == "switch" and intent.message_id:
-                window.focus(conversation.id, intent.message_id)  # however far back it is
+                # Drawn however far back it is; scrolled to only if it was not drawn before.
+                window.focus(conversation.id, intent.message_id, always_scroll=False)
         except ConversationGone:  # deleted in the instant since the input was checked
             session.give_back(intent.text if intent else "", ErrorInfo("conversation_deleted"))
     if pending is None or page.choices is None:

@@ -26,7 +26,7 @@ from chatpage.views.guard import guarded
 WINDOW = 20
 STEP = 40  # messages each "Show earlier messages" adds: fewer clicks back through a long one
 _SHOWN = "window_shown"  # (conversation id, how many of the latest messages are drawn)
-_FOCUS = "window_focus"  # (conversation id, message id): draw it and scroll to it, once
+_FOCUS = "window_focus"  # (conversation id, message id, scroll if drawn): draw it, scroll, once
 _FIND = "window_find"  # (conversation id, search text): open at the message holding it
 
 _SCROLL_JS = """
@@ -55,22 +55,25 @@ def shown(conversation: Conversation, messages: list[Message]) -> Shown:
     """The window of `messages` (the branch on show) this run draws.
 
     The latest `WINDOW` messages, or as many as the person asked for, from the question of
-    the first turn; widened back to a message asked for, which is then scrolled to.
+    the first turn; widened back to a message asked for, which is then scrolled to (one
+    already drawn only when asked: a version switched to stays where it was clicked).
     """
     count = _count(conversation.id)
     first = max(0, len(messages) - count)
-    focus = _take(_FOCUS, conversation.id)
-    if focus is not None:
-        at = next((i for i, m in enumerate(messages) if m.id == focus), None)
-        if at is None:
-            focus = None
-        elif at < first:
-            first = at
+    scroll_to = None
+    asked = st.session_state.pop(_FOCUS, None)
+    if asked is not None and asked[0] == conversation.id:
+        _, wanted, always_scroll = asked
+        at = next((i for i, m in enumerate(messages) if m.id == wanted), None)
+        if at is not None and at < first:
+            first, scroll_to = at, wanted
+        elif at is not None and always_scroll:
+            scroll_to = wanted
     if first > 0 and messages[first].role == "assistant":
         first -= 1  # a turn is shown whole: the reply with its question
     if first < len(messages) - count:
         st.session_state[_SHOWN] = (conversation.id, len(messages) - first)
-    return Shown(first, focus)
+    return Shown(first, scroll_to)
 
 
 def show_earlier(conversation: Conversation, window: Shown, lang: str) -> None:
@@ -93,9 +96,10 @@ def scroll_here(message_id: str) -> None:
     _scroll_here(data={"message": message_id}, key=f"scroll-{message_id}", height=0)
 
 
-def focus(conversation_id: str, message_id: str) -> None:
-    """Draw this message on the next full run, however far back, and scroll to it."""
-    st.session_state[_FOCUS] = (conversation_id, message_id)
+def focus(conversation_id: str, message_id: str, *, always_scroll: bool = True) -> None:
+    """Draw this message on the next full run, however far back, and scroll to it: always, or
+    only when it was not drawn already."""
+    st.session_state[_FOCUS] = (conversation_id, message_id, always_scroll)
 
 
 @guarded
@@ -111,7 +115,7 @@ def open_at_match(conversation: Conversation, journal: Journal) -> None:
     On the branch on show, the latest message holding the words; else the newest anywhere,
     whose branch is then shown (as `‹ n / m ›` would). Found by its title alone: as it is.
     """
-    query = _take(_FIND, conversation.id)
+    query = _take_query(conversation.id)
     if not query:
         return
     branch = conversation.messages
@@ -130,7 +134,7 @@ def open_at_match(conversation: Conversation, journal: Journal) -> None:
 def _earlier(conversation_id: str, count: int, reading: str) -> None:
     """Draw `count` of the latest messages, and come back to the one the person was at."""
     st.session_state[_SHOWN] = (conversation_id, count)
-    st.session_state[_FOCUS] = (conversation_id, reading)
+    focus(conversation_id, reading)
 
 
 def _count(conversation_id: str) -> int:
@@ -138,7 +142,7 @@ def _count(conversation_id: str) -> int:
     return kept[1] if kept is not None and kept[0] == conversation_id else WINDOW
 
 
-def _take(key: str, conversation_id: str) -> str | None:
-    """A one-off note for this conversation, taken (a note for another one is dropped)."""
-    kept = st.session_state.pop(key, None)
+def _take_query(conversation_id: str) -> str | None:
+    """What a search looked for when it opened this conversation, once."""
+    kept = st.session_state.pop(_FIND, None)
     return kept[1] if kept is not None and kept[0] == conversation_id else None
