@@ -105,3 +105,27 @@ def test_an_import_through_the_page_is_in_the_url_and_a_reload_reopens_it(
         expect(page.locator(SHOWN)).to_have_count(WINDOW)
     finally:
         context.close()
+
+
+def test_a_search_hit_deep_in_a_long_conversation_opens_with_it_in_view(
+    chromium: Browser, page_server: StreamlitServer
+) -> None:
+    chat = recipe(200, "Deep search")
+    deep = chat.messages[6]  # question 3 of 100, far above the latest turns
+    deep.text = "How long does the quinoa-zanzibar broth rest?"
+    imported(page_server.env["DATABASE_URL"], chat)
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    try:
+        page = context.new_page()
+        ChatPage(page, page_server.url).open()
+        search = page.get_by_placeholder("Search titles and messages")
+        search.fill("quinoa-zanzibar")
+        search.press("Enter")
+        hit = page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Deep search")
+        hit.click(timeout=REPLY_TIMEOUT_MS)
+        found = page.locator(SHOWN).filter(has_text="quinoa-zanzibar broth")
+        expect(found).to_be_in_viewport(timeout=OPEN_TIMEOUT_MS)
+        expect(page.locator(SHOWN).last).to_contain_text(the_end(200))
+        assert "?c=" in page.url
+    finally:
+        context.close()
