@@ -27,7 +27,7 @@ from chatpage.i18n import pick_language, t
 from chatpage.journal import Journal, open_store, process_replies
 from chatpage.operations import server
 from chatpage.settings import Settings, load_settings
-from chatpage.views import guard, messages, shared_view, sidebar, stops, usage_page
+from chatpage.views import guard, messages, shared_view, sidebar, stops, usage_page, window
 from chatpage.views.chat import Page, carry_out, chat
 
 # Served by the page itself: a `:material/...:` icon makes every browser fetch it from Google.
@@ -85,6 +85,9 @@ def show_chat(settings: Settings, visitor: Visitor, store: ConversationStore, la
     conversation = session.conversation(journal)
     viewed = conversation.leaf_id  # what this tab showed, before it takes in other windows'
     still_stored = session.refresh(conversation, journal)
+    if still_stored:  # however it was opened (a link, an import, back from another page)
+        session.remember_in_url(conversation)
+    window.open_at_match(conversation, journal)  # a search hit opened it: show that message
     page = functools.partial(
         Page,
         settings,
@@ -105,16 +108,18 @@ def show_chat(settings: Settings, visitor: Visitor, store: ConversationStore, la
     choices = None
     with guard.region("sidebar", lang):
         choices = sidebar.show(settings, visitor, conversation, lang, journal)
-    carry_out(intent, conversation, journal, page(drawn=(), choices=choices))
+    carry_out(intent, conversation, journal, page(drawn=(), first=0, choices=choices))
 
     if choices is not None:
         balance.warn_admins(settings, visitor, choices.info, lang)
         if choices.backend.demo:
             st.info(t(lang, "demo_banner"), icon=":material/science:")
     drawn: tuple[str, ...] = ()
+    shown = window.shown(conversation, conversation.messages)  # the latest turns, not all
     with guard.region("conversation", lang):
-        drawn = messages.history(conversation, lang, limit=settings.message_limit)
-    chat(page(drawn=drawn, choices=choices))  # the rest, and the input: see chatpage/views/chat.py
+        drawn = messages.history(conversation, lang, limit=settings.message_limit, window=shown)
+    # The rest, and the input: see chatpage/views/chat.py
+    chat(page(drawn=drawn, first=shown.first, choices=choices))
 
 
 if __name__ != "__main__":  # imported by `streamlit run app.py` to find its server

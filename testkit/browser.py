@@ -357,6 +357,38 @@ class ChatPage:
         return [(float(at), int(length)) for at, length in samples]
 
 
+@dataclass(frozen=True)
+class Opening:
+    """What opening a page cost a fresh tab."""
+
+    seconds: float  # from navigation until the awaited words showed in a chat bubble
+    received: int  # websocket bytes received until the page's run ended
+    bubbles: int  # chat bubbles drawn
+
+
+_SHOWN_IN_A_BUBBLE = """(words) => Array.from(window.__chatTest.bubbles())
+    .some((bubble) => bubble.innerText.includes(words))"""
+
+
+def open_measured(browser: Browser, url: str, words: str, timeout_ms: int) -> Opening:
+    """Open `url` in a fresh browser context (a fresh Streamlit session), as a person opening
+    a link does; how long until `words` showed in a chat bubble, and the websocket's bytes."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    try:
+        page = context.new_page()
+        sockets = WebSocketLog(page)
+        chat = ChatPage(page, url)
+        started = time.perf_counter()
+        page.goto(url)
+        page.wait_for_function(_SHOWN_IN_A_BUBBLE, arg=words, timeout=timeout_ms, polling=20)
+        seconds = time.perf_counter() - started
+        chat.wait_until_idle()
+        received = sum(len(frame.data) for frame in sockets.received())
+        return Opening(seconds, received, chat.messages.count())
+    finally:
+        context.close()
+
+
 def squash(text: str) -> str:
     """Text with every run of whitespace as one space: rendered and source text differ there."""
     return " ".join(text.split())

@@ -31,7 +31,7 @@ from chatpage.replies.live import watch
 from chatpage.replies.tasks import Replies
 from chatpage.session import Intent, PendingKind
 from chatpage.settings import Settings
-from chatpage.views import guard, messages, sidebar
+from chatpage.views import guard, messages, sidebar, window
 from chatpage.views.library import open_entry, storage_failed_in_callback
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ class Page:
     conversation_id: str
     viewed: str | None  # the message the tab showed before the full run took in changes
     drawn: tuple[str, ...]  # the messages the full run drew, in order
+    first: int  # where in the branch on show they start (the window: `views/window.py`)
     stored: bool  # the open conversation was still stored at the full run
     choices: sidebar.SidebarChoices | None  # None when the sidebar could not be drawn
 
@@ -97,6 +98,9 @@ def carry_out(
     with guard.region("action", page.lang):
         try:
             pending = session.apply_intent(intent, conversation, journal, page.replies, page.room)
+            if intent is not None and intent.kind == "switch" and intent.message_id:
+                # Drawn however far back it is; scrolled to only if it was not drawn before.
+                window.focus(conversation.id, intent.message_id, always_scroll=False)
         except ConversationGone:  # deleted in the instant since the input was checked
             session.give_back(intent.text if intent else "", ErrorInfo("conversation_deleted"))
     if pending is None or page.choices is None:
@@ -154,7 +158,8 @@ def chat(page: Page) -> None:
     if intent is not None:
         st.session_state.pop(_CARRIED, None)  # said until now; this action has its own
     carry_out(intent, conversation, journal, page)
-    if [m.id for m in conversation.messages[: len(page.drawn)]] != list(page.drawn):
+    after = page.first + len(page.drawn)
+    if [m.id for m in conversation.messages[page.first : after]] != list(page.drawn):
         _rerun_page(full_run, journal, conversation.id)  # what the full run drew changed
     elif full_run:
         st.session_state.pop(_REDRAWN, None)
@@ -167,7 +172,7 @@ def chat(page: Page) -> None:
             st.caption(t(lang, "empty_state"))
         task = messages.tail(
             conversation,
-            len(page.drawn),
+            after,
             lang,
             limit=page.settings.message_limit,
             journal=journal,

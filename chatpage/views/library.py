@@ -29,6 +29,7 @@ from chatpage.i18n import t
 from chatpage.journal import Journal
 from chatpage.operations import metrics
 from chatpage.operations.audit import audit
+from chatpage.views import window
 from chatpage.views.guard import guarded
 from chatpage.views.safe_markdown import safe
 
@@ -135,7 +136,7 @@ def conversation_list(
             if group != heading:
                 st.caption(t(lang, group))
                 heading = group
-        entry(journal, summary, summary.id == open_id, lang, sharer)
+        entry(journal, summary, summary.id == open_id, lang, sharer, query if searching else "")
     if more:
         st.button(
             t(lang, "show_more"),
@@ -164,9 +165,17 @@ def conversation_list(
 
 
 def entry(
-    journal: Journal, summary: Summary, is_open: bool, lang: str, sharer: Sharer | None = None
+    journal: Journal,
+    summary: Summary,
+    is_open: bool,
+    lang: str,
+    sharer: Sharer | None = None,
+    found: str = "",
 ) -> None:
-    """One conversation in the list: its title opens it, its menu renames or deletes it."""
+    """One conversation in the list: its title opens it, its menu renames or deletes it.
+
+    A search's hit (`found`: what was searched) opens at the message holding it.
+    """
     if is_open and summary.unseen:
         journal.seen(summary.id)  # the person is looking at it now
     icon, note = None, None
@@ -183,8 +192,8 @@ def entry(
         type="primary" if is_open else "tertiary",
         icon=icon,
         help=note,
-        on_click=session.open_conversation,
-        args=(summary.id,),
+        on_click=window.opened_from_search if found else session.open_conversation,
+        args=(summary.id, found) if found else (summary.id,),
         width="stretch",
     )
     # The menu's rename and delete are drawn only while it is open: a list of 100 costs a

@@ -21,21 +21,28 @@ from chatpage.replies.live import reply_from_elsewhere
 from chatpage.replies.tasks import Replies, ReplyTask
 from chatpage.views.copy_button import copy_button
 from chatpage.views.safe_markdown import show
+from chatpage.views.window import Shown, scroll_here, show_earlier
 
 AVATARS = {"user": ":material/person:", "assistant": ":material/smart_toy:"}
 
 
-
-def history(conversation: Conversation, lang: str, *, limit: int) -> tuple[str, ...]:
-    """The branch on show up to its last reply, each message with its versions and Edit.
+def history(
+    conversation: Conversation, lang: str, *, limit: int, window: Shown
+) -> tuple[str, ...]:
+    """The branch on show up to its last reply, from the window's first message on, each
+    message with its versions and Edit; "Show earlier messages" above them.
 
     The last reply, if the branch ends in one, is left to the chat fragment (`chat.py`) with
     all that follows, so a message or a button under the last reply re-runs only that part.
     Returns the ids drawn, in order, for the fragment to draw from where this stopped.
     """
     messages = conversation.messages
-    shown = messages[:-1] if messages and messages[-1].role == "assistant" else messages
+    end = len(messages) - 1 if messages and messages[-1].role == "assistant" else len(messages)
+    shown = messages[window.first : max(end, window.first)]
+    show_earlier(conversation, window, lang)
     for message in shown:
+        if message.id == window.focus:
+            scroll_here(message.id)
         bubble(conversation, message, lang, limit=limit)
     return tuple(message.id for message in shown)
 
