@@ -36,6 +36,9 @@ LIVE_INTERVAL = 1.0  # seconds between ticks of the view of a reply being writte
 FOLLOW_FOR = 0.9 * LIVE_INTERVAL  # of each tick, the time it waits for news (the rest: drawing)
 WAKE_SLICE = 0.1  # seconds a wait lasts before the page may take a click or a re-run
 WATCH_INTERVAL = 2.0  # seconds between checks of the open conversation for changes
+# A reply silent this long is read even without news: a writer killed mid-reply sends no
+# notice, and only a read (judged by the database's clock) finds its lease ran out.
+SILENT_READ_AFTER = 2.0
 
 
 @st.fragment(run_every=LIVE_INTERVAL)
@@ -52,17 +55,20 @@ def reply_from_elsewhere(
     ticking = ctx is not None and bool(ctx.fragment_ids_this_run)
     remembered = f"_elsewhere:{message_id}"
     heard = store.notices.version(key(conversation_id))
-    known: tuple[tuple[int, int], Message] | None = st.session_state.get(remembered)
-    if ticking and known is not None and known[0] == heard and store.notices.listening:
+    known: tuple[tuple[int, int], Message, float] | None = st.session_state.get(remembered)
+    fresh = known is not None and time.monotonic() - known[2] < SILENT_READ_AFTER
+    if ticking and known is not None and fresh and known[0] == heard and store.notices.listening:
         current: Message | None = known[1]  # no news since the last read: nothing to read
+        read_at = known[2]
     else:
         current = _read(store, conversation_id, message_id, owner)
+        read_at = time.monotonic()
         if current is None:
             return  # deleted elsewhere (the page says so), or the database is away
     if current.settled:
         st.session_state.pop(remembered, None)
         st.rerun()  # the whole page: the reply ended, show it with its buttons
-    st.session_state[remembered] = (heard, current)
+    st.session_state[remembered] = (heard, current, read_at)
     text = st.empty()
     if current.text:
         show(current.text, text)
@@ -84,7 +90,7 @@ def reply_from_elsewhere(
         if grown.settled:
             st.session_state.pop(remembered, None)
             st.rerun()
-        st.session_state[remembered] = (news, grown)
+        st.session_state[remembered] = (news, grown, time.monotonic())
         if grown.text != current.text:
             show(grown.text, text)
             current = grown
