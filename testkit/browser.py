@@ -105,6 +105,9 @@ new MutationObserver(() => window.{name}.check()).observe(document, {{
 # --- the page's server ----------------------------------------------------------------------
 
 
+_SERVING = b"You can now view your Streamlit app"  # printed once its port is bound
+
+
 def free_port() -> int:
     """A loopback port nobody listens on right now (the OS picks it)."""
     with socket.socket() as s:
@@ -184,7 +187,8 @@ class StreamlitServer:
         while time.monotonic() < deadline:
             try:
                 with _DIRECT.open(self.url + "_stcore/health", timeout=1) as answer:
-                    if answer.status == 200:
+                    # Another test worker's server could hold the port; ours says it serves.
+                    if answer.status == 200 and _SERVING in self.log_bytes():
                         return
             except (OSError, urllib.error.URLError):
                 pass

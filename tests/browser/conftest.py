@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from liaobots_core.emulator import Behavior, Emulator
 from testkit.browser import (  # noqa: F401 (the harness, for tests importing it from here)
@@ -43,6 +43,10 @@ from testkit.browser import (  # noqa: F401 (the harness, for tests importing it
     squash,
     word_watcher,
 )
+
+# Playwright's assertions wait 5 s unless told otherwise: a page on a machine ten times slower
+# (or sharing it with other test workers) takes longer than that, and a hung page still fails.
+expect.set_options(timeout=REPLY_TIMEOUT_MS)
 
 # --- fixtures -------------------------------------------------------------------------------
 

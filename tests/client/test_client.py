@@ -40,9 +40,10 @@ def test_reply_split_inside_multibyte_characters_arrives_exact(
     emulator.default = Behavior(
         framing=framing, transfer=transfer, reply=MIXED, chunk_bytes=7, split_multibyte=True
     )
+    # How many reads it takes depends on the machine; that text is not held back is checked
+    # by the first-text tests below, without timing.
     pieces = list(client.stream_chat(QUESTION))
     assert "".join(pieces) == MIXED
-    assert len(pieces) > 1
 
 
 def test_generated_reply_quotes_the_question_and_streams_whole(client: LiaobotsClient) -> None:

@@ -31,6 +31,9 @@ from testkit.files import (
 from testkit.fuzzing import fuzz_settings
 
 MESSAGE_LIMIT = 100_000
+# A wall bound no machine in use reaches: the fuzz test checks what a file gives (text or a
+# refusal, within the CPU bound), not how busy the machine is.
+SLOW_MACHINE_WALL = 120.0
 
 
 def refusal(upload: Upload, **kwargs: object) -> ErrorInfo:
@@ -187,7 +190,7 @@ def any_file_bytes(draw: st.DrawFn) -> bytes:
 def test_any_bytes_as_any_accepted_file_end_as_clean_text_or_a_refusal_within_the_limits(
     data: bytes, name: str
 ) -> None:
-    bounds = Bounds(cpu_seconds=2, wall_seconds=10.0)
+    bounds = Bounds(cpu_seconds=2, wall_seconds=SLOW_MACHINE_WALL)
     started = time.monotonic()
     try:
         outcome: Attachment | ErrorInfo = read_bounded(
