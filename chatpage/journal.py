@@ -29,8 +29,8 @@ PURGE_EVERY = 600.0  # seconds between sweeps for expired demo conversations
 
 
 @st.cache_resource(show_spinner=False)
-def _store(url: str) -> ConversationStore:
-    return ConversationStore(url)
+def _store(url: str, listen_url: str | None = None) -> ConversationStore:
+    return ConversationStore(url, listen_url=listen_url)
 
 
 # Every Replies of this process with its grace period, for `finish_replies`.
@@ -38,9 +38,11 @@ _WRITERS: list[tuple[Replies, float]] = []
 
 
 @st.cache_resource(show_spinner=False)
-def _replies(url: str, max_per_process: int, grace: float) -> Replies:
+def _replies(
+    url: str, listen_url: str | None, max_per_process: int, grace: float
+) -> Replies:
     """The replies this process writes; at exit they get `grace` seconds to finish."""
-    replies = Replies(_store(url), max_per_process=max_per_process)
+    replies = Replies(_store(url, listen_url), max_per_process=max_per_process)
     atexit.register(replies.shutdown, grace)
     _WRITERS.append((replies, grace))
     return replies
@@ -60,6 +62,7 @@ def finish_replies() -> None:
 def process_replies(settings: Settings) -> Replies:
     return _replies(
         settings.database_url or default_url(settings.data_dir),
+        settings.database_listen_url,
         settings.max_process_replies,
         settings.shutdown_grace_seconds,
     )
@@ -78,7 +81,9 @@ def open_store(settings: Settings) -> ConversationStore | None:
     most every PURGE_EVERY seconds per process.
     """
     try:
-        store = _store(settings.database_url or default_url(settings.data_dir))
+        store = _store(
+            settings.database_url or default_url(settings.data_dir), settings.database_listen_url
+        )
     except (SQLAlchemyError, OSError):
         log.exception("the conversation database cannot be opened")
         return None

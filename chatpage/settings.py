@@ -68,6 +68,8 @@ class Settings:
     offline_demo: bool = False
     guest: bool = False  # each browser session signs in as a guest when no code is in use
     database_url: str | None = field(default=None, repr=False)
+    # Where the notice listener connects when the pool goes through a transaction-mode pooler.
+    database_listen_url: str | None = field(default=None, repr=False)
     data_dir: Path | None = None  # the default SQLite file's folder (CHAT_DATA_DIR)
     max_message_chars: int = MESSAGE_MAX_CHARS
     max_file_bytes: int = FILE_MAX_BYTES  # one attached file
@@ -194,6 +196,11 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
         problem = _database_url_problem(database_url)
         if problem:
             problems.append(problem)
+    database_listen_url = get("DATABASE_LISTEN_URL")
+    if database_listen_url is not None:
+        problem = _listen_url_problem(database_listen_url, database_url)
+        if problem:
+            problems.append(problem)
     public_demo = flag("CHAT_DEMO")
     guest = flag("LIAOBOTS_GUEST")
     if public_demo and guest and auth_code is not None:
@@ -222,6 +229,7 @@ def load_settings(sources: Sequence[Mapping[str, Any]]) -> Settings:
         offline_demo=flag("LIAOBOTS_OFFLINE_DEMO"),
         guest=guest,
         database_url=database_url,
+        database_listen_url=database_listen_url,
         data_dir=Path(data_dir) if (data_dir := get("CHAT_DATA_DIR")) else None,
         max_message_chars=number("CHAT_MAX_MESSAGE_CHARS", MESSAGE_MAX_CHARS, most=CHARS_MAX),
         max_file_bytes=number("CHAT_MAX_FILE_BYTES", FILE_MAX_BYTES, most=FILE_BYTES_MAX),
@@ -274,6 +282,28 @@ def _database_url_problem(url: str) -> str | None:
             "sqlite:///data/chat.sqlite3 or postgresql://user:password@host:5432/dbname."
         )
     return None
+
+
+def _listen_url_problem(url: str, database_url: str | None) -> str | None:
+    """Why DATABASE_LISTEN_URL cannot be used, without repeating either address."""
+    if CONTROL_CHARS.search(url):
+        return "DATABASE_LISTEN_URL holds control characters."
+    if not _is_postgresql(url):
+        return (
+            "DATABASE_LISTEN_URL must be a PostgreSQL address, like "
+            "postgresql://user:password@db-host:5432/dbname (the database itself, not a "
+            "transaction-mode pooler: LISTEN needs a session of its own)."
+        )
+    if database_url is None or not _is_postgresql(database_url):
+        return "DATABASE_LISTEN_URL is for a PostgreSQL DATABASE_URL: set that too, or remove it."
+    return None
+
+
+def _is_postgresql(url: str) -> bool:
+    try:
+        return make_url(url).get_backend_name() == "postgresql"
+    except Exception:  # ArgumentError, or ValueError for a port that is not a number
+        return False
 
 
 def _networks(value: str | None, problems: list[str]) -> tuple[Network, ...]:

@@ -201,12 +201,13 @@ log = logging.getLogger(__name__)
 class ConversationStore:
     """Every read and write of stored conversations."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, listen_url: str | None = None) -> None:
+        """`listen_url`: where the notice listener connects, when not `url` (a pooler's)."""
         self.engine = make_engine(url)
         self._writes = writer(self.engine)
         migrate(self._writes)
         # Word of each write that other tabs and processes follow (LISTEN/NOTIFY on PostgreSQL).
-        self.notices = Notices(self.engine)
+        self.notices = Notices(self.engine, listen_url=listen_url)
         self.usage = Ledger(self.engine, self._writes)
         self.prompts = PromptLibrary(self.engine, self._writes)
         # What the tabs of this process watch for changes, read in one query (see watching.py).

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, make_url, text
 from sqlalchemy.engine import Connection
 
 log = logging.getLogger(__name__)
@@ -71,8 +71,11 @@ def key(conversation_id: str, kind: str = TEXT) -> str:
 class Notices:
     """The notices one process hears, and the tabs waiting for them."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, listen_url: str | None = None) -> None:
+        """`listen_url`: the PostgreSQL the listener connects to, when the engine's address
+        is a transaction-mode pooler (PgBouncer), where `LISTEN` cannot work."""
         self._engine = engine
+        self._listen_url = make_url(listen_url) if listen_url else engine.url
         self._lock = threading.Condition()
         self._versions: dict[str, int] = {}  # key -> notices heard since a tab first asked
         self._asked: dict[str, float] = {}  # key -> when a tab last asked (to forget old ones)
@@ -178,7 +181,7 @@ class Notices:
         """Hold one `LISTEN` connection; on any fault, reconnect with backoff. Never raises."""
         import psycopg  # the PostgreSQL driver the engine uses (requirements.txt)
 
-        dsn = self._engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        dsn = self._listen_url.set(drivername="postgresql").render_as_string(hide_password=False)
         retry = FIRST_RETRY
         while not self._closed.is_set():
             try:

@@ -6,14 +6,15 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from chatpage.data.conversation import Conversation, Message, Status
 from chatpage.database.conversations import ConversationStore
-from chatpage.database.notices import REVISION, TEXT, Notice, key
+from chatpage.database.notices import CHANNEL, REVISION, TEXT, Notice, key
 from chatpage.database.watching import RevisionBoard
 from chatpage.journal import Journal
 from chatpage.replies import live
+from chatpage.settings import load_settings
 
 ALICE = "header:alice@example.com"
 DEADLINE = 30.0  # seconds: generous, for a loaded machine; a notice takes milliseconds
@@ -108,6 +109,50 @@ def test_the_live_view_follows_a_reply_from_another_process_with_polling_off(
     assert (ended.text, ended.status) == ("Once upon a time, the end.", Status.COMPLETE)
     assert list(following) == []  # it ends with the reply
     assert reads == ["Once upon a time", "Once upon a time, the end."]
+
+
+def test_the_listener_connects_where_database_listen_url_says(postgres_url: str) -> None:
+    """Behind a transaction-mode pooler LISTEN cannot work: the listener goes where it is told."""
+    listen_url = make_url(postgres_url).update_query_dict({"application_name": "chat-listener"})
+    reader = ConversationStore(
+        postgres_url, listen_url=listen_url.render_as_string(hide_password=False)
+    )
+    writer = ConversationStore(postgres_url)
+    try:
+        assert reader.notices.wait_listening(DEADLINE), "the notice listener never connected"
+        with writer.engine.connect() as db:
+            listening = db.execute(
+                text(
+                    "SELECT query FROM pg_stat_activity "
+                    "WHERE application_name = 'chat-listener' AND datname = current_database()"
+                )
+            ).scalars().all()
+        assert listening == [f"LISTEN {CHANNEL}"]
+        reply_being_written(writer, heard_by=reader)  # fails unless the notices arrive
+    finally:
+        writer.close()
+        reader.close()
+
+
+@pytest.mark.parametrize(
+    ("database_url", "listen_url", "says"),
+    [
+        ("postgresql://chat:s3cret@pool/chat", "sqlite:///x.db", "must be a PostgreSQL address"),
+        ("sqlite:///chat.sqlite3", "postgresql://chat:s3cret@db/chat", "set that too"),
+        (None, "postgresql://chat:s3cret@db/chat", "set that too"),
+    ],
+)
+def test_a_listen_url_that_cannot_serve_is_refused_without_repeating_it(
+    database_url: str | None, listen_url: str, says: str
+) -> None:
+    source = {"DATABASE_LISTEN_URL": listen_url}
+    if database_url is not None:
+        source["DATABASE_URL"] = database_url
+    settings = load_settings([source])
+    (problem,) = settings.problems
+    assert says in problem
+    assert "s3cret" not in problem
+    assert "s3cret" not in repr(settings)
 
 
 def test_the_listener_comes_back_after_its_connection_is_killed(
