@@ -401,7 +401,7 @@ def squash(text: str) -> str:
 # --- several replicas behind nginx (scripts/cluster) ------------------------------------------
 
 CLUSTER = REPO / "scripts" / "cluster"
-CLUSTER_START_TIMEOUT = 120.0
+CLUSTER_START_TIMEOUT = 240.0  # beyond scripts/cluster's own READY_TIMEOUT (180 s)
 REPLICA_LINE = re.compile(r"replica (\d+) pid (\d+) port (\d+)")
 
 
