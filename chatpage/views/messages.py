@@ -22,6 +22,7 @@ from chatpage.journal import Journal
 from chatpage.replies.asking import show_failure, show_own_reply
 from chatpage.replies.live import reply_from_elsewhere
 from chatpage.replies.tasks import Replies, ReplyTask
+from chatpage.views import shortcuts
 from chatpage.views.copy_button import copy_button
 from chatpage.views.safe_markdown import show
 from chatpage.views.window import Shown, scroll_here, show_earlier
@@ -174,6 +175,7 @@ def own_reply_bubble(
             t(lang, "stop"),
             icon=":material/stop_circle:",
             key="stop",
+            shortcut=shortcuts.STOP,
             on_click=session.stop_reply,
             args=(journal, replies, conversation.id, task.id),
         )
@@ -208,6 +210,7 @@ def actions(message: Message, lang: str) -> None:
         t(lang, label),
         icon=":material/refresh:",
         key="action_regenerate",
+        shortcut=shortcuts.REGENERATE,
         on_click=session.ask,
         args=("regenerate", message.id),
     )
@@ -242,6 +245,7 @@ def message_controls(
                 key=f"copy_{message.id}",
                 label=t(lang, "copy"),
                 done=t(lang, "copied"),
+                shortcut=message is conversation.last,
             )
             if rater is not None and rateable(message):
                 thumbs(message, rater)
