@@ -20,6 +20,7 @@ from chatpage.database.ratings import RATEABLE, UP
 from chatpage.i18n import t
 from chatpage.journal import Journal
 from chatpage.replies.asking import show_failure, show_own_reply
+from chatpage.replies.diagrams import show_reply
 from chatpage.replies.live import reply_from_elsewhere
 from chatpage.replies.tasks import Replies, ReplyTask
 from chatpage.views import shortcuts
@@ -130,7 +131,9 @@ def bubble(
         if message.role == "user" and session.editing() == message.id:
             _edit_form(message, lang, limit)
             return
-        if message.text:
+        if message.text and message.role == "assistant" and message.settled:
+            show_reply(message.text, lang)  # its diagrams drawn
+        elif message.text:
             show(message.text)
         if message.attachments:
             chips(message, lang)
