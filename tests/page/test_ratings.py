@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from chatpage.database.conversations import ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
-from testkit.apptest import conversation, fresh_session, page_text, send
+from testkit.apptest import conversation, fresh_session, open_menu, page_text, send
 
 pytestmark = pytest.mark.usefixtures("own_database", "configured")
 
@@ -52,6 +52,18 @@ def test_a_failed_reply_has_no_thumbs(configured: Emulator) -> None:
     at = send(fresh_session(), "Привет")
     assert conversation(at).last.error is not None
     assert thumbs(at) == {}
+
+
+def test_a_shared_link_offers_no_thumbs() -> None:
+    at = send(fresh_session(), "Привет")
+    rate(at, conversation(at).last.id, 1)
+    chat_id = conversation(at).id
+    open_menu(at, chat_id)
+    at.sidebar.button(key=f"share_{chat_id}").click().run()
+    link = next(c.value for c in at.sidebar.code if c.value.startswith("?share="))
+    reader = fresh_session(share=link.removeprefix("?share="))
+    assert [m.name for m in reader.chat_message] == ["user", "assistant"]
+    assert thumbs(reader) == {}
 
 
 def test_rating_a_reply_deleted_in_another_window_is_refused_with_the_reason(
