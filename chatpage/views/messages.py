@@ -248,7 +248,7 @@ def message_controls(
                 key=f"copy_{message.id}",
                 label=t(lang, "copy"),
                 done=t(lang, "copied"),
-                shortcut=message is conversation.last,
+                shortcut=is_last(conversation, message),
             )
             if rater is not None and rateable(message):
                 thumbs(message, rater)
@@ -270,9 +270,16 @@ def message_controls(
                 icon=":material/refresh:",
                 key="action_regenerate",
                 type="tertiary",
+                shortcut=shortcuts.REGENERATE,
                 on_click=session.ask,
                 args=("regenerate", message.id),
             )
+
+
+def is_last(conversation: Conversation, message: Message) -> bool:
+    """Whether this is the branch's last message (a reply task's copy of it included)."""
+    last = conversation.last
+    return last is not None and last.id == message.id
 
 
 def thumbs(message: Message, rater: Rater) -> None:

@@ -36,13 +36,14 @@ def test_ctrl_shift_o_opens_a_new_chat_and_typing_o_in_the_input_does_not(
     expect(page).not_to_have_url(re.compile(r"[?&]c="))
 
 
-def test_ctrl_k_focuses_the_search_and_ctrl_shift_c_copies_the_last_reply(
+def test_ctrl_k_focuses_the_search_ctrl_shift_c_copies_and_ctrl_shift_e_regenerates(
     chat: ChatPage, page: Page, emulator: Emulator
 ) -> None:
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     emulator.default = Behavior(reply="Ответ **для** копии")
     chat.open()
-    chat.wait_for_reply(chat.send("Скопируй"))
+    index = chat.send("Скопируй")
+    chat.wait_for_reply(index)
     page.keyboard.press("Control+K")
     expect(page.locator(".st-key-conversation_search input")).to_be_focused()
     page.keyboard.press("Control+Shift+C")
@@ -50,3 +51,6 @@ def test_ctrl_k_focuses_the_search_and_ctrl_shift_c_copies_the_last_reply(
         "async () => (await navigator.clipboard.readText()) === 'Ответ **для** копии'",
         timeout=REPLY_TIMEOUT_MS,
     )
+    page.keyboard.press("Control+Shift+E")  # the focus in the search box: Ctrl makes it act
+    expect(chat.messages.nth(index).get_by_text("2 / 2")).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+    assert len(emulator.chat_requests) == 2
