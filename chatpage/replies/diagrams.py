@@ -2,7 +2,7 @@
 
 Models write diagrams as ```mermaid blocks; every peer draws them. Here a finished reply is
 cut at its top-level ```mermaid blocks: each block that passes a bounded check is drawn with
-`st.mermaid_chart` in a "Diagram" tab beside a "Source" tab; the rest of the reply, and any
+`st.mermaid_chart`, its source in a "Source" expander under it; the rest of the reply, and any
 block that does not pass, is markdown as always (`safe_markdown.show`, which shows every
 Mermaid block as code). While a reply streams, its blocks are code too (`FenceGuard`).
 
@@ -11,7 +11,11 @@ blank lines, `%%` comments and a `---` front matter) with a diagram type Mermaid
 stay within MAX_CHARS and MAX_LINES, with no control characters; at most MAX_DIAGRAMS a reply.
 Anything else (a made-up type, a block cut off, something huge) stays code. A block that has
 a known type but a mistake further on is for Mermaid to find, in the browser: Streamlit then
-shows "Mermaid diagram error: …" in the Diagram tab, and the Source tab holds the block.
+shows "Mermaid diagram error: …" in its place, and the Source under it holds the block.
+
+An expander, not tabs: tabs drawn where the streamed reply was (one `st.empty`) made
+Streamlit 1.67's frontend fail ("Cannot set a node at a delta path") in Chromium, after an
+earlier reply in the session; an expander does not.
 
 What a diagram may do in the browser is Streamlit's Mermaid set-up: docs/safety.md.
 """
@@ -138,7 +142,7 @@ def drawable(source: str) -> bool:
 
 
 def show_reply(text: str, lang: str, where: DeltaGenerator | None = None) -> None:
-    """A finished reply: its markdown, and its diagrams drawn, each beside its source."""
+    """A finished reply: its markdown, and its diagrams drawn, each with its source."""
     parts = pieces(text)
     if not any(isinstance(part, Diagram) for part in parts):
         show(text, where)
@@ -146,9 +150,9 @@ def show_reply(text: str, lang: str, where: DeltaGenerator | None = None) -> Non
     with (where or st).container():
         for part in parts:
             if isinstance(part, Diagram):
-                drawing, source = st.tabs([t(lang, "diagram"), t(lang, "diagram_source")])
-                drawing.mermaid_chart(part.source)
-                source.code(part.source, language=None)
+                st.mermaid_chart(part.source)
+                with st.expander(t(lang, "diagram_source"), icon=":material/code:"):
+                    st.code(part.source, language=None)
             else:
                 show(part)
 

@@ -33,10 +33,10 @@ def test_a_replys_diagram_is_drawn_as_an_image_and_a_hostile_one_runs_and_fetche
     drawn = bubble.locator('[data-testid="stMermaidChart"] img')
     expect(drawn.first).to_be_visible(timeout=REPLY_TIMEOUT_MS)
     assert drawn.first.get_attribute("src").startswith("blob:")  # an SVG, as an image
-    # One Mermaid cannot parse says so in its Diagram tab; its Source tab holds the block.
+    # One Mermaid cannot parse says so in its place; its Source holds the block.
     expect(bubble.locator('[data-testid="stMermaidError"]')).to_contain_text("Parse error")
     drawn.first.click()
-    bubble.get_by_role("tab", name="Source").first.click()
+    bubble.get_by_text("Source", exact=True).first.click()  # the expander under the diagram
     expect(bubble.get_by_text("click A", exact=False).first).to_be_visible()
     assert page.evaluate("() => window.__pwned") is None
     assert not [url for url in fetched if "elsewhere.test" in url]
