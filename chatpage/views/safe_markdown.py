@@ -46,6 +46,7 @@ _MERMAID_FENCE = re.compile(
 # What a line could still be while it waits for its end: a fence's opening.
 _MAYBE_FENCE = re.compile(r"[ \t>*+\-\d.)]*(?:`{1,2}|~{1,2}|(?:`{3,}|~{3,})[^\n]{0,200})?")
 PLAIN_INFO = "text"
+HOLD_MAX_CHARS = 256  # a line's start held back at most, waiting to see if it opens a fence
 _MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|<>~$:]")
 
 
@@ -246,7 +247,7 @@ class FenceGuard:
                 out.append(line)
             elif end != -1:
                 out.append(fence_as_code(line))
-            elif _MAYBE_FENCE.fullmatch(line):
+            elif len(line) <= HOLD_MAX_CHARS and _MAYBE_FENCE.fullmatch(line):
                 self._held = line  # wait for the rest of the line
             else:
                 out.append(line)

@@ -105,3 +105,9 @@ def test_a_line_that_cannot_be_a_fence_is_not_held_back() -> None:
     assert guard.feed("её ``конец``\n") == "её ``конец``\n"  # mid-line: no fence
     assert guard.feed("``") == ""  # a line's start that may become a fence waits for its end
     assert guard.feed("`mermaid\n") == "```text\n"
+
+
+def test_a_long_line_of_list_marks_or_digits_is_not_held_back_past_a_bound() -> None:
+    guard = FenceGuard()
+    assert guard.feed("1" * 100) == ""  # may still be a list item's fence
+    assert guard.feed("2" * 300) == "1" * 100 + "2" * 300
