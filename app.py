@@ -117,7 +117,9 @@ def show_chat(settings: Settings, visitor: Visitor, store: ConversationStore, la
     drawn: tuple[str, ...] = ()
     shown = window.shown(conversation, conversation.messages)  # the latest turns, not all
     with guard.region("conversation", lang):
-        drawn = messages.history(conversation, lang, limit=settings.message_limit, window=shown)
+        drawn = messages.history(
+            conversation, lang, limit=settings.message_limit, window=shown, journal=journal
+        )
     # The rest, and the input: see chatpage/views/chat.py
     chat(page(drawn=drawn, first=shown.first, choices=choices))
 

@@ -216,6 +216,16 @@ class Journal:
             self.failed = True
             return None
 
+    def ratings(self, message_ids: list[str]) -> dict[str, int] | None:
+        """The person's ratings of these replies; None when they cannot be read now."""
+        if not message_ids:
+            return {}
+        try:
+            return self.store.ratings.of_messages(self.owner, message_ids)
+        except SQLAlchemyError:
+            log.exception("could not read ratings")
+            return None
+
     def _took(self, conversation: Conversation, written: Written) -> None:
         if written.changed_elsewhere:
             self.changed_elsewhere = True

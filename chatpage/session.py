@@ -47,6 +47,7 @@ INPUT_KEY = "chat_input"
 _ATTACHED = "attached_files"  # the files of the message just checked, read into text
 _INTENT = "intent"
 _EDITING = "editing_message"
+_RATINGS = "ratings_shown"  # message id -> the rating its thumbs last showed from the store
 EDIT_TEXT_KEY = "edit_text"
 # A reply that ended before its end can be taken up again.
 CONTINUABLE = (Status.STOPPED, Status.INTERRUPTED, Status.FAILED)
@@ -255,6 +256,40 @@ def stop_reply(journal: Journal, replies: Replies, conversation_id: str, message
             log.exception("could not ask for a reply to stop")
             metrics.write_failed("stop")
             journal.failed = True
+
+
+def shown_rating(message_id: str, stored: int | None) -> str:
+    """The key of a reply's thumbs, set to the stored rating when that changed (another tab,
+    a first look); a rating the person just gave here stays as it is. Call before drawing."""
+    key = f"rating_{message_id}"
+    shown: dict[str, int | None] = st.session_state.setdefault(_RATINGS, {})
+    if key not in st.session_state or shown.get(message_id, -1) != stored:
+        st.session_state[key] = stored
+        shown[message_id] = stored
+    return key
+
+
+@guarded
+def rate(journal: Journal, message_id: str, key: str) -> None:
+    """The thumbs under a reply changed: store it (the store checks whose reply it is).
+
+    Refused, or not stored, the thumbs go back to what they showed, and the page says why.
+    """
+    value = st.session_state.get(key)  # st.feedback("thumbs"): 1 up, 0 down, None cleared
+    shown: dict[str, int | None] = st.session_state.setdefault(_RATINGS, {})
+    try:
+        journal.store.ratings.rate(journal.owner, message_id, None if value is None else value == 1)
+    except Refused as refused:
+        st.session_state[key] = shown.get(message_id)
+        _refused(refused.error)
+        return
+    except SQLAlchemyError:
+        log.exception("could not save a rating")
+        metrics.write_failed("rating")
+        st.session_state[key] = shown.get(message_id)
+        st.session_state[_REFUSED] = ErrorInfo("rating_unsaved")
+        return
+    shown[message_id] = value
 
 
 def take_refused_input() -> ErrorInfo | None:

@@ -291,6 +291,12 @@ class ResponseLog:
         return found
 
 
+def labelled(name: str) -> re.Pattern[str]:
+    """A button's accessible name: its label, then the keyboard shortcut Streamlit shows on it
+    (`Regenerate Shortcut Ctrl + Shift + E`, chatpage/views/shortcuts.py), if it has one."""
+    return re.compile(rf"^{re.escape(name)}( Shortcut .*)?$")
+
+
 class ChatPage:
     """The chat page as a person uses it: type, press Enter, watch the bubbles."""
 
@@ -329,7 +335,7 @@ class ChatPage:
 
     def button(self, index: int, name: str) -> Locator:
         """A button inside bubble `index`, by its label (the toolbar's own Stop is elsewhere)."""
-        return self.messages.nth(index).get_by_role("button", name=name, exact=True)
+        return self.messages.nth(index).get_by_role("button", name=labelled(name))
 
     def wait_for_button(self, index: int, name: str) -> Locator:
         button = self.button(index, name)

@@ -5,7 +5,8 @@
     ├── OverLimit         the person has spent what they may this day or month
     ├── NoBalance         the service's balance is used up: nobody sends
     ├── FileRefused       a file that cannot be sent (chatpage/data/attachments.py)
-    └── ImportRefused     a file that cannot be imported (chatpage/data/export.py)
+    ├── ImportRefused     a file that cannot be imported (chatpage/data/export.py)
+    └── RatingRefused     a reply not the person's, or not finished (chatpage/database/ratings.py)
 
 A refusal never loses what the person wrote: the page shows it with the reason, and Retry
 works once allowed. The words live in `chatpage/i18n` (its .po catalogs); here only the kind

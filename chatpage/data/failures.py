@@ -72,7 +72,7 @@ def explain(info: ErrorInfo, lang: str) -> tuple[Level, str]:
         return "warning", t(lang, "error_files_too_long", length=info.size, limit=info.limit)
     if kind in ("file_image", "file_binary", "file_unreadable"):
         return "warning", t(lang, f"error_{kind}")
-    if kind in ("demo_unavailable", "conversation_deleted"):
+    if kind in ("demo_unavailable", "conversation_deleted", "rating_refused", "rating_unsaved"):
         return "warning", t(lang, f"error_{kind}")
     if kind in ("busy_person", "busy_process"):
         return "warning", t(lang, f"error_{kind}", limit=info.limit)

@@ -337,6 +337,30 @@ def m013_demo_imports(db: Connection) -> None:
     db.execute(text("CREATE INDEX demo_imports_by_visitor ON demo_imports (visitor, at)"))
 
 
+@migration
+def m014_reply_ratings(db: Connection) -> None:
+    """A person's thumbs up or down on a reply, one per reply, with its model and when.
+
+    Keyed by the message, and gone with it: deleting a conversation deletes its ratings.
+    Never text. The index serves the usage page's "everyone, these days" reads.
+    """
+    db.execute(
+        text(
+            """
+            CREATE TABLE reply_ratings (
+                message_id VARCHAR(64) PRIMARY KEY
+                    REFERENCES messages (id) ON DELETE CASCADE,
+                owner VARCHAR(320) NOT NULL,
+                model_id VARCHAR(200),
+                rating INTEGER NOT NULL,
+                rated_at DOUBLE PRECISION NOT NULL
+            )
+            """
+        )
+    )
+    db.execute(text("CREATE INDEX reply_ratings_by_time ON reply_ratings (rated_at)"))
+
+
 def applied(engine: Engine) -> list[str]:
     with engine.connect() as db:
         _ensure_table(db)

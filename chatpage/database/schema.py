@@ -140,3 +140,20 @@ saved_prompts = Table(
     Column("created_at", Float, nullable=False),
     Index("saved_prompts_by_owner", "owner", "name"),
 )
+
+# A person's thumbs up (1) or down (-1) on a reply, one per reply (m014). Never text.
+reply_ratings = Table(
+    "reply_ratings",
+    metadata,
+    Column(
+        "message_id",
+        String(ID_CHARS),
+        ForeignKey("messages.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("owner", String(OWNER_CHARS), nullable=False),
+    Column("model_id", String(MODEL_ID_CHARS)),
+    Column("rating", Integer, nullable=False),
+    Column("rated_at", Float, nullable=False),
+    Index("reply_ratings_by_time", "rated_at"),
+)

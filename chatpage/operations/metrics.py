@@ -44,6 +44,7 @@ WRITES = (
     "stop",  # a Stop asked of another process through the store
     "conversation",  # a rename, a delete or an import from the sidebar
     "demo_use",  # a public-demo visitor's use counted
+    "rating",  # a thumbs up or down on a reply
     "other",
 )
 # Seconds from a reply task's start to its first text: the service's own latency, mostly.

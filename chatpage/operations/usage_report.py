@@ -1,4 +1,5 @@
-"""The usage page's figures: the ledger's rows of a period, summed per day, person and error.
+"""The usage page's figures: the ledger's rows of a period, summed per day, person and error;
+and the ratings of replies given in it, per model and per day.
 
 Pure functions over `Use` rows (no Streamlit), so every figure the page shows is tested
 without a browser. Days are calendar days in UTC, like the limits in `usage.py`. People are
@@ -17,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 
 from chatpage.access.identity import DEMO_PREFIX, LOCAL_OWNER
+from chatpage.database.ratings import UP, Rating
 from chatpage.database.usage import Use
 from chatpage.i18n import t
 
@@ -35,7 +37,18 @@ COLUMNS = (
     "error_kind",
     "failed",
 )
-CSV_COLUMNS = ("started_utc", "person", "model", "chars_in", "chars_out", "outcome", "error_kind")
+CSV_COLUMNS = (
+    "started_utc",
+    "person",
+    "model",
+    "chars_in",
+    "chars_out",
+    "outcome",
+    "error_kind",
+    "rating",
+)
+RATING_COLUMNS = ("rated", "day", "person", "model", "up")
+RATED = "rated"  # the CSV's outcome of a rating's row
 
 
 @dataclass(frozen=True)
@@ -162,21 +175,91 @@ def errors_by_kind(rows: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
-def to_csv(rows: pd.DataFrame) -> str:
-    """The period's rows for a spreadsheet: who, when (UTC), model, sizes, how it ended."""
-    out = pd.DataFrame(
+def ratings_frame(ratings: Sequence[Rating], lang: str) -> pd.DataFrame:
+    """One row per rating: its UTC time and day, the person's name, the model, up or not."""
+    if not ratings:
+        return pd.DataFrame(
+            {
+                "rated": pd.Series(dtype="datetime64[ns, UTC]"),
+                **{name: pd.Series(dtype="object") for name in ("day", "person", "model")},
+                "up": pd.Series(dtype="bool"),
+            }
+        )
+    rated = pd.to_datetime(pd.Series([r.rated_at for r in ratings]), unit="s", utc=True)
+    return pd.DataFrame(
         {
-            "started_utc": rows["started"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "rated": rated,
+            "day": rated.dt.date,
+            "person": [person_name(r.owner, lang) for r in ratings],
+            "model": [r.model_id or "?" for r in ratings],
+            "up": [r.rating == UP for r in ratings],
+        }
+    )
+
+
+def ratings_per_model(rated: pd.DataFrame) -> pd.DataFrame:
+    """Per model, the most rated first: up and down counts and the share of ups."""
+    grouped = rated.groupby("model")
+    table = pd.DataFrame(
+        {"up": grouped["up"].sum(), "down": (~rated["up"]).groupby(rated["model"]).sum()}
+    )
+    table = table.astype("int64")
+    table["share_up"] = table["up"] / (table["up"] + table["down"])
+    table = table.assign(total=table["up"] + table["down"]).reset_index()
+    table = table.sort_values(["total", "model"], ascending=[False, True]).drop(columns="total")
+    return table.reset_index(drop=True)
+
+
+def ratings_per_day(rated: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """Every day of the period (quiet days as zeros): how many replies were rated up, down."""
+    table = pd.DataFrame(
+        {
+            "up": rated.groupby("day")["up"].sum(),
+            "down": (~rated["up"]).groupby(rated["day"]).sum(),
+        }
+    )
+    table = table.reindex(period.days, fill_value=0).astype("int64")
+    table.index.name = "day"
+    return table.reset_index()
+
+
+def to_csv(rows: pd.DataFrame, rated: pd.DataFrame | None = None) -> str:
+    """The period's rows for a spreadsheet: who, when (UTC), model, sizes, how it ended; then
+    each rating given in it as a row of its own (outcome "rated", rating "up" or "down"), all
+    in time order. Never text."""
+    requests = pd.DataFrame(
+        {
+            "at": rows["started"],
             "person": rows["person"],
             "model": rows["model"],
-            "chars_in": rows["chars_in"],
-            "chars_out": rows["chars_out"],
+            "chars_in": rows["chars_in"].astype("Int64"),
+            "chars_out": rows["chars_out"].astype("Int64"),
             "outcome": rows["outcome"],
             "error_kind": rows["error_kind"],
-        },
-        columns=list(CSV_COLUMNS),
+            "rating": pd.Series([None] * len(rows), index=rows.index, dtype="object"),
+        }
     )
-    return out.to_csv(index=False, lineterminator="\n")
+    parts = [requests]
+    if rated is not None and not rated.empty:
+        count = len(rated)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "at": rated["rated"],
+                    "person": rated["person"],
+                    "model": rated["model"],
+                    "chars_in": pd.array([None] * count, dtype="Int64"),
+                    "chars_out": pd.array([None] * count, dtype="Int64"),
+                    "outcome": [RATED] * count,
+                    "error_kind": [None] * count,
+                    "rating": ["up" if up else "down" for up in rated["up"]],
+                }
+            )
+        )
+    both = pd.concat(parts, ignore_index=True) if len(parts) > 1 else requests
+    both = both.sort_values("at", kind="stable")
+    out = both.assign(started_utc=both["at"].dt.strftime("%Y-%m-%d %H:%M:%S"))
+    return out[list(CSV_COLUMNS)].to_csv(index=False, lineterminator="\n")
 
 
 def _midnight(day: date) -> float:

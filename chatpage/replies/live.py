@@ -28,6 +28,7 @@ from chatpage.i18n import t
 from chatpage.journal import Journal
 from chatpage.replies.render import allow_interrupt, give_way
 from chatpage.replies.tasks import Replies
+from chatpage.views import shortcuts
 from chatpage.views.safe_markdown import show
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def reply_from_elsewhere(
         t(lang, "stop"),
         icon=":material/stop_circle:",
         key="stop",
+        shortcut=shortcuts.STOP,
         on_click=session.stop_reply,
         args=(journal, replies, conversation_id, message_id),
     )

@@ -23,8 +23,9 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import (
 from chatpage.data.conversation import Message
 from chatpage.i18n import t
 from chatpage.replies.blocks import DEFAULT_MAX_PIECE, FREEZE, BlockSplitter, display_updates
+from chatpage.replies.diagrams import show_reply
 from chatpage.replies.tasks import TICK
-from chatpage.views.safe_markdown import StreamGuard, show
+from chatpage.views.safe_markdown import FenceGuard, StreamGuard, show
 
 _INTERRUPT_PROBE = "__chatpage_interrupt_probe__"
 
@@ -97,14 +98,19 @@ def write_progressively(
                 st.write_stream(_noting(chunks, note, saving_failed, lang))
             note.empty()
     except Exception:  # a failed reply: show all that arrived, some of it not yet displayed
-        _final(slot, reply)
+        _final(slot, reply, lang, ended=False)
         raise
-    _final(slot, reply)
+    _final(slot, reply, lang, ended=True)
 
 
-def _final(slot: st.delta_generator.DeltaGenerator, reply: Message) -> None:
-    """The reply as one element: exactly what the history will show on the next run."""
-    if reply.text:
+def _final(
+    slot: st.delta_generator.DeltaGenerator, reply: Message, lang: str, *, ended: bool
+) -> None:
+    """The reply as one element: exactly what the history will show on the next run (with
+    its diagrams drawn, once it has ended)."""
+    if reply.text and ended:
+        show_reply(reply.text, lang, slot)
+    elif reply.text:
         show(reply.text, slot)
     else:
         slot.empty()
@@ -139,6 +145,7 @@ def _display_chunks(
 ) -> Iterator[str | Callable[[], None]]:
     splitter = BlockSplitter(max_piece=max_piece)
     images = StreamGuard()  # no image is loaded while the reply streams either
+    fences = FenceGuard()  # nor a diagram drawn: its block is code until the reply ends
     started = clock()
     shown_seconds = 0
     first_text = not started_with_text
@@ -157,9 +164,9 @@ def _display_chunks(
             first_text = False
         for update in display_updates(splitter.feed(item)):
             if update is FREEZE:
-                held = images.flush()
+                held = images.feed(fences.flush()) + images.flush()
                 if held:
                     yield held
                 yield _freeze
             else:
-                yield images.feed(update)  # type: ignore[arg-type]
+                yield images.feed(fences.feed(update))  # type: ignore[arg-type]

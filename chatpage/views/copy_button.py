@@ -28,7 +28,7 @@ export default function (component) {
   button.textContent = data.label;
   button.title = data.label;
   button.setAttribute("aria-label", data.label);
-  button.onclick = async () => {
+  const copy = async () => {
     try {
       await navigator.clipboard.writeText(data.text);
     } catch (refused) {
@@ -45,17 +45,29 @@ export default function (component) {
     button.textContent = data.done;
     setTimeout(() => { button.textContent = data.label; }, 1500);
   };
+  button.onclick = copy;
+  if (!data.shortcut) return;
+  // Ctrl+Shift+C (⌘⇧C): the last reply's button copies it from anywhere on the page.
+  const onKey = (event) => {
+    if (!(event.ctrlKey || event.metaKey) || !event.shiftKey || event.altKey) return;
+    if (event.key.toLowerCase() !== "c" || !button.isConnected) return;
+    event.preventDefault();
+    copy();
+  };
+  document.addEventListener("keydown", onKey, true);
+  return () => document.removeEventListener("keydown", onKey, true);
 }
 """
 
 _mount = st.components.v2.component("liaobots_chat.copy", html=_HTML, css=_CSS, js=_JS)
 
 
-def copy_button(text: str, *, key: str, label: str, done: str) -> None:
-    """A button that puts `text` on the clipboard; it says `done` for a moment after.
+def copy_button(text: str, *, key: str, label: str, done: str, shortcut: bool = False) -> None:
+    """A button that puts `text` on the clipboard; it says `done` for a moment after. With
+    `shortcut` (the last reply's), Ctrl+Shift+C (⌘⇧C) presses it (views/shortcuts.py).
 
     Streamlit refuses a component key holding "__" (its own delimiter), which a random id
     may hold: the key is hashed into one that never does.
     """
     safe = "copy-" + hashlib.blake2s(key.encode(), digest_size=12).hexdigest()
-    _mount(data={"text": text, "label": label, "done": done}, key=safe)
+    _mount(data={"text": text, "label": label, "done": done, "shortcut": shortcut}, key=safe)

@@ -8,17 +8,22 @@ Every text a person or the model wrote is shown with plain `st.markdown`, never 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import streamlit as st
 
 from chatpage import session
 from chatpage.access.limits import human_size
 from chatpage.data.conversation import Conversation, Message, Status
+from chatpage.database.ratings import RATEABLE, UP
 from chatpage.i18n import t
 from chatpage.journal import Journal
 from chatpage.replies.asking import show_failure, show_own_reply
+from chatpage.replies.diagrams import show_reply
 from chatpage.replies.live import reply_from_elsewhere
 from chatpage.replies.tasks import Replies, ReplyTask
+from chatpage.views import shortcuts
 from chatpage.views.copy_button import copy_button
 from chatpage.views.safe_markdown import show
 from chatpage.views.window import Shown, scroll_here, show_earlier
@@ -26,8 +31,42 @@ from chatpage.views.window import Shown, scroll_here, show_earlier
 AVATARS = {"user": ":material/person:", "assistant": ":material/smart_toy:"}
 
 
+@dataclass(frozen=True)
+class Rater:
+    """What the thumbs under a person's replies need: their journal, and their ratings of
+    the replies drawn (read once per run)."""
+
+    journal: Journal
+    given: Mapping[str, int] = field(default_factory=dict)
+
+
+def rater(
+    journal: Journal | None, conversation: Conversation, shown: list[Message]
+) -> Rater | None:
+    """Thumbs for the person's own stored conversation; none when ratings cannot be read."""
+    if journal is None or not conversation.revision:
+        return None
+    given = journal.ratings([m.id for m in shown if rateable(m)])
+    return None if given is None else Rater(journal, given)
+
+
+def rateable(message: Message) -> bool:
+    """A finished reply, not a failed one, with text: what a thumb can judge."""
+    return (
+        message.role == "assistant"
+        and message.status in RATEABLE
+        and message.error is None
+        and bool(message.text)
+    )
+
+
 def history(
-    conversation: Conversation, lang: str, *, limit: int, window: Shown
+    conversation: Conversation,
+    lang: str,
+    *,
+    limit: int,
+    window: Shown,
+    journal: Journal | None = None,
 ) -> tuple[str, ...]:
     """The branch on show up to its last reply, from the window's first message on, each
     message with its versions and Edit; "Show earlier messages" above them.
@@ -40,10 +79,11 @@ def history(
     end = len(messages) - 1 if messages and messages[-1].role == "assistant" else len(messages)
     shown = messages[window.first : max(end, window.first)]
     show_earlier(conversation, window, lang)
+    thumbs = rater(journal, conversation, shown)
     for message in shown:
         if message.id == window.focus:
             scroll_here(message.id)
-        bubble(conversation, message, lang, limit=limit)
+        bubble(conversation, message, lang, limit=limit, rater=thumbs)
     return tuple(message.id for message in shown)
 
 
@@ -62,32 +102,42 @@ def tail(
     has ended (`own_reply_bubble`); one another process is writing is read from the store as it
     grows (`reply_from_elsewhere`).
     """
+    thumbs = rater(journal, conversation, conversation.messages[drawn:])
     for message in conversation.messages[drawn:]:
         # Written by this process? Followed also in the moment after it ended: its writer
         # marks it ended before saving that, and following it to its end sees it saved.
         task = replies.get(message.id) if message is conversation.last else None
         if task is not None:
-            own_reply_bubble(task, conversation, lang, journal, replies)
+            own_reply_bubble(task, conversation, lang, journal, replies, thumbs)
             return task
         if message.status is Status.STREAMING and message is conversation.last:
             with st.chat_message(message.role, avatar=AVATARS[message.role]):
                 reply_from_elsewhere(journal, replies, conversation.id, message.id, lang)
             return None
-        bubble(conversation, message, lang, limit=limit)
+        bubble(conversation, message, lang, limit=limit, rater=thumbs)
     return None
 
 
-def bubble(conversation: Conversation, message: Message, lang: str, *, limit: int) -> None:
+def bubble(
+    conversation: Conversation,
+    message: Message,
+    lang: str,
+    *,
+    limit: int,
+    rater: Rater | None = None,
+) -> None:
     """A settled message with its controls, and the actions of the last reply."""
     with st.chat_message(message.role, avatar=AVATARS[message.role]):
         if message.role == "user" and session.editing() == message.id:
             _edit_form(message, lang, limit)
             return
-        if message.text:
+        if message.text and message.role == "assistant" and message.settled:
+            show_reply(message.text, lang)  # its diagrams drawn
+        elif message.text:
             show(message.text)
         if message.attachments:
             chips(message, lang)
-        message_controls(st.empty(), conversation, message, lang)
+        message_controls(st.empty(), conversation, message, lang, rater)
         if message is conversation.last:
             with st.empty().container():  # one place, as in `own_reply_bubble`
                 actions(message, lang)
@@ -112,7 +162,12 @@ _MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|<>~$:]")
 
 
 def own_reply_bubble(
-    task: ReplyTask, conversation: Conversation, lang: str, journal: Journal, replies: Replies
+    task: ReplyTask,
+    conversation: Conversation,
+    lang: str,
+    journal: Journal,
+    replies: Replies,
+    rater: Rater | None = None,
 ) -> None:
     """The reply this process is writing, shown as it arrives, with Stop; then its buttons."""
     with st.chat_message("assistant", avatar=AVATARS["assistant"]):
@@ -123,13 +178,14 @@ def own_reply_bubble(
             t(lang, "stop"),
             icon=":material/stop_circle:",
             key="stop",
+            shortcut=shortcuts.STOP,
             on_click=session.stop_reply,
             args=(journal, replies, conversation.id, task.id),
         )
         with body:
             show_own_reply(task, conversation, lang, replies.update_interval)
         with controls.container():
-            message_controls(st.empty(), conversation, task.reply, lang)
+            message_controls(st.empty(), conversation, task.reply, lang, rater)
             actions(task.reply, lang)
 
 
@@ -157,6 +213,7 @@ def actions(message: Message, lang: str) -> None:
         t(lang, label),
         icon=":material/refresh:",
         key="action_regenerate",
+        shortcut=shortcuts.REGENERATE,
         on_click=session.ask,
         args=("regenerate", message.id),
     )
@@ -167,9 +224,10 @@ def message_controls(
     conversation: Conversation,
     message: Message,
     lang: str,
+    rater: Rater | None = None,
 ) -> None:
     """A message's versions to switch between, Edit for a question, and for a reply the model
-    that wrote it and its length.
+    that wrote it and its length, and the person's thumbs up or down on it.
 
     A question left with no answer at all (the page stopped before asking) also gets Retry.
     They stay usable while a reply is written: that reply goes on, on its own branch.
@@ -190,7 +248,10 @@ def message_controls(
                 key=f"copy_{message.id}",
                 label=t(lang, "copy"),
                 done=t(lang, "copied"),
+                shortcut=is_last(conversation, message),
             )
+            if rater is not None and rateable(message):
+                thumbs(message, rater)
             st.caption(
                 t(lang, "reply_about", model=message.model_id or "?", chars=len(message.text))
             )
@@ -209,9 +270,24 @@ def message_controls(
                 icon=":material/refresh:",
                 key="action_regenerate",
                 type="tertiary",
+                shortcut=shortcuts.REGENERATE,
                 on_click=session.ask,
                 args=("regenerate", message.id),
             )
+
+
+def is_last(conversation: Conversation, message: Message) -> bool:
+    """Whether this is the branch's last message (a reply task's copy of it included)."""
+    last = conversation.last
+    return last is not None and last.id == message.id
+
+
+def thumbs(message: Message, rater: Rater) -> None:
+    """Thumbs up or down on a reply: a click on the chosen one clears it. Stored per reply,
+    so another tab of the person shows it on its next run."""
+    stored = rater.given.get(message.id)
+    key = session.shown_rating(message.id, None if stored is None else int(stored == UP))
+    st.feedback("thumbs", key=key, on_change=session.rate, args=(rater.journal, message.id, key))
 
 
 def _version_switch(versions: list[Message], message: Message, lang: str) -> None:

@@ -13,6 +13,11 @@ holds images to the page's own address as a second line.
 `StreamGuard` does the same to text arriving in pieces, without knowing yet where code ends,
 so while a reply streams an image may show as `!` and a link; the reply's final rendering
 goes through `safe`.
+
+A ```mermaid block is code here too. Streamlit's markdown draws such a block as a diagram by
+itself, whatever it holds; a reply's diagrams are drawn only by `chatpage/replies/diagrams.py`,
+after a bounded check, so `safe` turns every fence that would name Mermaid into a plain
+```text one (`FenceGuard` does it to streamed text, line by line).
 """
 
 from __future__ import annotations
@@ -34,6 +39,14 @@ _AUTOLINK_OR_TAG = re.compile(
     r"|/?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?)>"
 )
 _BACKTICKS = re.compile(r"`+")
+# A fence opening, inside a list item or a quote too, whose info string names Mermaid.
+_MERMAID_FENCE = re.compile(
+    r"^([ \t>*+\-\d.)]*?(?:`{3,}|~{3,})[ \t]*)([^\n]*mermaid[^\n]*)", re.IGNORECASE
+)
+# What a line could still be while it waits for its end: a fence's opening.
+_MAYBE_FENCE = re.compile(r"[ \t>*+\-\d.)]*(?:`{1,2}|~{1,2}|(?:`{3,}|~{3,})[^\n]{0,200})?")
+PLAIN_INFO = "text"
+HOLD_MAX_CHARS = 256  # a line's start held back at most, waiting to see if it opens a fence
 _MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|<>~$:]")
 
 
@@ -43,7 +56,9 @@ def show(text: str, where: DeltaGenerator | None = None) -> DeltaGenerator:
 
 
 def safe(text: str) -> str:
-    """The markdown with every image turned into a link to its address; code left as is."""
+    """The markdown with every image turned into a link to its address, every Mermaid block
+    as code; code left as is otherwise."""
+    text = diagrams_as_code(text)
     if "![" not in text:
         return text
     out: list[str] = []
@@ -68,6 +83,27 @@ def safe(text: str) -> str:
             paragraph.append(line)
     out.append(_inline("".join(paragraph)))
     return "".join(out)
+
+
+def diagrams_as_code(text: str) -> str:
+    """Every fence naming Mermaid as a plain ```text fence.
+
+    Inside other code blocks too: where a block ends is not always plain (a fence in a list
+    item, in a quote), and a Mermaid fence missed would be drawn unchecked; an example of one
+    inside a code block shows as ```text, a small price.
+    """
+    if "mermaid" not in text.lower():
+        return text
+    return "".join(fence_as_code(line) for line in text.splitlines(keepends=True))
+
+
+def fence_as_code(line: str) -> str:
+    """A fence line naming Mermaid, as the same fence of plain text (its line end kept)."""
+    match = _MERMAID_FENCE.match(line)
+    if match is None:
+        return line
+    ending = line[len(line.rstrip("\r\n")) :]
+    return match.group(1) + PLAIN_INFO + ending
 
 
 def _inline(text: str) -> str:
@@ -185,3 +221,41 @@ class StreamGuard:
     def flush(self) -> str:
         held, self._held = self._held, ""
         return held
+
+
+class FenceGuard:
+    """`diagrams_as_code` for text arriving in pieces, line by line.
+
+    The start of a line that may still become a fence's opening (only spaces, list or quote
+    marks and fence characters so far) waits for the line's end, then goes on with a Mermaid
+    info string made plain; any other line goes on at once. Not knowing yet whether text is
+    code, it does so inside code blocks too; that shows only while the reply is written.
+    """
+
+    def __init__(self) -> None:
+        self._held = ""
+        self._passing = False  # the current line was let through: the rest of it follows
+
+    def feed(self, text: str) -> str:
+        out: list[str] = []
+        pending, self._held = self._held + text, ""
+        while pending:
+            end = pending.find("\n")
+            line = pending if end == -1 else pending[: end + 1]
+            pending = pending[len(line) :]
+            if self._passing:
+                out.append(line)
+            elif end != -1:
+                out.append(fence_as_code(line))
+            elif len(line) <= HOLD_MAX_CHARS and _MAYBE_FENCE.fullmatch(line):
+                self._held = line  # wait for the rest of the line
+            else:
+                out.append(line)
+                self._passing = True
+            if end != -1:
+                self._passing = False
+        return "".join(out)
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return fence_as_code(held)

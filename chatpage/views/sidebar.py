@@ -36,6 +36,7 @@ from chatpage.database.sharing import sharer
 from chatpage.i18n import LANGUAGES, t
 from chatpage.journal import Journal
 from chatpage.settings import Settings
+from chatpage.views import shortcuts
 from chatpage.views.library import Listed, conversation_list
 from chatpage.views.tuning import tuning_menu
 from liaobots_core import Model
@@ -74,6 +75,7 @@ def show(
             icon=":material/edit_square:",
             on_click=session.start_new_conversation,
             width="stretch",
+            shortcut=shortcuts.NEW_CHAT,
         )
         st.selectbox(
             t(lang, "language"),
@@ -136,6 +138,7 @@ def show(
         listed = conversation_list(
             journal, conversation.id, lang, share_as, _import_bound(settings, visitor, journal)
         )
+        shortcuts.shortcut_list(lang)
     return SidebarChoices(
         backend=backend, info=info, model=model, listed=listed, downloads=downloads
     )

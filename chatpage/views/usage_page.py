@@ -1,4 +1,5 @@
-"""The usage page, for CHAT_ADMINS: who used the service, how much, and what failed.
+"""The usage page, for CHAT_ADMINS: who used the service, how much, what failed, and how
+people rated the replies, by model and by day.
 
 `app.py` adds this page to the navigation only for an admin, so nobody else is shown it or
 reaches it by its URL (`/usage` runs the chat for them); `show` refuses anyone else again, in
@@ -30,6 +31,9 @@ from chatpage.operations.usage_report import (
     last_days,
     per_day,
     per_person,
+    ratings_frame,
+    ratings_per_day,
+    ratings_per_model,
     to_csv,
     totals,
 )
@@ -39,6 +43,7 @@ from chatpage.views import guard
 _VISIT = "usage_page_visit"
 PERIOD_KEY = "usage_days"
 ANSWERED_COLOR, FAILED_COLOR = "#2f6fde", "#d64545"
+UP_COLOR, DOWN_COLOR = "#2e9e5b", "#d64545"
 
 
 @dataclass(frozen=True)
@@ -85,10 +90,12 @@ def _report(
 ) -> None:
     try:
         uses = store.usage.between(period.since, period.until)
+        ratings = store.ratings.between(period.since, period.until)
     except SQLAlchemyError:
         st.error(t(lang, "usage_unavailable"), icon=":material/database:")
         return
     rows = frame(uses, lang)
+    rated = ratings_frame(ratings, lang)
     st.caption(
         t(
             lang,
@@ -110,9 +117,10 @@ def _report(
     if not rows.empty:
         _people(rows, lang)
         _errors(rows, lang)
+    _ratings(rated, period, lang)
     st.download_button(
         t(lang, "usage_csv"),
-        data=lambda: to_csv(rows),
+        data=lambda: to_csv(rows, rated),
         on_click="ignore",
         file_name=f"usage-{period.first_day}-{period.last_day}.csv",
         mime="text/csv",
@@ -204,3 +212,29 @@ def _errors(rows: pd.DataFrame, lang: str) -> None:
     )
     st.bar_chart(shown, x=what, y=count, horizontal=True, color=FAILED_COLOR, height=200)
     st.dataframe(shown, hide_index=True, width="stretch")
+
+
+def _ratings(rated: pd.DataFrame, period: Period, lang: str) -> None:
+    """Thumbs up and down on replies: per day as bars, per model as a table."""
+    st.subheader(t(lang, "usage_ratings"))
+    if rated.empty:
+        st.caption(t(lang, "usage_ratings_none"))
+        return
+    up, down, day = t(lang, "usage_rated_up"), t(lang, "usage_rated_down"), t(lang, "usage_day")
+    daily = ratings_per_day(rated, period)
+    chart = pd.DataFrame({day: pd.to_datetime(daily["day"]), up: daily["up"], down: daily["down"]})
+    st.bar_chart(chart, x=day, y=[up, down], color=[UP_COLOR, DOWN_COLOR], height=200)
+    models = ratings_per_model(rated)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                t(lang, "usage_model"): models["model"],
+                up: models["up"],
+                down: models["down"],
+                t(lang, "usage_share_up"): (models["share_up"] * 100).round().astype("int64"),
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={t(lang, "usage_share_up"): st.column_config.NumberColumn(format="%d%%")},
+    )

@@ -25,6 +25,7 @@ from chatpage.data.conversation import Conversation, Message, Status
 from chatpage.database.conversations import ConversationStore
 from chatpage.journal import Journal
 from liaobots_core.emulator import Behavior, Emulator
+from testkit.browser import labelled
 
 from .conftest import (
     _FAILED,
@@ -394,7 +395,7 @@ def test_sigterm_mid_reply_saves_it_interrupted_and_a_restart_continues_it(
             assert squash(chat.text(index)) == squash(cut.text)
             bubble.get_by_role("button", name="Continue", exact=True).click()
             wait_for_whole(chat, index, full)
-            expect(bubble.get_by_role("button", name="Regenerate", exact=True)).to_be_visible()
+            expect(bubble.get_by_role("button", name=labelled("Regenerate"))).to_be_visible()
         except BaseException:
             shot = Path("/tmp") / "chat-browser-sigterm-second.png"
             chat.page.screenshot(path=str(shot), full_page=True)
@@ -424,9 +425,9 @@ def test_a_continued_reply_offers_only_stop_while_it_is_written(
 
     bubble.get_by_role("button", name="Continue", exact=True).click()
     wait_for_length(chat, 1, len(partial) + 500)  # the rest is arriving
-    expect(bubble.get_by_role("button", name="Stop", exact=True)).to_be_visible()
+    expect(bubble.get_by_role("button", name=labelled("Stop"))).to_be_visible()
     offered = {
-        name: bubble.get_by_role("button", name=name, exact=True).is_visible()
+        name: bubble.get_by_role("button", name=labelled(name)).is_visible()
         for name in ("Regenerate", "Continue")
     }
     old_note = bubble.get_by_text(STOPPED_NOTE).is_visible()

@@ -20,6 +20,7 @@ from chatpage.access.identity import LOCAL_OWNER
 from chatpage.data.conversation import Conversation, Status
 from chatpage.database.conversations import ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
+from testkit.browser import labelled
 
 from .conftest import (
     _FAILED,
@@ -205,9 +206,9 @@ def check_reply_seen_growing_from_a_second_tab(
     bubble = watcher.messages.nth(index)
     if other_process:
         expect(bubble.get_by_text(BEING_WRITTEN)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
-    expect(bubble.get_by_role("button", name="Stop", exact=True)).to_be_visible()
+    expect(bubble.get_by_role("button", name=labelled("Stop"))).to_be_visible()
     for name in ("Continue", "Regenerate"):
-        assert bubble.get_by_role("button", name=name, exact=True).count() == 0, name
+        assert bubble.get_by_role("button", name=labelled(name)).count() == 0, name
 
     watcher_page.wait_for_function(  # 3 s after first sight, more of the reply is shown
         "([i, at, length]) => performance.now() - at >= 3000"
@@ -223,7 +224,7 @@ def check_reply_seen_growing_from_a_second_tab(
         expect(bubble.get_by_text(BEING_WRITTEN)).to_be_visible()
 
     assert squash(writer.wait_for_reply(index)) == squash(full)
-    expect(bubble.get_by_role("button", name="Regenerate", exact=True)).to_be_visible(
+    expect(bubble.get_by_role("button", name=labelled("Regenerate"))).to_be_visible(
         timeout=WAIT_MS
     )
     watcher.wait_until_idle()

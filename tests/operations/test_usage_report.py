@@ -6,6 +6,7 @@ import csv
 import io
 from datetime import UTC, date, datetime
 
+from chatpage.database.ratings import DOWN, UP, Rating
 from chatpage.database.usage import Use
 from chatpage.operations.usage_report import (
     errors_by_kind,
@@ -14,6 +15,9 @@ from chatpage.operations.usage_report import (
     per_day,
     per_person,
     person_name,
+    ratings_frame,
+    ratings_per_day,
+    ratings_per_model,
     to_csv,
     totals,
 )
@@ -116,6 +120,7 @@ def test_the_csv_has_one_row_per_request_in_utc_and_no_keys() -> None:
         "chars_out": "0",
         "outcome": "failed",
         "error_kind": "balance",
+        "rating": "",
     }
     assert rows[0]["error_kind"] == ""
     assert "secret" not in text
@@ -130,5 +135,63 @@ def test_an_empty_period_gives_zeros_and_empty_tables() -> None:
     assert per_person(rows).empty
     assert errors_by_kind(rows).empty
     assert to_csv(rows).strip() == ",".join(
-        ["started_utc", "person", "model", "chars_in", "chars_out", "outcome", "error_kind"]
+        [
+            "started_utc",
+            "person",
+            "model",
+            "chars_in",
+            "chars_out",
+            "outcome",
+            "error_kind",
+            "rating",
+        ]
     )
+
+
+RATINGS = [
+    Rating(ALICE, "gpt-4", UP, at("2026-11-24 10:00:00")),
+    Rating(BOB, "gpt-4", DOWN, at("2026-11-26 09:30:00")),
+    Rating(ALICE, "claude-3", UP, at("2026-11-26 10:30:00")),
+    Rating(VISITOR, "gpt-4", UP, at("2026-11-26 11:30:00")),
+]
+
+
+def test_ratings_are_counted_up_and_down_per_model_the_most_rated_first() -> None:
+    table = ratings_per_model(ratings_frame(RATINGS, "en"))
+    assert table[["model", "up", "down"]].values.tolist() == [["gpt-4", 2, 1], ["claude-3", 1, 0]]
+    assert table["share_up"].round(3).tolist() == [0.667, 1.0]
+
+
+def test_ratings_per_day_cover_every_day_of_the_period() -> None:
+    table = ratings_per_day(ratings_frame(RATINGS, "en"), PERIOD)
+    assert len(table) == 7
+    by_day = {row.day: (row.up, row.down) for row in table.itertuples()}
+    assert by_day[date(2026, 11, 24)] == (1, 0)
+    assert by_day[date(2026, 11, 25)] == (0, 0)
+    assert by_day[date(2026, 11, 26)] == (2, 1)
+
+
+def test_the_csv_carries_each_rating_as_a_row_in_time_order_without_keys() -> None:
+    text = to_csv(frame(USES, "en"), ratings_frame(RATINGS, "en"))
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == len(USES) + len(RATINGS)
+    rated = [row for row in rows if row["outcome"] == "rated"]
+    assert rated[1] == {
+        "started_utc": "2026-11-26 09:30:00",
+        "person": "bob@example.com",
+        "model": "gpt-4",
+        "chars_in": "",
+        "chars_out": "",
+        "outcome": "rated",
+        "error_kind": "",
+        "rating": "down",
+    }
+    assert [row["started_utc"] for row in rows] == sorted(row["started_utc"] for row in rows)
+    assert rows[0]["chars_in"] == "10"  # requests keep whole numbers beside the empty cells
+    assert "secret" not in text
+
+
+def test_an_empty_period_has_no_ratings() -> None:
+    rated = ratings_frame([], "en")
+    assert ratings_per_model(rated).empty
+    assert ratings_per_day(rated, PERIOD)["up"].sum() == 0

@@ -1,10 +1,11 @@
-"""Images in what the page shows become links: the browser fetches nothing until a click."""
+"""Images in what the page shows become links: the browser fetches nothing until a click; and
+a Mermaid block is code (Streamlit's markdown would draw it, unchecked)."""
 
 from __future__ import annotations
 
 import pytest
 
-from chatpage.views.safe_markdown import ICON, StreamGuard, safe
+from chatpage.views.safe_markdown import ICON, FenceGuard, StreamGuard, diagrams_as_code, safe
 
 LEAK = "http://elsewhere.test/p.png?leak=secret"
 
@@ -69,3 +70,44 @@ def test_streamed_text_never_holds_an_image_wherever_it_is_cut(cut: int) -> None
     for piece in pieces:  # what the page shows at each moment has no image either
         shown += guard.feed(piece)
         assert "![" not in shown.replace("\\![", "")
+
+
+MERMAID = (
+    "Схема:\n\n```mermaid\ngraph TD\n  A-->B\n```\n\n- item\n  ~~~ Mermaid title\n  x\n  ~~~\n"
+    "> ```mermaid\n> graph LR\n> ```\n````markdown\n```mermaid\n````\n```python\nmermaid = 1\n```\n"
+)
+AS_CODE = (
+    "Схема:\n\n```text\ngraph TD\n  A-->B\n```\n\n- item\n  ~~~ text\n  x\n  ~~~\n"
+    "> ```text\n> graph LR\n> ```\n````markdown\n```text\n````\n```python\nmermaid = 1\n```\n"
+)
+
+
+def test_every_fence_naming_mermaid_becomes_plain_code_in_lists_and_quotes_too() -> None:
+    assert safe(MERMAID) == AS_CODE
+    assert diagrams_as_code("no diagrams here") == "no diagrams here"
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3, 5, 7, 11, 64])
+def test_streamed_text_never_opens_a_mermaid_block_wherever_it_is_cut(cut: int) -> None:
+    guard = FenceGuard()
+    pieces = [MERMAID[i : i + cut] for i in range(0, len(MERMAID), cut)]
+    shown = ""
+    for piece in pieces:  # what the page shows at each moment names no Mermaid fence
+        shown += guard.feed(piece)
+        assert "```mermaid" not in shown.lower()
+        assert "~~~ mermaid" not in shown.lower()
+    assert shown + guard.flush() == AS_CODE
+
+
+def test_a_line_that_cannot_be_a_fence_is_not_held_back() -> None:
+    guard = FenceGuard()
+    assert guard.feed("Первая строка, ") == "Первая строка, "
+    assert guard.feed("её ``конец``\n") == "её ``конец``\n"  # mid-line: no fence
+    assert guard.feed("``") == ""  # a line's start that may become a fence waits for its end
+    assert guard.feed("`mermaid\n") == "```text\n"
+
+
+def test_a_long_line_of_list_marks_or_digits_is_not_held_back_past_a_bound() -> None:
+    guard = FenceGuard()
+    assert guard.feed("1" * 100) == ""  # may still be a list item's fence
+    assert guard.feed("2" * 300) == "1" * 100 + "2" * 300
