@@ -91,10 +91,10 @@ def _message(raw: object, tally: Tally) -> Message | None:
         tally.messages["damaged"] += 1
         return None
     author = raw.get("author")
-    role = author.get("role") if isinstance(author, dict) else None
+    role = _string(author.get("role")) if isinstance(author, dict) else None
     metadata = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
     content = raw.get("content") if isinstance(raw.get("content"), dict) else {}
-    kind = content.get("content_type")
+    kind = _string(content.get("content_type"))
     recipient = raw.get("recipient")
     if role == "system" or metadata.get("is_visually_hidden_from_conversation") is True:
         tally.messages["hidden"] += 1
@@ -122,6 +122,10 @@ def _message(raw: object, tally: Tally) -> Message | None:
         return None
     when = foreign.seconds(raw.get("create_time"))
     return foreign.message(role, body, when, foreign.model_id(metadata.get("model_slug")))
+
+
+def _string(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _parts(parts: object, tally: Tally) -> str:

@@ -187,6 +187,7 @@ def tree_from(
         conversation.tree[kept.id] = kept
     if leaf is not None and leaf in chosen:
         conversation.leaf_id = by_id[leaf].message.id  # type: ignore[union-attr]
+        conversation.follow()  # a branch on show ends at a leaf, as the store loads it
     else:
         roots = conversation.children(None)
         newest = max(
