@@ -114,3 +114,28 @@ def test_a_bad_export_is_refused_clearly_and_writes_nothing(
     at = upload(fresh_session(), "export.zip", data)
     assert any(words in e.value for e in at.sidebar.error), [e.value for e in at.sidebar.error]
     assert ConversationStore(own_database).list(LOCAL_OWNER) == []
+
+
+def test_another_tab_of_the_same_person_lists_the_imported_conversations() -> None:
+    other_tab = fresh_session()
+    assert listed(other_tab) == []
+    upload(fresh_session(), "claude.zip", exports.claude_zip())
+    other_tab.run()
+    assert sorted(listed(other_tab)) == ["Essay feedback", "Translate 'hello' to French"]
+
+
+def test_a_demo_visitor_imports_as_many_conversations_a_day_as_the_demo_allows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CHAT_DEMO", "1")
+    monkeypatch.setenv("CHAT_DEMO_IMPORTS_PER_DAY", "3")
+    at = upload(fresh_session(), "claude.zip", exports.claude_zip())
+    assert "Conversations imported from Claude: 2" in summary(at)
+    at = upload(at, "chatgpt.zip", exports.chatgpt_zip())
+    words = summary(at)
+    assert "Conversations imported from ChatGPT: 1" in words
+    assert "Past this demo's daily import limit, skipped: 1" in words
+    assert len(listed(at)) == 3
+    at = upload(at, "chatgpt.json", exports.as_json([exports.chatgpt_with_tools()]))
+    assert any("at most 3 conversations a day" in e.value for e in at.sidebar.error)
+    assert len(listed(at)) == 3
