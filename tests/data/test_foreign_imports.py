@@ -313,3 +313,15 @@ def test_an_export_that_takes_longer_than_allowed_is_stopped() -> None:
     with pytest.raises(ImportRefused) as refused:
         foreign_imports.read_bounded(data, quick)
     assert refused.value.key == "import_too_slow"
+
+
+def test_a_content_type_of_the_wrong_type_leaves_the_message_out_as_other() -> None:
+    conversation = exports.chatgpt_branched()
+    conversation["mapping"]["a-2a"]["message"]["content"]["content_type"] = [
+        "text"
+    ]  # found by fuzzing
+    conversation["mapping"]["u-2a"]["message"]["author"]["role"] = {"role": "user"}
+    batch = read(exports.as_json([conversation]))
+    texts = {m.text for m in batch.found[0].conversation.tree.values()}
+    assert not texts & {"Make it cheaper", "Walk, and eat bifanas."}
+    assert batch.tally.messages == {"hidden": 1, "damaged": 1, "other": 1}
