@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from chatpage.access.identity import DEMO_PREFIX
 from chatpage.data.conversation import Conversation, Message
+from chatpage.data.foreign import Found
 from chatpage.database.conversations import ConversationStore, Written, default_url
 from chatpage.operations import metrics
 from chatpage.operations.audit import audit
@@ -206,6 +207,22 @@ class Journal:
         """Store a whole new conversation (an import), under fresh ids if its are taken."""
         while not self.store.create(conversation, self.owner):
             conversation.renew_ids()
+
+    def import_once(self, found: Found, source: str) -> bool:
+        """Store a conversation from ChatGPT's or Claude's export, under fresh ids if its are
+        taken; False when this person imported it before and still has it (nothing stored)."""
+        while True:
+            stored = self.store.create_imported(
+                found.conversation,
+                self.owner,
+                source=source,
+                source_id=found.source_id,
+                updated_at=found.updated_at,
+            )
+            if stored is not None and not stored:
+                found.conversation.renew_ids()
+                continue
+            return bool(stored)
 
     def load(self, conversation_id: str) -> Conversation | None:
         """The person's conversation, or None (also when the database fails: said once)."""

@@ -15,6 +15,15 @@ IMPORT_MAX_BYTES = 2 * 1024 * 1024
 IMPORT_MAX_MESSAGES = 2000
 FILE_MAX_BYTES = 2 * 1024 * 1024  # one attached file; CHAT_MAX_FILE_BYTES changes it
 IMPORT_MAX_DEPTH = 16  # brackets inside brackets; an export needs 5
+# ChatGPT's and Claude's data exports (chatpage/data/foreign_imports.py). The file as uploaded
+# is bounded by Streamlit's server.maxUploadSize (32 MB); these bound what is inside it.
+FOREIGN_MAX_JSON_BYTES = 64 * 1024 * 1024  # conversations.json, read out of a .zip or alone
+FOREIGN_MAX_ZIP_MEMBERS = 20_000  # a ChatGPT export holds a file per image besides the JSON
+FOREIGN_MAX_DEPTH = 64  # message metadata nests deeper than our own export
+FOREIGN_MAX_CONVERSATIONS = 5_000  # in one file; the rest are counted as skipped
+FOREIGN_MAX_NODES = 20_000  # raw nodes (messages, hidden ones too) of one conversation
+FOREIGN_MAX_MESSAGES = 200_000  # kept messages of one file, all conversations together
+FOREIGN_MAX_TEXT_CHARS = 100_000  # of one message; a longer one is cut and counted
 
 # The one rule for text that cannot be stored or shown (`without_controls`): the C0 controls
 # but tab, line feed and carriage return, DEL, and the C1 controls (U+0080 to U+009F). Never

@@ -41,7 +41,14 @@ AT_ONCE = 2  # files read at the same time by one app process; others wait their
 # `streamlit run` is app.py once a page has run (Streamlit makes the script `__main__`): the
 # fork server imports it once, as `__mp_main__` (app.py then only builds its `st.App`), so the
 # children need not. The server starts with the first file, from a page run.
-_PRELOAD = ["__main__", "chatpage.data.extraction", "pypdf", "docx", "charset_normalizer"]
+_PRELOAD = [
+    "__main__",
+    "chatpage.data.extraction",
+    "chatpage.data.foreign_imports",  # exports from ChatGPT and Claude: the same bounds
+    "pypdf",
+    "docx",
+    "charset_normalizer",
+]
 
 
 @dataclass(frozen=True)
@@ -97,7 +104,7 @@ def read_bounded(
         _slots.release()
 
 
-def _forkserver() -> multiprocessing.context.BaseContext:
+def forkserver() -> multiprocessing.context.BaseContext:
     global _context
     with _context_lock:
         if _context is None:
@@ -110,8 +117,8 @@ def _forkserver() -> multiprocessing.context.BaseContext:
 def _in_child(
     upload: Upload, max_bytes: int, max_chars: int | None, bounds: Bounds, deadline: float
 ) -> Attachment:
-    receiving, sending = _forkserver().Pipe(duplex=False)
-    child = _forkserver().Process(  # type: ignore[attr-defined]
+    receiving, sending = forkserver().Pipe(duplex=False)
+    child = forkserver().Process(  # type: ignore[attr-defined]
         target=_child,
         args=(sending, upload, max_bytes, max_chars, bounds),
         name="chat-file-reader",
@@ -161,7 +168,7 @@ def _child(
     answer: Connection, upload: Upload, max_bytes: int, max_chars: int | None, bounds: Bounds
 ) -> None:
     """In the child: limit itself, read the file, send back its text or why not."""
-    _limit_self(bounds)
+    limit_self(bounds)
     outcome: Attachment | ErrorInfo
     try:
         outcome = read(upload, max_bytes=max_bytes, max_chars=max_chars)
@@ -169,7 +176,7 @@ def _child(
         outcome = refused.error
     except MemoryError:
         outcome = ErrorInfo("file_too_big_inside", limit=bounds.memory_bytes)
-    except _OutOfTime:
+    except OutOfTime:
         outcome = ErrorInfo("file_too_slow", limit=bounds.cpu_seconds)
     except Exception:  # a bug of the reader's on a file nobody foresaw: unreadable, logged
         log.exception("a file could not be read")
@@ -178,12 +185,12 @@ def _child(
     answer.close()
 
 
-class _OutOfTime(BaseException):
+class OutOfTime(BaseException):
     """The child used its CPU seconds (SIGXCPU): raised where the reading was, and past
     the readers' own `except Exception`, which would call the file damaged."""
 
 
-def _limit_self(bounds: Bounds) -> None:
+def limit_self(bounds: Bounds) -> None:
     """CPU seconds (a signal at the soft limit, a kill a second later) and address space.
 
     The address space is counted from what the child has at its start (the interpreter and
@@ -195,7 +202,7 @@ def _limit_self(bounds: Bounds) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
 
     def out_of_time(_signum: int, _frame: object) -> None:
-        raise _OutOfTime
+        raise OutOfTime
 
     signal.signal(signal.SIGXCPU, out_of_time)
     start = _address_space()

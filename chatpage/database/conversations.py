@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     Engine,
     bindparam,
     column,
@@ -51,7 +52,7 @@ from chatpage.database.migrations import migrate
 from chatpage.database.notices import REVISION, STOP, TEXT, Notice, Notices
 from chatpage.database.prompts import PromptLibrary
 from chatpage.database.ratings import Ratings
-from chatpage.database.schema import conversations, messages
+from chatpage.database.schema import conversations, imported_conversations, messages
 from chatpage.database.sharing import Shares
 from chatpage.database.usage import Ledger
 from chatpage.database.watching import RevisionBoard
@@ -230,39 +231,90 @@ class ConversationStore:
 
     def create(self, conversation: Conversation, owner: str) -> bool:
         """Store a whole new conversation at once (an import); False if an id is taken."""
-        ids = list(conversation.tree)
         with self._writes.begin() as db:
-            taken = db.execute(
-                select(conversations.c.id).where(conversations.c.id == conversation.id)
-            ).first()
-            if taken is None and ids:
-                taken = db.execute(select(messages.c.id).where(messages.c.id.in_(ids))).first()
-            if taken is not None:
+            if not self._insert(db, conversation, owner):
                 return False
-            db.execute(
-                insert(conversations).values(
-                    **_head_row(conversation, owner),
-                    current_leaf_id=conversation.leaf_id,
-                    revision=1,
-                )
-            )
-            depth = _depths(conversation)
-            rows = [
-                _message_row(conversation.id, depth[m.id], m) for m in conversation.tree.values()
-            ]
-            if rows:
-                db.execute(insert(messages), rows)
-            if any(m.status is Status.STREAMING for m in conversation.tree.values()):
-                db.execute(
-                    update(messages)
-                    .where(
-                        messages.c.conversation_id == conversation.id,
-                        messages.c.status == Status.STREAMING.value,
-                    )
-                    .values(lease_until=_lease_end())
-                )
-            self.notices.announce(db, Notice(REVISION, conversation.id))
         conversation.revision = 1
+        return True
+
+    def create_imported(
+        self,
+        conversation: Conversation,
+        owner: str,
+        *,
+        source: str,
+        source_id: str,
+        updated_at: float,
+    ) -> bool | None:
+        """Store a conversation from another service's export, once for each owner.
+
+        None: the owner imported it before and still keeps it, so nothing is stored (one they
+        deleted imports again); False: an id is taken (renew them and call again). Checked and
+        stored in one transaction, so two tabs importing the same file store it once.
+        """
+        origin = (
+            imported_conversations.c.owner == owner,
+            imported_conversations.c.source == source,
+            imported_conversations.c.source_id == source_id,
+        )
+        with self._writes.begin() as db:
+            if db.dialect.name == "postgresql":  # SQLite's write lock is taken at the start
+                key = f"imported:{owner}:{source}:{source_id}"
+                db.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
+            earlier = db.execute(
+                select(imported_conversations.c.conversation_id).where(*origin)
+            ).scalar()
+            if earlier is not None and db.execute(_owned(earlier, owner)).first() is not None:
+                return None
+            if not self._insert(db, conversation, owner, updated_at=updated_at):
+                return False
+            remembered = {"conversation_id": conversation.id, "imported_at": time.time()}
+            if earlier is None:
+                db.execute(
+                    insert(imported_conversations).values(
+                        owner=owner, source=source, source_id=source_id, **remembered
+                    )
+                )
+            else:
+                db.execute(update(imported_conversations).where(*origin).values(**remembered))
+        conversation.revision = 1
+        return True
+
+    def _insert(
+        self,
+        db: Connection,
+        conversation: Conversation,
+        owner: str,
+        updated_at: float | None = None,
+    ) -> bool:
+        ids = list(conversation.tree)
+        taken = db.execute(
+            select(conversations.c.id).where(conversations.c.id == conversation.id)
+        ).first()
+        if taken is None and ids:
+            taken = db.execute(select(messages.c.id).where(messages.c.id.in_(ids))).first()
+        if taken is not None:
+            return False
+        head = _head_row(conversation, owner)
+        if updated_at is not None:
+            head["updated_at"] = updated_at
+        db.execute(
+            insert(conversations).values(**head, current_leaf_id=conversation.leaf_id, revision=1)
+        )
+        depth = _depths(conversation)
+        rows = [_message_row(conversation.id, depth[m.id], m) for m in conversation.tree.values()]
+        if rows:
+            db.execute(insert(messages), rows)
+        if any(m.status is Status.STREAMING for m in conversation.tree.values()):
+            db.execute(
+                update(messages)
+                .where(
+                    messages.c.conversation_id == conversation.id,
+                    messages.c.status == Status.STREAMING.value,
+                )
+                .values(lease_until=_lease_end())
+            )
+        self.notices.announce(db, Notice(REVISION, conversation.id))
         return True
 
     def add_message(self, conversation: Conversation, message: Message, owner: str) -> Written:
@@ -507,6 +559,12 @@ class ConversationStore:
                     messages.c.conversation_id.in_(_owned(conversation_id, owner))
                 )
             )
+            db.execute(
+                delete(imported_conversations).where(
+                    imported_conversations.c.conversation_id == conversation_id,
+                    imported_conversations.c.owner == owner,
+                )
+            )
             result = db.execute(
                 delete(conversations).where(
                     conversations.c.id == conversation_id, conversations.c.owner == owner
@@ -527,6 +585,11 @@ class ConversationStore:
             ids = [row.id for row in db.execute(old)]
             if ids:
                 db.execute(delete(messages).where(messages.c.conversation_id.in_(ids)))
+                db.execute(
+                    delete(imported_conversations).where(
+                        imported_conversations.c.conversation_id.in_(ids)
+                    )
+                )
                 db.execute(delete(conversations).where(conversations.c.id.in_(ids)))
         day_ago = time.time() - DAY  # use older than the longest window counts no more
         self.demo_use.forget_before(min(cutoff, day_ago))

@@ -361,6 +361,25 @@ def m014_reply_ratings(db: Connection) -> None:
     db.execute(text("CREATE INDEX reply_ratings_by_time ON reply_ratings (rated_at)"))
 
 
+@migration
+def m015_imported_conversations(db: Connection) -> None:
+    """Which conversation each one imported from ChatGPT or Claude became: imported once."""
+    db.execute(
+        text(
+            """
+            CREATE TABLE imported_conversations (
+                owner VARCHAR(320) NOT NULL,
+                source VARCHAR(16) NOT NULL,
+                source_id VARCHAR(100) NOT NULL,
+                conversation_id VARCHAR(64) NOT NULL,
+                imported_at DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (owner, source, source_id)
+            )
+            """
+        )
+    )
+
+
 def applied(engine: Engine) -> list[str]:
     with engine.connect() as db:
         _ensure_table(db)

@@ -19,6 +19,7 @@ OWNER_CHARS = 320  # an e-mail address at its longest, or a prefixed key
 ID_CHARS = 64
 MODEL_ID_CHARS = 200
 PROMPT_NAME_CHARS = 80
+SOURCE_ID_CHARS = 100  # chatpage/data/foreign.py's SOURCE_ID_MAX_CHARS
 
 metadata = MetaData()
 
@@ -97,6 +98,18 @@ demo_imports = Table(
     Column("at", Float, nullable=False),
     Column("bytes", Integer, nullable=False),
     Index("demo_imports_by_visitor", "visitor", "at"),
+)
+
+# Which conversation each one imported from ChatGPT or Claude became (m015): importing the
+# same export again skips those still kept.
+imported_conversations = Table(
+    "imported_conversations",
+    metadata,
+    Column("owner", String(OWNER_CHARS), primary_key=True),
+    Column("source", String(16), primary_key=True),  # "chatgpt", "claude"
+    Column("source_id", String(SOURCE_ID_CHARS), primary_key=True),  # the service's own id
+    Column("conversation_id", String(ID_CHARS), nullable=False),
+    Column("imported_at", Float, nullable=False),
 )
 
 # One row per request sent upstream: who, when, which model, how much, how it ended. Never text.

@@ -1,4 +1,5 @@
-"""The sidebar's saved conversations: search, open, rename, delete, import.
+"""The sidebar's saved conversations: search, open, rename, delete, import (ours here,
+ChatGPT's and Claude's in `importing`).
 
 Every action goes through the journal's owner, so the list, the search and every change only
 ever touch the person's own conversations.
@@ -22,6 +23,7 @@ from chatpage import session
 from chatpage.access.limits import SEARCH_MAX_CHARS, TITLE_MAX_CHARS, human_size, without_controls
 from chatpage.data.conversation import Conversation
 from chatpage.data.export import ImportRefused, from_json
+from chatpage.data.foreign_imports import is_foreign
 from chatpage.database.conversations import Summary
 from chatpage.database.demo_usage import ImportBound
 from chatpage.database.sharing import Sharer
@@ -29,7 +31,7 @@ from chatpage.i18n import t
 from chatpage.journal import Journal
 from chatpage.operations import metrics
 from chatpage.operations.audit import audit
-from chatpage.views import window
+from chatpage.views import importing, window
 from chatpage.views.guard import guarded
 from chatpage.views.safe_markdown import safe
 
@@ -439,23 +441,32 @@ def _unshare(journal: Journal, conversation_id: str) -> None:
 def _import(journal: Journal, lang: str, bound: ImportBound | None) -> None:
     st.file_uploader(
         t(lang, "import"),
-        type=["json"],
+        type=["json", "zip"],
         key=_IMPORT_KEY,
         help=t(lang, "import_help"),
         on_change=_import_file,
         args=(journal, lang, bound),
     )
+    importing.import_pending(journal, lang, bound, _IMPORT_KEY)  # ChatGPT's, Claude's
     refused = st.session_state.pop("import_refused", None)
     if refused is not None:
         st.error(t(lang, refused.key, **refused.values), icon=":material/block:")
+    importing.show_summary(lang, _IMPORT_KEY)
 
 
 @guarded
 @_storage_guarded
 def _import_file(journal: Journal, lang: str, bound: ImportBound | None = None) -> None:
-    """Open an export as a new conversation; within a public demo's daily bounds (`bound`)."""
+    """Open an export as a new conversation; within a public demo's daily bounds (`bound`).
+
+    ChatGPT's and Claude's exports (a .zip, or a JSON list) are read in the script instead,
+    where a progress bar can show (`importing.import_pending`).
+    """
     upload = st.session_state.get(_IMPORT_KEY)
     if upload is None:
+        return
+    if is_foreign(upload.getvalue()):
+        st.session_state[importing.PENDING] = True
         return
     size = len(upload.getvalue())
     try:

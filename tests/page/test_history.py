@@ -141,7 +141,8 @@ def test_importing_an_export_opens_it_as_a_new_conversation(own_database: str) -
             ).encode(),
             "damaged",
         ),
-        (b"[" * 3_000_000, "too large"),
+        # An object: this page's export, bounded at 2 MB (a list is ChatGPT's or Claude's).
+        (b'{"format": "liaobots-chat", "pad": "' + b"x" * 3_000_000 + b'"}', "too large"),
     ],
     ids=["binary", "other-format", "empty", "bad-message", "oversized"],
 )
