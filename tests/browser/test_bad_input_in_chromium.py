@@ -3,6 +3,7 @@ refusal or are skipped, and the chat goes on (issue 15's bars)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,8 @@ def test_a_file_of_nested_brackets_is_refused_and_the_chat_goes_on(
 
     page.locator(SIDEBAR).locator('input[type="file"]').set_input_files(str(brackets))
 
-    refusal = page.locator(SIDEBAR).get_by_text("nests brackets more than 16 levels deep")
+    # A file starting with a list is read as a ChatGPT or Claude export, whose bound differs.
+    refusal = page.locator(SIDEBAR).get_by_text(re.compile(r"nests brackets more than \d+ levels"))
     expect(refusal).to_be_visible()
     chat.wait_until_idle()
     assert page.locator(EXCEPTION).count() == 0
