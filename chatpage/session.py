@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from chatpage.access.identity import Visitor
 from chatpage.access.limits import FILE_MAX_BYTES, message_problem, without_controls
 from chatpage.access.refusal import Refused
+from chatpage.data import comparison
 from chatpage.data.attachments import Upload
 from chatpage.data.conversation import Attachment, Conversation, ErrorInfo, Status
 from chatpage.data.extraction import read_all
@@ -60,7 +61,7 @@ class Intent:
     still acts on what the person saw (a send from a stale view starts a branch there).
     """
 
-    kind: Literal["send", "edit", "regenerate", "continue", "switch"]
+    kind: Literal["send", "edit", "regenerate", "continue", "switch", "pick"]
     message_id: str | None = None
     text: str = ""
     attachments: tuple[Attachment, ...] = ()  # files sent with the message
@@ -152,6 +153,9 @@ def apply_intent(
     if intent.kind == "switch" and viewed is not None:
         current.switch_to(viewed)
         journal.show_branch(current)
+    if intent.kind == "pick" and viewed is not None and comparison.pick(current, viewed):
+        current.model_id = current.tree[viewed].model_id or current.model_id
+        journal.compare(current)
     return None
 
 

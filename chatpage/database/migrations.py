@@ -337,6 +337,13 @@ def m013_demo_imports(db: Connection) -> None:
     db.execute(text("CREATE INDEX demo_imports_by_visitor ON demo_imports (visitor, at)"))
 
 
+@migration
+def m014_compared_replies(db: Connection) -> None:
+    """The replies of several models to one question, shown side by side until one is
+    picked (a JSON list of their ids; none: no comparison open)."""
+    db.execute(text("ALTER TABLE conversations ADD COLUMN comparing TEXT"))
+
+
 def applied(engine: Engine) -> list[str]:
     with engine.connect() as db:
         _ensure_table(db)
