@@ -8,9 +8,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from chatpage.access.identity import LOCAL_OWNER
-from chatpage.data.conversation import Status
+from chatpage.data.conversation import Conversation, Status
 from chatpage.database.conversations import ConversationStore
+from chatpage.journal import Journal
+from chatpage.replies.asking import begin_compared_replies
+from chatpage.replies.tasks import Replies
+from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Behavior, Emulator
+from testkit import AUTH_CODE
 from testkit.apptest import bubbles, conversation, fresh_session, send
 
 pytestmark = pytest.mark.usefixtures("own_database", "configured")
@@ -135,3 +140,35 @@ def test_one_model_sends_one_request_and_opens_no_comparison(configured: Emulato
     assert requested_models(configured) == [FIRST]
     assert conversation(at).comparing == ()
     assert [name for name, _ in bubbles(at)] == ["user", "assistant"]
+
+
+def test_a_comparison_written_by_another_process_is_followed_in_columns_to_its_end(
+    configured: Emulator, own_database: str
+) -> None:
+    configured.by_model[FIRST] = Behavior(
+        reply="written by the other process", chunk_bytes=4, delay=0.05, first_byte_delay=2.0
+    )
+    configured.by_model[SECOND] = Behavior(status=400)
+    store = ConversationStore(own_database)
+    client = LiaobotsClient(auth_code=AUTH_CODE, base_url=configured.base_url)
+    try:
+        elsewhere = Conversation(model_id=FIRST)
+        journal = Journal(store, LOCAL_OWNER)
+        journal.add(elsewhere, elsewhere.add_user("asked on the other process"))
+        begin_compared_replies(
+            elsewhere, client, (FIRST, SECOND), journal=journal, replies=Replies(store),
+            max_per_person=3,
+        )  # fmt: skip
+        opened_at = store.message(elsewhere.id, elsewhere.comparing[0], LOCAL_OWNER)
+        assert opened_at is not None
+        assert opened_at.status is Status.STREAMING  # the page opens it mid-reply
+        at = fresh_session(c=elsewhere.id)  # this process writes neither: both read as saved
+        first, second = (conversation(at).tree[i] for i in conversation(at).comparing)
+        assert (first.status, first.text) == (Status.COMPLETE, "written by the other process")
+        assert second.status is Status.FAILED
+        assert at.button(key=f"pick_{first.id}").label == "Continue with this one"
+        assert at.button(key=f"pick_{second.id}").label == "Continue with this one"
+        assert "written by the other process" in [m.value for m in at.markdown]
+    finally:
+        client.close()
+        store.close()
