@@ -346,6 +346,13 @@ def retitle(conversation_id: str, title: str) -> None:
         current.title = title.strip() or None
 
 
+def use_model(conversation_id: str, model_id: str) -> None:
+    """The open conversation goes on with this model (a compared reply picked)."""
+    current: Conversation | None = st.session_state.get(_CONVERSATION)
+    if current is not None and current.id == conversation_id:
+        current.model_id = model_id
+
+
 def take_not_found() -> bool:
     return bool(st.session_state.pop(_NOT_FOUND, False))
 

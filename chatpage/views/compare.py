@@ -109,7 +109,8 @@ def _pick(conversation_id: str, reply_id: str, model_id: str | None) -> None:
     next message to it alone."""
     session.ask("pick", reply_id)
     if model_id:
-        st.session_state[model_key(conversation_id)] = model_id
+        session.use_model(conversation_id, model_id)
+        st.session_state.pop(model_key(conversation_id), None)  # the bar shows it anew
     st.session_state[COMPARE_ON] = False
 
 
