@@ -29,6 +29,7 @@ from chatpage.operations import server
 from chatpage.settings import Settings, load_settings
 from chatpage.views import guard, messages, shared_view, sidebar, stops, usage_page, window
 from chatpage.views.chat import Page, carry_out, chat
+from chatpage.views.compare import model_bar
 
 # Served by the page itself: a `:material/...:` icon makes every browser fetch it from Google.
 FAVICON = str(Path(__file__).parent / "chatpage" / "favicon.png")
@@ -108,7 +109,13 @@ def show_chat(settings: Settings, visitor: Visitor, store: ConversationStore, la
     choices = None
     with guard.region("sidebar", lang):
         choices = sidebar.show(settings, visitor, conversation, lang, journal)
-    carry_out(intent, conversation, journal, page(drawn=(), first=0, choices=choices))
+    models: tuple[str, ...] = ()  # the model bar, at the top of the chat (views/compare.py)
+    if choices is not None:
+        with guard.region("models", lang):
+            models = model_bar(choices.info, conversation, lang)
+    carry_out(
+        intent, conversation, journal, page(drawn=(), first=0, choices=choices, models=models)
+    )
 
     if choices is not None:
         balance.warn_admins(settings, visitor, choices.info, lang)
@@ -121,7 +128,7 @@ def show_chat(settings: Settings, visitor: Visitor, store: ConversationStore, la
             conversation, lang, limit=settings.message_limit, window=shown, journal=journal
         )
     # The rest, and the input: see chatpage/views/chat.py
-    chat(page(drawn=drawn, first=shown.first, choices=choices))
+    chat(page(drawn=drawn, first=shown.first, choices=choices, models=models))
 
 
 if __name__ != "__main__":  # imported by `streamlit run app.py` to find its server

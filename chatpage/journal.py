@@ -155,6 +155,20 @@ class Journal:
         self._took(conversation, written)
         return True
 
+    def compare(self, conversation: Conversation) -> None:
+        """Store an opened or settled comparison with the branch on show (`comparison.py`)."""
+        if not conversation.revision:
+            return  # never stored (the database was down): the page works from memory
+        try:
+            written = self.store.compare(conversation, self.owner)
+        except SQLAlchemyError:
+            log.exception("could not save a comparison")
+            metrics.write_failed("branch")
+            self.failed = True
+            return
+        if written is not None:
+            self._took(conversation, written)
+
     def show_branch(self, conversation: Conversation) -> None:
         if conversation.revision and conversation.leaf_id:
             try:

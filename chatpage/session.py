@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from chatpage.access.identity import Visitor
 from chatpage.access.limits import FILE_MAX_BYTES, message_problem, without_controls
 from chatpage.access.refusal import Refused
+from chatpage.data import comparison
 from chatpage.data.attachments import Upload
 from chatpage.data.conversation import Attachment, Conversation, ErrorInfo, Status
 from chatpage.data.extraction import read_all
@@ -61,7 +62,7 @@ class Intent:
     still acts on what the person saw (a send from a stale view starts a branch there).
     """
 
-    kind: Literal["send", "edit", "regenerate", "continue", "switch"]
+    kind: Literal["send", "edit", "regenerate", "continue", "switch", "pick"]
     message_id: str | None = None
     text: str = ""
     attachments: tuple[Attachment, ...] = ()  # files sent with the message
@@ -153,6 +154,9 @@ def apply_intent(
     if intent.kind == "switch" and viewed is not None:
         current.switch_to(viewed)
         journal.show_branch(current)
+    if intent.kind == "pick" and viewed is not None and comparison.pick(current, viewed):
+        current.model_id = current.tree[viewed].model_id or current.model_id
+        journal.compare(current)
     return None
 
 
@@ -375,6 +379,13 @@ def retitle(conversation_id: str, title: str) -> None:
     current: Conversation | None = st.session_state.get(_CONVERSATION)
     if current is not None and current.id == conversation_id:
         current.title = title.strip() or None
+
+
+def use_model(conversation_id: str, model_id: str) -> None:
+    """The open conversation goes on with this model (a compared reply picked)."""
+    current: Conversation | None = st.session_state.get(_CONVERSATION)
+    if current is not None and current.id == conversation_id:
+        current.model_id = model_id
 
 
 def take_not_found() -> bool:

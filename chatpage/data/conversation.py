@@ -196,6 +196,9 @@ class Conversation:
     leaf_id: str | None = None
     # The store's revision this copy reflects: 0 for a conversation never stored.
     revision: int = field(default=0, compare=False)
+    # Replies to one question from several models, side by side until one is picked
+    # (`comparison.py`); the first is the end of the branch on show meanwhile.
+    comparing: tuple[str, ...] = field(default=(), compare=False)
     _index: dict[str | None, list[Message]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -240,9 +243,17 @@ class Conversation:
         return self.tree.get(self.leaf_id) if self.leaf_id else None
 
     def streaming(self) -> Message | None:
-        """The reply being written on the branch on show, if any."""
+        """The reply being written on the branch on show, if any: the last message, or one of
+        the replies compared beside it."""
         last = self.last
-        return last if last is not None and last.status is Status.STREAMING else None
+        if last is not None and last.status is Status.STREAMING:
+            return last
+        if self.comparing and last is not None and last.id in self.comparing:
+            for message_id in self.comparing:
+                compared = self.tree.get(message_id)
+                if compared is not None and compared.status is Status.STREAMING:
+                    return compared
+        return None
 
     # -- the tree ----------------------------------------------------------------------------
 
@@ -293,6 +304,7 @@ class Conversation:
         return message
 
     def add_user(self, text: str, attachments: tuple[Attachment, ...] = ()) -> Message:
+        self.comparing = ()  # a new question ends a comparison: its replies stay as versions
         return self.append(Message(role="user", text=text, attachments=attachments))
 
     def start_reply(self, model_id: str) -> Message:
@@ -345,8 +357,11 @@ class Conversation:
                 mine.text, mine.status, mine.error = theirs.text, theirs.status, theirs.error
         self.title = stored.title
         self.revision = stored.revision
-        if self.leaf_id not in self.tree:
+        if self.leaf_id not in self.tree or (
+            self.leaf_id in self.comparing and not stored.comparing
+        ):  # new to this copy, or a comparison on show settled elsewhere: show what was picked
             self.leaf_id = stored.leaf_id
+        self.comparing = stored.comparing
         self.follow()
 
     def renew_ids(self) -> None:
@@ -359,6 +374,7 @@ class Conversation:
             renamed[message.id] = message
         self.tree = renamed
         self._index_key = (0, -1)
+        self.comparing = tuple(fresh[old] for old in self.comparing if old in fresh)
         self.leaf_id = fresh.get(self.leaf_id) if self.leaf_id else None
         self.id = new_id()
 

@@ -355,6 +355,9 @@ class ConversationStore:
             if message.status is Status.STREAMING:
                 row["lease_until"] = _lease_end()
             db.execute(insert(messages).values(row))
+            head_values: dict[str, Any] = {}
+            if message.role == "user":  # a new question ends a comparison (`comparison.py`)
+                head_values["comparing"] = None
             db.execute(
                 update(conversations)
                 .where(conversations.c.id == conversation.id)
@@ -365,6 +368,7 @@ class ConversationStore:
                     model_id=conversation.model_id,
                     system_prompt=conversation.system_prompt,
                     temperature=conversation.temperature,
+                    **head_values,
                 )
             )
             self.notices.announce(db, Notice(REVISION, conversation.id, message.id))
@@ -520,6 +524,35 @@ class ConversationStore:
             )
             return result.rowcount > 0
 
+    def compare(self, conversation: Conversation, owner: str) -> Written | None:
+        """Open or close a comparison (`Conversation.comparing`) with the branch on show: the
+        first of the replies compared, or the one picked. The revision moves on, so every tab
+        and process showing the conversation follows. None when the conversation is gone.
+        """
+        with self._writes.begin() as db:
+            head = db.execute(
+                select(conversations.c.revision)
+                .where(conversations.c.id == conversation.id, conversations.c.owner == owner)
+                .with_for_update()
+            ).first()
+            if head is None:
+                return None
+            db.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation.id)
+                .values(
+                    revision=head.revision + 1,
+                    current_leaf_id=conversation.leaf_id,
+                    model_id=conversation.model_id,
+                    comparing=json.dumps(list(conversation.comparing))
+                    if conversation.comparing
+                    else None,
+                )
+            )
+            self.notices.announce(db, Notice(REVISION, conversation.id))
+        changed = head.revision != conversation.revision
+        return Written(head.revision + 1, changed_elsewhere=changed)
+
     def rename(self, conversation_id: str, title: str, owner: str) -> bool:
         with self._writes.begin() as db:
             result = db.execute(
@@ -627,6 +660,7 @@ class ConversationStore:
             created_at=head.created_at,
             tree={row.id: _message(row) for row in rows},
             revision=head.revision,
+            comparing=_comparing(head.comparing),
         )
         leaf = head.current_leaf_id
         if leaf not in conversation.tree:
@@ -888,6 +922,18 @@ def _message(row: Any) -> Message:
         parent_id=row.parent_id,
         attachments=_attachments(row.attachments),
     )
+
+
+def _comparing(stored: str | None) -> tuple[str, ...]:
+    """The replies of an open comparison as stored; a damaged record opens none."""
+    try:
+        ids = json.loads(stored) if stored else []
+    except ValueError:
+        ids = None
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        log.warning("a conversation's comparison could not be read; shown without it")
+        return ()
+    return tuple(ids)
 
 
 def _attachments_json(attachments: tuple[Attachment, ...]) -> str | None:

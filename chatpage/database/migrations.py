@@ -380,6 +380,13 @@ def m015_imported_conversations(db: Connection) -> None:
     )
 
 
+@migration
+def m016_compared_replies(db: Connection) -> None:
+    """The replies of several models to one question, shown side by side until one is
+    picked (a JSON list of their ids; none: no comparison open)."""
+    db.execute(text("ALTER TABLE conversations ADD COLUMN comparing TEXT"))
+
+
 def applied(engine: Engine) -> list[str]:
     with engine.connect() as db:
         _ensure_table(db)

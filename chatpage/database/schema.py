@@ -47,6 +47,7 @@ conversations = Table(
     Column("pinned_at", Float),
     Column("archived_at", Float),
     Column("temperature", Float),  # none: the service's default
+    Column("comparing", Text),  # JSON: the replies side by side until one is picked
     Index("conversations_by_owner", "owner", "updated_at"),
 )
 

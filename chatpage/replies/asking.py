@@ -10,12 +10,14 @@ reply as failed with nothing sent upstream; a deleted conversation refuses it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import streamlit as st
 
 from chatpage.access.quota import Preflight
 from chatpage.access.refusal import Refused
+from chatpage.data import comparison
 from chatpage.data.conversation import Conversation, ErrorInfo, Message, Status
 from chatpage.data.failures import explain
 from chatpage.database.usage import Allowance
@@ -40,20 +42,22 @@ def begin_reply(
     preflight: Preflight | None = None,
     session: str | None = None,
     allowances: tuple[Allowance, ...] = (),
+    model_id: str | None = None,
 ) -> None:
     """Start writing a reply (or the rest of a cut one) on the process's reply tasks.
 
     The reply is stored before the first byte is asked for. A preflight refusal (a limit
     reached), no room for another reply or a person's limit reached settles it as failed
-    without any request. Raises
-    ConversationGone when the conversation was deleted elsewhere.
+    without any request. `model_id` writes it with another model than the conversation's
+    (a comparison). Raises ConversationGone when the conversation was deleted elsewhere.
     """
+    model_id = model_id or conversation.model_id
     wire = conversation.wire_messages(then_continue=continuing is not None)
     refusal = preflight(wire) if preflight is not None else None
     if refusal is not None:
         audit("refused", journal.owner, conversation=conversation.id, **refusal.to_dict())
     if continuing is None:
-        reply = conversation.start_reply(conversation.model_id)
+        reply = conversation.start_reply(model_id)
         if refusal is not None:
             reply.status, reply.error = Status.FAILED, refusal
         journal.add(conversation, reply)
@@ -74,7 +78,7 @@ def begin_reply(
         conversation_id=conversation.id,
         owner=journal.owner,
         wire=wire,
-        model_id=conversation.model_id,
+        model_id=model_id,
         system_prompt=conversation.system_prompt or None,
         session=session,
         allowances=allowances,
@@ -86,6 +90,39 @@ def begin_reply(
         reply.status, reply.error = Status.FAILED, refused.error
         audit("refused", journal.owner, conversation=conversation.id, **reply.error.to_dict())
         journal.settle(conversation, reply)
+
+
+def begin_compared_replies(
+    conversation: Conversation,
+    client: LiaobotsClient,
+    models: Sequence[str],
+    *,
+    journal: Journal,
+    **asking: Any,
+) -> None:
+    """Start one reply per model to the question at the end of the branch on show, side by
+    side (`comparison.py`): siblings under it, each a reply task of its own, each counted
+    against the person's and the process's limits. One refused (no room, a limit) is
+    settled as failed and says why in its column; the others go all the same.
+    """
+    question = conversation.last
+    if question is None or question.role != "user" or len(models) < 2:
+        begin_reply(conversation, client, continuing=None, journal=journal, **asking)
+        return
+    heard_before = journal.changed_elsewhere
+    started: list[str] = []
+    for model_id in models:
+        conversation.rewind_to(question.id)  # each reply answers the question, not the last
+        begin_reply(
+            conversation, client, continuing=None, journal=journal, model_id=model_id, **asking
+        )
+        started.append(conversation.leaf_id or "")
+    # A compared reply that ended in the meantime moved the revision on: that is no news
+    # from another window.
+    journal.changed_elsewhere = heard_before
+    comparison.start(conversation, started)
+    journal.compare(conversation)
+    journal.changed_elsewhere = heard_before
 
 
 def show_own_reply(

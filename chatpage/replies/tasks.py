@@ -270,6 +270,11 @@ class ReplyTask:
                 self.done.set()
                 self._changed.notify_all()
 
+    def ended_reply(self) -> Message:
+        """The reply as its writer saved it, once `done` (as `follow` leaves it at its end)."""
+        self._tell_reply()
+        return self.reply
+
     def _tell_reply(self) -> None:
         """Put how the reply ended into `reply`, the message the page shows."""
         with self._changed:

@@ -21,17 +21,18 @@ from chatpage.access.identity import Visitor
 from chatpage.access.quota import Gate
 from chatpage.access.refusal import OverLimit
 from chatpage.backend import client_for
+from chatpage.data import comparison
 from chatpage.data.conversation import Conversation, ErrorInfo
 from chatpage.database.conversations import ConversationGone, ConversationStore
 from chatpage.database.usage import Allowance
 from chatpage.i18n import t
 from chatpage.journal import Journal
-from chatpage.replies.asking import begin_reply, show_failure
+from chatpage.replies.asking import begin_compared_replies, begin_reply, show_failure
 from chatpage.replies.live import watch
 from chatpage.replies.tasks import Replies
 from chatpage.session import Intent, PendingKind
 from chatpage.settings import Settings
-from chatpage.views import guard, messages, sidebar, window
+from chatpage.views import compare, guard, messages, sidebar, window
 from chatpage.views.library import open_entry, storage_failed_in_callback
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class Page:
     first: int  # where in the branch on show they start (the window: `views/window.py`)
     stored: bool  # the open conversation was still stored at the full run
     choices: sidebar.SidebarChoices | None  # None when the sidebar could not be drawn
+    # What a new message goes to: the conversation's model, and those compared with it.
+    models: tuple[str, ...] = ()
 
     @property
     def allowances(self) -> tuple[Allowance, ...]:
@@ -105,19 +108,26 @@ def carry_out(
             session.give_back(intent.text if intent else "", ErrorInfo("conversation_deleted"))
     if pending is None or page.choices is None:
         return
+    asking = {
+        "journal": journal,
+        "replies": page.replies,
+        "max_per_person": page.settings.max_background_replies,
+        "preflight": Gate(page.settings, page.store, page.visitor.quota_key),
+        "session": page.visitor.session,
+        "allowances": page.allowances,
+    }
     with guard.region("reply", page.lang):
+        client = client_for(page.choices.backend)
         try:
-            begin_reply(
-                conversation,
-                client_for(page.choices.backend),
-                continuing=conversation.last if pending == "continue" else None,
-                journal=journal,
-                replies=page.replies,
-                max_per_person=page.settings.max_background_replies,
-                preflight=Gate(page.settings, page.store, page.visitor.quota_key),
-                session=page.visitor.session,
-                allowances=page.allowances,
-            )
+            if len(page.models) > 1 and intent is not None and intent.kind in ("send", "edit"):
+                begin_compared_replies(conversation, client, page.models, **asking)
+            else:
+                begin_reply(
+                    conversation,
+                    client,
+                    continuing=conversation.last if pending == "continue" else None,
+                    **asking,
+                )
         except ConversationGone:  # deleted in the instant since the input was checked
             session.give_back(intent.text if intent else "", ErrorInfo("conversation_deleted"))
 
@@ -161,6 +171,8 @@ def chat(page: Page) -> None:
     after = page.first + len(page.drawn)
     if [m.id for m in conversation.messages[page.first : after]] != list(page.drawn):
         _rerun_page(full_run, journal, conversation.id)  # what the full run drew changed
+    elif intent is not None and intent.kind == "pick" and not full_run:
+        _rerun_page(full_run, journal, conversation.id)  # the model bar shows the model picked
     elif full_run:
         st.session_state.pop(_REDRAWN, None)
 
@@ -170,20 +182,34 @@ def chat(page: Page) -> None:
     with guard.region("conversation", lang):
         if not conversation.messages:
             st.caption(t(lang, "empty_state"))
-        task = messages.tail(
+        compared = comparison.on_show(conversation)
+        followed = messages.tail(
             conversation,
             after,
             lang,
             limit=page.settings.message_limit,
             journal=journal,
             replies=page.replies,
+            upto=-1 if compared else None,
         )
-        if task is not None:
+        tasks = [followed] if followed is not None else []
+        if compared:  # replies of several models to the last question, side by side
+            labels = {m.id: m.label for m in page.choices.info.models} if page.choices else {}
+            tasks = compare.side_by_side(
+                conversation,
+                compared,
+                lang,
+                journal=journal,
+                replies=page.replies,
+                labels=labels,
+            )
+        if tasks:
             session.remember_in_url(conversation)
             journal.refresh(conversation)  # the reply's end moved the stored revision on
-            if task.done.is_set():
+            if all(task.done.is_set() for task in tasks):
                 journal.seen(conversation.id)  # watched to its end here: not "new" in the list
-                if page.choices is not None:
+            for task in tasks:
+                if page.choices is not None and task.done.is_set():
                     balance.note_reply(page.choices.backend, task.reply)
         if not full_run:  # after the reply, so its first words come sooner
             _sidebar(page, journal, conversation)

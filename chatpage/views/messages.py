@@ -95,15 +95,17 @@ def tail(
     limit: int,
     journal: Journal,
     replies: Replies,
+    upto: int | None = None,
 ) -> ReplyTask | None:
-    """The branch on show after its first `drawn` messages; returns the reply it followed.
+    """The branch on show after its first `drawn` messages (up to `upto`, as a slice); returns
+    the reply it followed.
 
     A reply this process is writing is shown as it arrives, with Stop, and its buttons once it
     has ended (`own_reply_bubble`); one another process is writing is read from the store as it
     grows (`reply_from_elsewhere`).
     """
-    thumbs = rater(journal, conversation, conversation.messages[drawn:])
-    for message in conversation.messages[drawn:]:
+    thumbs = rater(journal, conversation, conversation.messages[drawn:upto])
+    for message in conversation.messages[drawn:upto]:
         # Written by this process? Followed also in the moment after it ended: its writer
         # marks it ended before saving that, and following it to its end sees it saved.
         task = replies.get(message.id) if message is conversation.last else None

@@ -1,4 +1,4 @@
-"""The sidebar: the connection, the model, the conversations and their downloads.
+"""The sidebar: the connection, the conversations and their downloads.
 
 Every text a person or the model wrote is shown with plain `st.markdown` (never
 `unsafe_allow_html`), so markup in a title is shown, not run.
@@ -39,7 +39,6 @@ from chatpage.settings import Settings
 from chatpage.views import shortcuts
 from chatpage.views.library import Listed, conversation_list
 from chatpage.views.tuning import tuning_menu
-from liaobots_core import Model
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +48,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class SidebarChoices:
     backend: Backend
-    info: ServiceInfo
-    model: Model
+    info: ServiceInfo  # the models the bar at the top of the chat offers (`compare.py`)
     listed: Listed
     downloads: DeltaGenerator  # the place of the export buttons
 
@@ -120,7 +118,6 @@ def show(
         info = service_info(backend)
         _connection_status(backend, info, lang)
         _guest_controls(settings, backend, lang)
-        model = _model_picker(info, conversation, lang)
         # Drawn only while open: a page load pays for one button, not a slider and a library.
         # A demo visitor's things last a day: the built-in prompts, nothing to save.
         tuning_menu(journal, conversation, lang, can_save=not settings.public_demo)
@@ -139,9 +136,7 @@ def show(
             journal, conversation.id, lang, share_as, _import_bound(settings, visitor, journal)
         )
         shortcuts.shortcut_list(lang)
-    return SidebarChoices(
-        backend=backend, info=info, model=model, listed=listed, downloads=downloads
-    )
+    return SidebarChoices(backend=backend, info=info, listed=listed, downloads=downloads)
 
 
 def _import_bound(settings: Settings, visitor: Visitor, journal: Journal) -> ImportBound | None:
@@ -205,24 +200,6 @@ def _guest_controls(settings: Settings, backend: Backend, lang: str) -> None:
             help=t(lang, "guest_help"),
             on_click=continue_as_guest,
         )
-
-
-def _model_picker(info: ServiceInfo, conversation: Conversation, lang: str) -> Model:
-    models = {m.id: m for m in info.models}
-    ids = list(models)
-    if conversation.model_id not in models:
-        conversation.model_id = ids[0]
-    chosen = st.selectbox(
-        t(lang, "model"),
-        options=ids,
-        index=ids.index(conversation.model_id),
-        format_func=lambda model_id: models[model_id].label,
-        key=f"model_{conversation.id}",
-    )
-    conversation.model_id = chosen
-    if not info.models_from_server:
-        st.caption(t(lang, "models_from_catalog"))
-    return models[chosen]
 
 
 def downloads(

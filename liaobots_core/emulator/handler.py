@@ -125,7 +125,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             except ValueError as exc:
                 self._send_json(400, {"error": f"invalid emulator options: {exc}"})
                 return
-        behavior = self.state.next_behavior()
+        behavior = self.state.next_behavior(_model_id(_named_model(body)))
         if overrides:
             behavior = Behavior.from_mapping(overrides, base=behavior)
         self._answer_chat(behavior, body)
@@ -373,6 +373,11 @@ def _parse_json(raw: bytes) -> Any:
         return json.loads(raw)
     except ValueError:
         return None
+
+
+def _model_id(named: Any) -> Any:
+    """The id of the model a chat body names (an object's `id`, or the id itself)."""
+    return named.get("id") if isinstance(named, dict) else named
 
 
 def _named_model(body: dict[str, Any]) -> Any:

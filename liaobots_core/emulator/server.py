@@ -192,6 +192,12 @@ class Emulator:
             raise TypeError(f"default must be a Behavior, not {type(behavior).__name__}")
         self._state.default = behavior
 
+    @property
+    def by_model(self) -> dict[str, Behavior]:
+        """How /api/chat answers a request for a given model id, before the queue and the
+        default (`emu.by_model["gpt-4"] = Behavior(status=503)`: that model fails)."""
+        return self._state.by_model
+
     def enqueue(self, *behaviors: Behavior) -> None:
         """Use these behaviours, oldest first, for the next valid /api/chat requests."""
         self._state.enqueue(behaviors)
@@ -263,7 +269,7 @@ class Emulator:
         return [r for r in self._state.recorded() if r.endpoint == "/api/chat"]
 
     def clear(self) -> None:
-        """Forget recorded requests and queued one-shot behaviours."""
+        """Forget recorded requests, queued one-shot behaviours and models' own."""
         self._state.clear()
 
     def __repr__(self) -> str:

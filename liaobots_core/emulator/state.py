@@ -110,6 +110,9 @@ class EmulatorState:
     ) -> None:
         self.prefix = normalize_prefix(path_prefix)
         self.default = default
+        # How chat answers a request for one model, before the queue and the default: one
+        # model of several failing, or slower than the others.
+        self.by_model: dict[str, Behavior] = {}
         self.models = models
         self.balance = balance
         # Bytes served verbatim instead of the JSON made from `models` / the balance.
@@ -204,12 +207,17 @@ class EmulatorState:
         with self._lock:
             self._queue.extend(behaviors)
 
-    def next_behavior(self) -> Behavior:
-        """The oldest queued one-shot behaviour, or the default once the queue is empty."""
+    def next_behavior(self, model_id: object = None) -> Behavior:
+        """The model's own behaviour if it has one, else the oldest queued one-shot
+        behaviour, or the default once the queue is empty."""
         with self._lock:
+            own = self.by_model.get(model_id) if isinstance(model_id, str) else None
+            if own is not None:
+                return own
             return self._queue.popleft() if self._queue else self.default
 
     def clear(self) -> None:
         with self._lock:
             self._queue.clear()
+            self.by_model.clear()
             self._requests.clear()

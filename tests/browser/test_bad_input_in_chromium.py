@@ -54,7 +54,7 @@ def test_a_model_list_with_broken_entries_keeps_the_good_ones_and_replies(
     emulator.models_body = BROKEN_MODELS
     try:
         chat.open()
-        picker = page.locator(SIDEBAR).get_by_role("combobox", name="Model")
+        picker = page.locator(".st-key-model_bar").get_by_role("combobox", name="Model")
         expect(picker).to_match_aria_snapshot('- combobox "Model": Good model')
         emulator.enqueue(Behavior(reply="The good model answers."))
         index = chat.send("Which model is this?")

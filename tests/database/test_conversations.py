@@ -610,3 +610,55 @@ def test_a_reply_ending_during_a_batch_of_checkpoints_waits_for_it_without_a_dea
     assert loaded.tree[ending.id].text == "the end"
     assert store.load(chats[0][0].id, ALICE).tree[first.id].text == "so far"  # type: ignore[union-attr]
     store.close()
+
+
+def test_a_comparison_is_stored_with_its_replies_and_closed_by_a_pick_or_a_question(
+    store: ConversationStore,
+) -> None:
+    chat = Conversation(model_id="gpt-4")
+    journal = Journal(store, ALICE)
+    question = chat.add_user("Which model?")
+    journal.add(chat, question)
+    replies = []
+    for model in ("gpt-4", "gpt-4o"):
+        chat.rewind_to(question.id)
+        replies.append(chat.append(Message("assistant", f"{model} says", model_id=model)))
+        journal.add(chat, replies[-1])
+    chat.comparing = tuple(r.id for r in replies)
+    chat.rewind_to(replies[0].id)
+    journal.compare(chat)
+    loaded = store.load(chat.id, ALICE)
+    assert loaded is not None
+    assert loaded.comparing == chat.comparing
+    assert loaded.leaf_id == replies[0].id
+    assert store.load(chat.id, BOB) is None  # nobody else's to read
+    assert not journal.changed_elsewhere
+
+    chat.comparing = ()
+    chat.switch_to(replies[1].id)
+    chat.model_id = "gpt-4o"
+    journal.compare(chat)
+    picked = store.load(chat.id, ALICE)
+    assert picked is not None
+    assert (picked.comparing, picked.leaf_id, picked.model_id) == ((), replies[1].id, "gpt-4o")
+    assert len(picked.tree) == 3
+
+    chat.comparing = tuple(r.id for r in replies)
+    journal.compare(chat)
+    journal.add(chat, chat.add_user("next question"))  # a question closes a comparison
+    after = store.load(chat.id, ALICE)
+    assert after is not None
+    assert after.comparing == ()
+
+
+def test_a_damaged_comparison_record_opens_the_conversation_without_one(
+    store: ConversationStore,
+) -> None:
+    chat = conversation()
+    store.create(chat, ALICE)
+    with store.engine.begin() as db:
+        db.execute(text("UPDATE conversations SET comparing = '{\"not\": \"a list\"}'"))
+    loaded = store.load(chat.id, ALICE)
+    assert loaded is not None
+    assert loaded.comparing == ()
+    assert loaded.leaf_id == chat.leaf_id

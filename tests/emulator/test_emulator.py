@@ -425,6 +425,20 @@ def test_queued_behaviors_are_used_once_each_in_order_then_the_default(emu: Emul
     assert chat(emu).body == b"default"
 
 
+def test_a_models_own_behavior_answers_its_requests_before_the_queue_and_the_default(
+    emu: Emulator,
+) -> None:
+    emu.default = Behavior(reply="default")
+    emu.enqueue(Behavior(reply="queued"))
+    emu.by_model["gpt-4"] = Behavior(status=503)
+    assert chat(emu).status == 503  # chat_body asks for gpt-4, named as an object
+    later = chat_body() | {"model": None, "models": [{"modelId": "grok-3"}]}
+    r = raw_post(emu, f"{PREFIX}/api/chat", later)  # the later body: another model
+    assert r.body == b"queued"
+    emu.clear()
+    assert chat(emu).body == b"default"  # clear forgets the models' own too
+
+
 def test_body_emulator_options_override_the_chosen_behavior(emu: Emulator) -> None:
     emu.enqueue(Behavior(reply="queued", framing="sse", sse_done=True))
     r = chat(emu, transfer="close")

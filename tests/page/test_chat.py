@@ -154,7 +154,7 @@ def test_editing_the_last_message_resends_it(app: AppTest, configured: Emulator)
 def test_model_picker_lists_the_servers_models_and_switches(
     app: AppTest, configured: Emulator
 ) -> None:
-    picker = app.sidebar.selectbox[1]
+    picker = app.main.selectbox[0]  # the model bar, at the top of the chat
     assert picker.options == [f"{m['name']} · {m['provider']}" for m in configured.models]
     picker.select("gpt-4o").run()
     send(app, "which model?")
@@ -176,7 +176,7 @@ def test_language_switch_translates_the_page(app: AppTest, configured: Emulator)
 
 
 def test_new_chat_starts_empty_and_keeps_the_model(app: AppTest, configured: Emulator) -> None:
-    app.sidebar.selectbox[1].select("gpt-4").run()
+    app.main.selectbox[0].select("gpt-4").run()
     send(app, "hello")
     app.sidebar.button[0].click().run()
     assert bubbles(app) == []

@@ -211,7 +211,7 @@ def test_any_service_answers_leave_the_page_working(
     with LiaobotsClient(auth_code=AUTH_CODE, base_url=configured.base_url) as client:
         said = client.get_user().balance  # the client's reading of the odd account
     at = fresh_session()
-    picker = at.sidebar.selectbox(key=f"model_{conversation(at).id}")
+    picker = at.main.selectbox(key=f"model_{conversation(at).id}")
     assert "Good model" in picker.options  # the odd entries skipped, the good one kept
     send(at, "hello")
     assert not at.exception, at.exception

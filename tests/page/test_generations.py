@@ -32,7 +32,7 @@ def test_a_model_list_with_max_length_zero_gives_those_models_on_the_page(
     configured.models = LATER_MODELS
     configured.default = Behavior(framing="sse", reply=REPLY, chunk_bytes=5)
     at = open_page()
-    (picker,) = [box for box in at.sidebar.selectbox if (box.key or "").startswith("model_")]
+    (picker,) = [box for box in at.main.selectbox if (box.key or "").startswith("model_")]
     assert picker.options == ["Claude-3.7-Sonnet · Anthropic", "Grok-3 · xAI"]
     assert "built-in list" not in page_text(at)
     picker.select("grok-3").run()
