@@ -23,7 +23,7 @@ import resource
 import signal
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
@@ -114,45 +114,64 @@ def forkserver() -> multiprocessing.context.BaseContext:
         return _context
 
 
-def _in_child(
-    upload: Upload, max_bytes: int, max_chars: int | None, bounds: Bounds, deadline: float
-) -> Attachment:
+@dataclass(frozen=True)
+class ChildOutcome:
+    """How a bounded child ended: what it sent back, or how it died, or that time ran out."""
+
+    answer: object  # None when it died before answering, or ran out of wall time
+    exitcode: int | None
+    out_of_time: bool
+
+
+def run_in_child(
+    target: Callable[..., None], args: tuple[object, ...], name: str, deadline: float
+) -> ChildOutcome:
+    """`target(pipe_end, *args)` in a child of the fork server, waited for until `deadline`.
+
+    The child limits itself (`limit_self`) and sends one answer down its pipe; a child still
+    running at the deadline is killed. File reading and the ChatGPT/Claude imports share it.
+    """
     receiving, sending = forkserver().Pipe(duplex=False)
     child = forkserver().Process(  # type: ignore[attr-defined]
-        target=_child,
-        args=(sending, upload, max_bytes, max_chars, bounds),
-        name="chat-file-reader",
-        daemon=True,
+        target=target, args=(sending, *args), name=name, daemon=True
     )
+    answer: object = None
+    late = False
     try:
         child.start()
         sending.close()  # the child's end: its death shows here as the end of the pipe
-        outcome = None
         if receiving.poll(max(0.0, deadline - time.monotonic())):
             try:
-                outcome = receiving.recv()
+                answer = receiving.recv()
             except (EOFError, OSError):  # the child died before it answered: see its exit
-                outcome = None
-        else:
-            log.info(
-                "a file took longer than %.0f s to read; its reader was stopped",
-                bounds.wall_seconds,
-            )
-            child.kill()
+                answer = None
             child.join(5.0)
-            raise FileRefused(ErrorInfo("file_too_slow", limit=round(bounds.wall_seconds)))
-        child.join(5.0)
+        else:
+            late = True
     finally:
         if child.is_alive():
             child.kill()
             child.join(5.0)
         sending.close()
         receiving.close()
-    if isinstance(outcome, Attachment):
-        return outcome
-    if isinstance(outcome, ErrorInfo):
-        raise FileRefused(outcome)
-    return _died(child.exitcode, bounds)
+    return ChildOutcome(answer, child.exitcode, late)
+
+
+def _in_child(
+    upload: Upload, max_bytes: int, max_chars: int | None, bounds: Bounds, deadline: float
+) -> Attachment:
+    done = run_in_child(
+        _child, (upload, max_bytes, max_chars, bounds), "chat-file-reader", deadline
+    )
+    if done.out_of_time:
+        log.info("a file took longer than %.0f s to read; its reader was stopped",
+                 bounds.wall_seconds)  # fmt: skip
+        raise FileRefused(ErrorInfo("file_too_slow", limit=round(bounds.wall_seconds)))
+    if isinstance(done.answer, Attachment):
+        return done.answer
+    if isinstance(done.answer, ErrorInfo):
+        raise FileRefused(done.answer)
+    return _died(done.exitcode, bounds)
 
 
 def _died(exitcode: int | None, bounds: Bounds) -> Attachment:

@@ -21,7 +21,6 @@ import threading
 import time
 import zipfile
 import zlib
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 from chatpage.access.limits import (
@@ -46,13 +45,13 @@ _READ_CHUNK = 1024 * 1024
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
-@dataclass(frozen=True)
-class Bounds:
-    """What reading one export may cost."""
-
-    cpu_seconds: int = CPU_SECONDS
-    wall_seconds: float = WALL_SECONDS
-    memory_bytes: int = MEMORY_BYTES
+def export_bounds(
+    cpu_seconds: int = CPU_SECONDS,
+    wall_seconds: float = WALL_SECONDS,
+    memory_bytes: int = MEMORY_BYTES,
+) -> extraction.Bounds:
+    """What reading one export may cost: file reading's bounds, with an export's defaults."""
+    return extraction.Bounds(cpu_seconds, wall_seconds, memory_bytes)
 
 
 _slots = threading.BoundedSemaphore(AT_ONCE)
@@ -129,8 +128,9 @@ def _json(data: bytes) -> object:
 # -- in a child process ----------------------------------------------------------------------
 
 
-def read_bounded(data: bytes, bounds: Bounds = Bounds()) -> Batch:
+def read_bounded(data: bytes, bounds: extraction.Bounds | None = None) -> Batch:
     """`read` in a child process within `bounds`; `ImportRefused` says which bound it met."""
+    bounds = bounds or export_bounds()
     if not _slots.acquire(timeout=bounds.wall_seconds):
         raise ImportRefused("import_busy")
     try:
@@ -139,45 +139,24 @@ def read_bounded(data: bytes, bounds: Bounds = Bounds()) -> Batch:
         _slots.release()
 
 
-def _in_child(data: bytes, bounds: Bounds, deadline: float) -> Batch:
-    context = extraction.forkserver()
-    receiving, sending = context.Pipe(duplex=False)
-    child = context.Process(  # type: ignore[attr-defined]
-        target=_child, args=(sending, data, bounds), name="chat-import-reader", daemon=True
-    )
-    outcome: object = None
-    try:
-        child.start()
-        sending.close()  # the child's end: its death shows here as the end of the pipe
-        if not receiving.poll(max(0.0, deadline - time.monotonic())):
-            log.info("an export took longer than %.0f s to read; stopped", bounds.wall_seconds)
-            raise ImportRefused("import_too_slow", limit=round(bounds.wall_seconds))
-        try:
-            outcome = receiving.recv()
-        except (EOFError, OSError):  # the child died before it answered: see its exit
-            outcome = None
-        child.join(5.0)
-    finally:
-        if child.is_alive():
-            child.kill()
-            child.join(5.0)
-        sending.close()
-        receiving.close()
-    if isinstance(outcome, Batch):
-        return outcome
-    if isinstance(outcome, ErrorInfo):
-        raise ImportRefused(outcome.kind, limit=outcome.limit)
-    if child.exitcode in (-signal.SIGXCPU, -signal.SIGKILL):
+def _in_child(data: bytes, bounds: extraction.Bounds, deadline: float) -> Batch:
+    done = extraction.run_in_child(_child, (data, bounds), "chat-import-reader", deadline)
+    if done.out_of_time:
+        log.info("an export took longer than %.0f s to read; stopped", bounds.wall_seconds)
+        raise ImportRefused("import_too_slow", limit=round(bounds.wall_seconds))
+    if isinstance(done.answer, Batch):
+        return done.answer
+    if isinstance(done.answer, ErrorInfo):
+        raise ImportRefused(done.answer.kind, limit=done.answer.limit)
+    if done.exitcode in (-signal.SIGXCPU, -signal.SIGKILL):
         raise ImportRefused("import_too_slow", limit=bounds.cpu_seconds)
-    log.warning("an export's reader ended without an answer (exit code %s)", child.exitcode)
+    log.warning("an export's reader ended without an answer (exit code %s)", done.exitcode)
     raise ImportRefused("import_too_big_inside", limit=bounds.memory_bytes // (1024 * 1024))
 
 
-def _child(answer: Connection, data: bytes, bounds: Bounds) -> None:
+def _child(answer: Connection, data: bytes, bounds: extraction.Bounds) -> None:
     """In the child: limit itself, read the export, send back its conversations or why not."""
-    extraction.limit_self(
-        extraction.Bounds(bounds.cpu_seconds, bounds.wall_seconds, bounds.memory_bytes)
-    )
+    extraction.limit_self(bounds)
     outcome: Batch | ErrorInfo
     try:
         outcome = read(data)

@@ -301,7 +301,7 @@ def test_a_refusal_in_the_child_comes_back_as_the_same_refusal() -> None:
 
 def test_an_export_that_needs_more_memory_than_allowed_is_refused_as_too_big() -> None:
     data = big_chatgpt_json(40, 200)  # about 8 MB
-    small = foreign_imports.Bounds(memory_bytes=24 * 1024 * 1024)
+    small = foreign_imports.export_bounds(memory_bytes=24 * 1024 * 1024)
     with pytest.raises(ImportRefused) as refused:
         foreign_imports.read_bounded(data, small)
     assert refused.value.key == "import_too_big_inside"
@@ -309,7 +309,7 @@ def test_an_export_that_needs_more_memory_than_allowed_is_refused_as_too_big() -
 
 def test_an_export_that_takes_longer_than_allowed_is_stopped() -> None:
     data = big_chatgpt_json(40, 200)
-    quick = foreign_imports.Bounds(cpu_seconds=30, wall_seconds=0.05)
+    quick = foreign_imports.export_bounds(cpu_seconds=30, wall_seconds=0.05)
     with pytest.raises(ImportRefused) as refused:
         foreign_imports.read_bounded(data, quick)
     assert refused.value.key == "import_too_slow"
