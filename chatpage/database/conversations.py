@@ -50,6 +50,7 @@ from chatpage.database.clock import database_now
 from chatpage.database.demo_usage import DAY, DemoImports, DemoUse
 from chatpage.database.migrations import migrate
 from chatpage.database.notices import REVISION, STOP, TEXT, Notice, Notices
+from chatpage.database.projects import ProjectStore
 from chatpage.database.prompts import PromptLibrary
 from chatpage.database.ratings import Ratings
 from chatpage.database.schema import conversations, imported_conversations, messages
@@ -213,6 +214,7 @@ class ConversationStore:
         self.usage = Ledger(self.engine, self._writes)
         self.prompts = PromptLibrary(self.engine, self._writes)
         self.ratings = Ratings(self.engine, self._writes)
+        self.projects = ProjectStore(self.engine, self._writes, self.notices)
         # What the tabs of this process watch for changes, read in one query (see watching.py).
         self.watched = RevisionBoard(self.revisions, notices=self.notices)
         self.shares = Shares(self.engine, self._writes)
