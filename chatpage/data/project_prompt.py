@@ -42,6 +42,24 @@ class Project:
 
 
 @dataclass(frozen=True)
+class ProjectContext:
+    """What a conversation's project adds to its requests, for a model of `max_length`."""
+
+    instructions: str
+    files: tuple[ReferenceFile, ...]
+    max_length: int
+
+    def prompt(self, own_prompt: str, question_chars: int) -> tuple[str, ReferencesCut | None]:
+        return project_prompt(
+            self.instructions,
+            own_prompt,
+            list(self.files),
+            max_length=self.max_length,
+            question_chars=question_chars,
+        )
+
+
+@dataclass(frozen=True)
 class ReferencesCut:
     """The project's files did not all fit: so many of their characters went, of so many."""
 

@@ -270,8 +270,9 @@ class ProjectStore:
             if found is None:
                 return FilesRefused("project_gone", 0)
             count, chars = db.execute(
-                select(func.count(), func.coalesce(func.sum(func.length(project_files.c.text)), 0))
-                .where(project_files.c.project_id == project_id)
+                select(
+                    func.count(), func.coalesce(func.sum(func.length(project_files.c.text)), 0)
+                ).where(project_files.c.project_id == project_id)
             ).one()
             if count + len(added) > FILES_MAX:
                 return FilesRefused("project_files_too_many", FILES_MAX)

@@ -18,6 +18,7 @@ from chatpage.access.quota import Preflight
 from chatpage.access.refusal import Refused
 from chatpage.data.conversation import Conversation, ErrorInfo, Message, Status
 from chatpage.data.failures import explain
+from chatpage.data.project_prompt import ProjectContext, ReferencesCut
 from chatpage.database.usage import Allowance
 from chatpage.i18n import t
 from chatpage.journal import Journal
@@ -40,13 +41,15 @@ def begin_reply(
     preflight: Preflight | None = None,
     session: str | None = None,
     allowances: tuple[Allowance, ...] = (),
+    project: ProjectContext | None = None,
 ) -> None:
     """Start writing a reply (or the rest of a cut one) on the process's reply tasks.
 
     The reply is stored before the first byte is asked for. A preflight refusal (a limit
     reached), no room for another reply or a person's limit reached settles it as failed
     without any request. Raises
-    ConversationGone when the conversation was deleted elsewhere.
+    ConversationGone when the conversation was deleted elsewhere. A conversation in a
+    `project` sends the project's instructions and files with its own system prompt.
     """
     wire = conversation.wire_messages(then_continue=continuing is not None)
     refusal = preflight(wire) if preflight is not None else None
@@ -70,15 +73,19 @@ def begin_reply(
             reply.status, reply.error = before
             journal.refresh(conversation)  # another window took it up: it is shown live
             return
+    system_prompt, cut = conversation.system_prompt, None
+    if project is not None:
+        system_prompt, cut = project.prompt(system_prompt, len(wire[-1]["content"]))
     request = Request(
         conversation_id=conversation.id,
         owner=journal.owner,
         wire=wire,
         model_id=conversation.model_id,
-        system_prompt=conversation.system_prompt or None,
+        system_prompt=system_prompt or None,
         session=session,
         allowances=allowances,
         temperature=conversation.temperature,
+        references_cut=cut,
     )
     try:
         replies.start(request, reply, client, max_per_person=max_per_person)
@@ -105,6 +112,16 @@ def show_own_reply(
         saving_failed=lambda: task.saving_failed,
     )
     _notes(conversation, task.dropped, task.over_budget, lang)
+    _references_note(task.request.references_cut, lang)
+
+
+def _references_note(cut: ReferencesCut | None, lang: str) -> None:
+    """Say that the project's reference files were cut to fit the model, and how far."""
+    if cut is not None:
+        st.caption(
+            ":material/content_cut: "
+            + t(lang, "references_cut_note", sent=cut.sent_chars, total=cut.total_chars)
+        )
 
 
 def _notes(conversation: Conversation, dropped: int, over_budget: bool, lang: str) -> None:

@@ -31,7 +31,7 @@ from chatpage.replies.live import watch
 from chatpage.replies.tasks import Replies
 from chatpage.session import Intent, PendingKind
 from chatpage.settings import Settings
-from chatpage.views import guard, messages, sidebar, window
+from chatpage.views import guard, messages, projects, sidebar, window
 from chatpage.views.library import open_entry, storage_failed_in_callback
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,8 @@ def carry_out(
     if pending is None or page.choices is None:
         return
     with guard.region("reply", page.lang):
+        projects.join_pending(conversation, journal)
+        project = projects.context_for(conversation, journal, page.choices.model.max_length)
         try:
             begin_reply(
                 conversation,
@@ -117,6 +119,7 @@ def carry_out(
                 preflight=Gate(page.settings, page.store, page.visitor.quota_key),
                 session=page.visitor.session,
                 allowances=page.allowances,
+                project=project,
             )
         except ConversationGone:  # deleted in the instant since the input was checked
             session.give_back(intent.text if intent else "", ErrorInfo("conversation_deleted"))
