@@ -17,6 +17,7 @@ from chatpage.views.projects import export_json
 from liaobots_core.emulator import Behavior, Emulator
 from liaobots_core.emulator.catalog import DEFAULT_MODELS
 from testkit.apptest import fresh_session, listed, open_menu, page_text, send
+from testkit.files import PNG_HEADER
 
 pytestmark = pytest.mark.usefixtures("own_database", "configured")
 
@@ -186,3 +187,48 @@ def test_search_can_be_limited_to_one_project(own_database: str) -> None:
     assert sorted(listed(at)) == ["Borscht history", "Borscht recipe"]
     at.sidebar.selectbox(key="search_project").set_value(project_id).run()
     assert listed(at) == ["Borscht recipe"]
+
+
+def test_a_reference_file_a_message_could_not_carry_is_refused_with_the_same_words(
+    own_database: str,
+) -> None:
+    at = fresh_session()
+    project_id = create_project(at, "Pictures", own_database)
+    open_project_settings(at, project_id)
+    at.sidebar.file_uploader(key=f"project_upload_{project_id}").set_value(
+        [("photo.png", PNG_HEADER + b"\x00" * 32, "image/png")]
+    )
+    at.run()
+    assert any("models on this page read text only" in w.value for w in at.sidebar.warning)
+    store = store_at(own_database)
+    assert store.projects.files(LOCAL_OWNER, project_id) == []
+    store.close()
+
+
+def test_a_renamed_project_is_renamed_in_another_tab_of_the_same_person(
+    own_database: str,
+) -> None:
+    at = fresh_session()
+    project_id = create_project(at, "Draft", own_database)
+    other_tab = fresh_session()
+    open_project_settings(at, project_id)
+    at.sidebar.text_input(key=f"project_name_{project_id}").input("Final")
+    at.sidebar.button(key=f"rename_project_{project_id}").click().run()
+    assert [e.label for e in at.sidebar.expander] == ["Final"]
+    other_tab.run()
+    assert [e.label for e in other_tab.sidebar.expander] == ["Final"]
+
+
+def test_the_cut_is_said_in_russian_to_a_russian_page(
+    configured: Emulator, own_database: str
+) -> None:
+    at = fresh_session()
+    at.session_state["lang"] = "ru"  # as choosing Русский does
+    at.run()
+    project_id = create_project(at, "Документы", own_database)
+    store = store_at(own_database)
+    store.projects.add_files(LOCAL_OWNER, project_id, [("long.txt", 30_000, "слово " * 5000)])
+    store.close()
+    at.sidebar.button(key=f"new_chat_in_{project_id}").click().run()
+    send(at, "Кратко перескажи")
+    assert any("Справочные файлы проекта урезаны" in c.value for c in at.caption)
