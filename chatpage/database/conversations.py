@@ -598,6 +598,7 @@ class ConversationStore:
                     )
                 )
                 db.execute(delete(conversations).where(conversations.c.id.in_(ids)))
+        self.projects.delete_older_than(cutoff, owner_prefix)
         day_ago = time.time() - DAY  # use older than the longest window counts no more
         self.demo_use.forget_before(min(cutoff, day_ago))
         self.demo_imports.forget_before(min(cutoff, day_ago))

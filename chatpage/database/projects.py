@@ -148,6 +148,21 @@ class ProjectStore:
             self._notices.announce(db, Notice(REVISION, project_key(project_id)))
         return members
 
+    def delete_older_than(self, cutoff: float, owner_prefix: str) -> int:
+        """Forget projects unchanged since `cutoff` whose owner starts with the prefix (a public
+        demo's visitors': their conversations are forgotten the same way)."""
+        with self._writes.begin() as db:
+            old = select(projects.c.id).where(
+                projects.c.updated_at < cutoff,
+                projects.c.owner.startswith(owner_prefix, autoescape=True),
+            )
+            ids = [row.id for row in db.execute(old)]
+            if ids:
+                db.execute(delete(project_members).where(project_members.c.project_id.in_(ids)))
+                db.execute(delete(project_files).where(project_files.c.project_id.in_(ids)))
+                db.execute(delete(projects).where(projects.c.id.in_(ids)))
+        return len(ids)
+
     # -- memberships ---------------------------------------------------------------------------
 
     def move(self, owner: str, conversation_id: str, project_id: str | None) -> bool:

@@ -135,3 +135,15 @@ def test_a_person_keeps_at_most_so_many_projects(store: ConversationStore) -> No
         assert store.projects.create(ALICE, f"p{number}") is not None
     assert store.projects.create(ALICE, "one more") is None
     assert store.projects.create(BOB, "Bob's first") is not None
+
+
+def test_a_demo_visitors_old_projects_are_forgotten_with_their_conversations(
+    store: ConversationStore,
+) -> None:
+    old = store.projects.create("demo:visitor", "Old")
+    kept = store.projects.create(ALICE, "Alice's")
+    assert old is not None
+    assert kept is not None
+    store.delete_older_than(-60, "demo:")  # everything is older than a minute from now
+    assert store.projects.list("demo:visitor") == []
+    assert store.projects.list(ALICE) == [kept]
