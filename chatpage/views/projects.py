@@ -149,7 +149,7 @@ def groups(
     for project in projects:
         inside = [s for s in summaries if members.get(s.id) == project.id]
         is_open = new_here == project.id or any(s.id == open_id for s in inside)
-        with st.expander(project.name, icon=":material/folder:", expanded=is_open):
+        with st.expander(safe(project.name), icon=":material/folder:", expanded=is_open):
             row = st.container(horizontal=True, vertical_alignment="center", gap="small")
             row.button(
                 t(lang, "project_new_chat"),

@@ -232,3 +232,11 @@ def test_the_cut_is_said_in_russian_to_a_russian_page(
     at.sidebar.button(key=f"new_chat_in_{project_id}").click().run()
     send(at, "Кратко перескажи")
     assert any("Справочные файлы проекта урезаны" in c.value for c in at.caption)
+
+
+def test_an_image_in_a_projects_name_is_never_loaded(own_database: str) -> None:
+    at = fresh_session()
+    create_project(at, "![x](http://tracker.test/p.png)", own_database)
+    (header,) = at.sidebar.expander
+    assert "![" not in header.label
+    assert "tracker.test" in header.label  # shown as a link to click, not fetched
