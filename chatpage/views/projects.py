@@ -83,7 +83,7 @@ def listed_projects(journal: Journal) -> list[Project]:
 
 
 def new_project_menu(journal: Journal, lang: str) -> None:
-    """ "New project": a name, then Create."""
+    """The "New project" menu: a name, then Create."""
     menu = st.popover(
         t(lang, "new_project"),
         icon=":material/create_new_folder:",

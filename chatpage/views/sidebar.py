@@ -141,7 +141,7 @@ def show(
             lang,
             share_as,
             _import_bound(settings, visitor, journal),
-            file_bounds=(settings.max_file_bytes, settings.message_limit),
+            (settings.max_file_bytes, settings.message_limit),  # a project's files' bounds
         )
         shortcuts.shortcut_list(lang)
     return SidebarChoices(
