@@ -50,9 +50,15 @@ from chatpage.database.clock import database_now
 from chatpage.database.demo_usage import DAY, DemoImports, DemoUse
 from chatpage.database.migrations import migrate
 from chatpage.database.notices import REVISION, STOP, TEXT, Notice, Notices
+from chatpage.database.projects import ProjectStore
 from chatpage.database.prompts import PromptLibrary
 from chatpage.database.ratings import Ratings
-from chatpage.database.schema import conversations, imported_conversations, messages
+from chatpage.database.schema import (
+    conversations,
+    imported_conversations,
+    messages,
+    project_members,
+)
 from chatpage.database.sharing import Shares
 from chatpage.database.usage import Ledger
 from chatpage.database.watching import RevisionBoard
@@ -213,6 +219,7 @@ class ConversationStore:
         self.usage = Ledger(self.engine, self._writes)
         self.prompts = PromptLibrary(self.engine, self._writes)
         self.ratings = Ratings(self.engine, self._writes)
+        self.projects = ProjectStore(self.engine, self._writes, self.notices)
         # What the tabs of this process watch for changes, read in one query (see watching.py).
         self.watched = RevisionBoard(self.revisions, notices=self.notices)
         self.shares = Shares(self.engine, self._writes)
@@ -624,6 +631,7 @@ class ConversationStore:
                     )
                 )
                 db.execute(delete(conversations).where(conversations.c.id.in_(ids)))
+        self.projects.delete_older_than(cutoff, owner_prefix)
         day_ago = time.time() - DAY  # use older than the longest window counts no more
         self.demo_use.forget_before(min(cutoff, day_ago))
         self.demo_imports.forget_before(min(cutoff, day_ago))
@@ -730,11 +738,15 @@ class ConversationStore:
         writing: frozenset[str] | None = None,
         *,
         archived: bool = False,
+        project: str | None = None,
+        in_projects: bool | None = None,
     ) -> list[Summary]:
         """The owner's conversations, pinned first, then newest first.
 
         Without a query, the list (or, with `archived`, the archive); a `query` searches
         titles and text of all of them, archived too, as any part of a word in any case.
+        `project` keeps those of one project; `in_projects` those in some project (True) or
+        in none (False).
         """
         first_text = (
             select(messages.c.text)
@@ -758,6 +770,7 @@ class ConversationStore:
             .order_by(conversations.c.pinned_at.is_(None), conversations.c.updated_at.desc())
             .limit(limit)
         )
+        statement = _in_project(statement, owner, project, in_projects)
         wanted = query.strip()
         if wanted:
             pattern = f"%{_escape_like(wanted.lower())}%"
@@ -811,6 +824,24 @@ class ConversationStore:
         return select(messages.c.conversation_id).where(
             func.lower(messages.c.text).like(pattern, escape="\\")
         )
+
+
+def _in_project(statement: Any, owner: str, project: str | None, grouped: bool | None) -> Any:
+    """The list narrowed to one project's conversations, or to those in some project or none."""
+    if project is not None:
+        return statement.where(
+            conversations.c.id.in_(
+                select(project_members.c.conversation_id).where(
+                    project_members.c.project_id == project, project_members.c.owner == owner
+                )
+            )
+        )
+    if grouped is None:
+        return statement
+    members = select(project_members.c.conversation_id).where(project_members.c.owner == owner)
+    return statement.where(
+        conversations.c.id.in_(members) if grouped else conversations.c.id.not_in(members)
+    )
 
 
 def _being_written() -> Any:

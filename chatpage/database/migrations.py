@@ -387,6 +387,60 @@ def m016_compared_replies(db: Connection) -> None:
     db.execute(text("ALTER TABLE conversations ADD COLUMN comparing TEXT"))
 
 
+@migration
+def m017_projects(db: Connection) -> None:
+    """Projects: a person's named groups of conversations, with instructions and reference
+    files (their extracted text). Each conversation's membership is its own row; a project's
+    deletion takes its files and memberships with it, never a conversation."""
+    db.execute(
+        text(
+            """
+            CREATE TABLE projects (
+                id VARCHAR(64) PRIMARY KEY,
+                owner VARCHAR(320) NOT NULL,
+                name VARCHAR(80) NOT NULL,
+                instructions TEXT NOT NULL DEFAULT '',
+                created_at DOUBLE PRECISION NOT NULL,
+                updated_at DOUBLE PRECISION NOT NULL
+            )
+            """
+        )
+    )
+    db.execute(text("CREATE INDEX projects_by_owner ON projects (owner, name)"))
+    db.execute(
+        text(
+            """
+            CREATE TABLE project_files (
+                id VARCHAR(64) PRIMARY KEY,
+                project_id VARCHAR(64) NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+                name VARCHAR(200) NOT NULL,
+                size INTEGER NOT NULL,
+                text TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL
+            )
+            """
+        )
+    )
+    db.execute(
+        text("CREATE INDEX project_files_by_project ON project_files (project_id, created_at)")
+    )
+    db.execute(
+        text(
+            """
+            CREATE TABLE project_members (
+                conversation_id VARCHAR(64) PRIMARY KEY
+                    REFERENCES conversations (id) ON DELETE CASCADE,
+                project_id VARCHAR(64) NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+                owner VARCHAR(320) NOT NULL,
+                joined_at DOUBLE PRECISION NOT NULL
+            )
+            """
+        )
+    )
+    db.execute(text("CREATE INDEX project_members_by_project ON project_members (project_id)"))
+    db.execute(text("CREATE INDEX project_members_by_owner ON project_members (owner)"))
+
+
 def applied(engine: Engine) -> list[str]:
     with engine.connect() as db:
         _ensure_table(db)

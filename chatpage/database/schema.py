@@ -19,6 +19,8 @@ OWNER_CHARS = 320  # an e-mail address at its longest, or a prefixed key
 ID_CHARS = 64
 MODEL_ID_CHARS = 200
 PROMPT_NAME_CHARS = 80
+PROJECT_NAME_CHARS = 80
+FILE_NAME_CHARS = 200
 SOURCE_ID_CHARS = 100  # chatpage/data/foreign.py's SOURCE_ID_MAX_CHARS
 
 metadata = MetaData()
@@ -170,4 +172,57 @@ reply_ratings = Table(
     Column("rating", Integer, nullable=False),
     Column("rated_at", Float, nullable=False),
     Index("reply_ratings_by_time", "rated_at"),
+)
+
+# A person's projects: a named group of conversations with instructions and reference files
+# (m017). Each conversation's membership is a row of its own; deleting a project deletes its
+# files and memberships, never its conversations.
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", String(ID_CHARS), primary_key=True),
+    Column("owner", String(OWNER_CHARS), nullable=False),
+    Column("name", String(PROJECT_NAME_CHARS), nullable=False),
+    Column("instructions", Text, nullable=False, server_default=""),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("projects_by_owner", "owner", "name"),
+)
+
+project_files = Table(
+    "project_files",
+    metadata,
+    Column("id", String(ID_CHARS), primary_key=True),
+    Column(
+        "project_id",
+        String(ID_CHARS),
+        ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(FILE_NAME_CHARS), nullable=False),
+    Column("size", Integer, nullable=False),  # bytes, as uploaded
+    Column("text", Text, nullable=False),  # as extracted (data/extraction.py)
+    Column("created_at", Float, nullable=False),
+    Index("project_files_by_project", "project_id", "created_at"),
+)
+
+project_members = Table(
+    "project_members",
+    metadata,
+    Column(
+        "conversation_id",
+        String(ID_CHARS),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "project_id",
+        String(ID_CHARS),
+        ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("owner", String(OWNER_CHARS), nullable=False),
+    Column("joined_at", Float, nullable=False),
+    Index("project_members_by_project", "project_id"),
+    Index("project_members_by_owner", "owner"),
 )

@@ -20,6 +20,7 @@ from chatpage.access.refusal import Refused
 from chatpage.data import comparison
 from chatpage.data.conversation import Conversation, ErrorInfo, Message, Status
 from chatpage.data.failures import explain
+from chatpage.data.project_prompt import ProjectContext, ReferencesCut
 from chatpage.database.usage import Allowance
 from chatpage.i18n import t
 from chatpage.journal import Journal
@@ -43,13 +44,16 @@ def begin_reply(
     session: str | None = None,
     allowances: tuple[Allowance, ...] = (),
     model_id: str | None = None,
+    project: ProjectContext | None = None,
 ) -> None:
     """Start writing a reply (or the rest of a cut one) on the process's reply tasks.
 
     The reply is stored before the first byte is asked for. A preflight refusal (a limit
     reached), no room for another reply or a person's limit reached settles it as failed
     without any request. `model_id` writes it with another model than the conversation's
-    (a comparison). Raises ConversationGone when the conversation was deleted elsewhere.
+    (a comparison). A conversation in a `project` sends the project's instructions and
+    files with its own system prompt. Raises ConversationGone when the conversation was
+    deleted elsewhere.
     """
     model_id = model_id or conversation.model_id
     wire = conversation.wire_messages(then_continue=continuing is not None)
@@ -74,15 +78,19 @@ def begin_reply(
             reply.status, reply.error = before
             journal.refresh(conversation)  # another window took it up: it is shown live
             return
+    system_prompt, cut = conversation.system_prompt, None
+    if project is not None:
+        system_prompt, cut = project.prompt(system_prompt, len(wire[-1]["content"]))
     request = Request(
         conversation_id=conversation.id,
         owner=journal.owner,
         wire=wire,
         model_id=model_id,
-        system_prompt=conversation.system_prompt or None,
+        system_prompt=system_prompt or None,
         session=session,
         allowances=allowances,
         temperature=conversation.temperature,
+        references_cut=cut,
     )
     try:
         replies.start(request, reply, client, max_per_person=max_per_person)
@@ -142,6 +150,16 @@ def show_own_reply(
         saving_failed=lambda: task.saving_failed,
     )
     _notes(conversation, task.dropped, task.over_budget, lang)
+    _references_note(task.request.references_cut, lang)
+
+
+def _references_note(cut: ReferencesCut | None, lang: str) -> None:
+    """Say that the project's reference files were cut to fit the model, and how far."""
+    if cut is not None:
+        st.caption(
+            ":material/content_cut: "
+            + t(lang, "references_cut_note", sent=cut.sent_chars, total=cut.total_chars)
+        )
 
 
 def _notes(conversation: Conversation, dropped: int, over_budget: bool, lang: str) -> None:

@@ -26,6 +26,7 @@ from chatpage.access.limits import without_controls
 from chatpage.access.refusal import Busy, OverLimit
 from chatpage.data.conversation import ErrorInfo, Message, Status
 from chatpage.data.failures import describe
+from chatpage.data.project_prompt import ReferencesCut
 from chatpage.database.conversations import ConversationStore, retrying_may_mend
 from chatpage.database.usage import Allowance
 from chatpage.operations import metrics
@@ -74,6 +75,8 @@ class Request:
     # apart); checked and counted as the request starts.
     allowances: tuple[Allowance, ...] = ()
     temperature: float | None = None  # None: the service's default, and none is sent
+    # A project's reference files that did not all fit the model (the page says so).
+    references_cut: ReferencesCut | None = None
 
 
 class ReplyTask:

@@ -32,8 +32,9 @@ from chatpage.replies.live import watch
 from chatpage.replies.tasks import Replies
 from chatpage.session import Intent, PendingKind
 from chatpage.settings import Settings
-from chatpage.views import compare, guard, messages, sidebar, window
+from chatpage.views import compare, guard, messages, projects, sidebar, window
 from chatpage.views.library import open_entry, storage_failed_in_callback
+from liaobots_core.models import UNSTATED_MAX_LENGTH
 
 log = logging.getLogger(__name__)
 
@@ -117,15 +118,26 @@ def carry_out(
         "allowances": page.allowances,
     }
     with guard.region("reply", page.lang):
+        projects.join_pending(conversation, journal)
         client = client_for(page.choices.backend)
         try:
-            if len(page.models) > 1 and intent is not None and intent.kind in ("send", "edit"):
-                begin_compared_replies(conversation, client, page.models, **asking)
+            asked = intent is not None and intent.kind in ("send", "edit")
+            comparing = asked and len(page.models) > 1
+            models = page.models if comparing else (conversation.model_id,)
+            # A project's files are cut to the smallest budget of the models that answer.
+            budget = min(
+                (m.max_length for m in page.choices.info.models if m.id in models),
+                default=UNSTATED_MAX_LENGTH,
+            )
+            project = projects.context_for(conversation, journal, budget)
+            if comparing:
+                begin_compared_replies(conversation, client, page.models, project=project, **asking)
             else:
                 begin_reply(
                     conversation,
                     client,
                     continuing=conversation.last if pending == "continue" else None,
+                    project=project,
                     **asking,
                 )
         except ConversationGone:  # deleted in the instant since the input was checked

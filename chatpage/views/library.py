@@ -20,7 +20,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from streamlit.delta_generator import DeltaGenerator
 
 from chatpage import session
-from chatpage.access.limits import SEARCH_MAX_CHARS, TITLE_MAX_CHARS, human_size, without_controls
+from chatpage.access.limits import (
+    FILE_MAX_BYTES,
+    MESSAGE_MAX_CHARS,
+    SEARCH_MAX_CHARS,
+    TITLE_MAX_CHARS,
+    human_size,
+    without_controls,
+)
 from chatpage.data.conversation import Conversation
 from chatpage.data.export import ImportRefused, from_json
 from chatpage.data.foreign_imports import is_foreign
@@ -32,6 +39,7 @@ from chatpage.journal import Journal
 from chatpage.operations import metrics
 from chatpage.operations.audit import audit
 from chatpage.views import importing, window
+from chatpage.views import projects as project_views
 from chatpage.views.guard import guarded
 from chatpage.views.safe_markdown import safe
 
@@ -89,9 +97,13 @@ def conversation_list(
     lang: str,
     sharer: Sharer | None = None,
     import_bound: ImportBound | None = None,
+    file_bounds: tuple[int, int] = (FILE_MAX_BYTES, MESSAGE_MAX_CHARS),
 ) -> Listed:
-    """The person's conversations: pinned, then by day; search; the archive; import."""
+    """The person's conversations: projects, then pinned, then by day; search; the archive;
+    import. `file_bounds` bound a project's reference files (bytes of one, its characters)."""
     st.subheader(t(lang, "conversations"))
+    projects = project_views.listed_projects(journal)
+    project_views.new_project_menu(journal, lang)
     query = st.text_input(
         t(lang, "search"),
         placeholder=t(lang, "search_placeholder"),
@@ -99,9 +111,10 @@ def conversation_list(
         key="conversation_search",
         label_visibility="collapsed",
     )
+    searching = bool(query.strip())
+    scope = project_views.search_scope(projects, lang) if searching else None
     open_slot = st.empty()
     shown = int(st.session_state.get(_SHOWN, LIST_PAGE))
-    searching = bool(query.strip())
     in_archive = bool(st.session_state.get(_ARCHIVE_VIEW)) and not searching
     if in_archive:
         st.button(
@@ -114,14 +127,31 @@ def conversation_list(
         )
     try:
         writing = journal.store.writing(journal.owner)
+        grouped: frozenset[str] = frozenset()
+        if not searching and not in_archive:
+            grouped = project_views.groups(
+                journal,
+                projects,
+                open_id,
+                writing,
+                lang,
+                lambda summary, is_open: entry(journal, summary, is_open, lang, sharer),
+                file_bounds,
+            )
         summaries = journal.store.list(
-            journal.owner, query, limit=shown + 1, writing=writing, archived=in_archive
+            journal.owner,
+            query,
+            limit=shown + 1,
+            writing=writing,
+            archived=in_archive,
+            project=scope,
+            in_projects=False if projects and not searching and not in_archive else None,
         )
     except SQLAlchemyError:
         log.exception("could not list conversations")
         st.caption(":material/database: " + t(lang, "storage_failed"))
         return Listed(frozenset(), frozenset(), bool(query.strip()), open_slot, sharer)
-    if not summaries:
+    if not summaries and not grouped:
         empty = "no_matches" if searching else "archive_empty" if in_archive else "no_conversations"
         st.caption(t(lang, empty))
     more, summaries = len(summaries) > shown, summaries[:shown]
@@ -162,7 +192,11 @@ def conversation_list(
     _import(journal, lang, import_bound)
     # The archive is not the list the open conversation belongs in: it is not added there.
     return Listed(
-        frozenset(s.id for s in summaries), writing, searching or in_archive, open_slot, sharer
+        frozenset(s.id for s in summaries) | grouped,
+        writing,
+        searching or in_archive,
+        open_slot,
+        sharer,
     )
 
 
@@ -233,6 +267,7 @@ def _manage(journal: Journal, summary: Summary, lang: str, sharer: Sharer | None
     conversation_id, title = summary.id, summary.title
     if sharer is not None:
         _share_controls(journal, conversation_id, sharer, lang)
+    project_views.move_menu(journal, conversation_id, lang)
     row = st.container(horizontal=True, gap="small")
     row.button(
         t(lang, "unpin" if summary.pinned else "pin"),
@@ -480,6 +515,7 @@ def _import_file(journal: Journal, lang: str, bound: ImportBound | None = None) 
         audit("refused", journal.owner, kind=refused.key, size=size)
         return
     journal.create(imported)
+    project_views.adopt_imported(journal, upload.getvalue(), imported.id)
     audit(
         "conversation_imported",
         journal.owner,

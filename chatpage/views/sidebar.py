@@ -29,14 +29,14 @@ from chatpage.backend import (
     wants_guest,
 )
 from chatpage.data.conversation import Conversation
-from chatpage.data.export import file_stem, to_json, to_markdown
+from chatpage.data.export import file_stem, to_markdown
 from chatpage.data.failures import describe, explain
 from chatpage.database.demo_usage import ImportBound
 from chatpage.database.sharing import sharer
 from chatpage.i18n import LANGUAGES, t
 from chatpage.journal import Journal
 from chatpage.settings import Settings
-from chatpage.views import shortcuts
+from chatpage.views import projects, shortcuts
 from chatpage.views.library import Listed, conversation_list
 from chatpage.views.tuning import tuning_menu
 
@@ -133,7 +133,12 @@ def show(
         downloads = st.empty()  # the chat fragment fills it: the exports follow each message
         share_as = sharer(settings.public_demo, visitor.name, st.context.url)
         listed = conversation_list(
-            journal, conversation.id, lang, share_as, _import_bound(settings, visitor, journal)
+            journal,
+            conversation.id,
+            lang,
+            share_as,
+            _import_bound(settings, visitor, journal),
+            (settings.max_file_bytes, settings.message_limit),  # a project's files' bounds
         )
         shortcuts.shortcut_list(lang)
     return SidebarChoices(backend=backend, info=info, listed=listed, downloads=downloads)
@@ -236,7 +241,7 @@ def downloads(
     )
     right.download_button(
         t(lang, "download_json"),
-        data=lambda: to_json(current()),
+        data=lambda: projects.export_json(current(), journal),
         on_click="ignore",
         file_name=f"{stem}.json",
         mime="application/json",
