@@ -29,6 +29,7 @@ from chatpage.operations import server
 from chatpage.settings import Settings, load_settings
 from chatpage.views import guard, messages, shared_view, sidebar, stops, usage_page, window
 from chatpage.views.chat import Page, carry_out, chat
+from chatpage.views.tuning import tuning_menu
 
 # Served by the page itself: a `:material/...:` icon makes every browser fetch it from Google.
 FAVICON = str(Path(__file__).parent / "chatpage" / "favicon.png")
@@ -110,6 +111,8 @@ def show_chat(settings: Settings, visitor: Visitor, store: ConversationStore, la
         choices = sidebar.show(settings, visitor, conversation, lang, journal)
     carry_out(intent, conversation, journal, page(drawn=(), first=0, choices=choices))
 
+    # The chat's own settings (system prompt, temperature, saved prompts), at its top.
+    tuning_menu(journal, conversation, lang, can_save=not settings.public_demo)
     if choices is not None:
         balance.warn_admins(settings, visitor, choices.info, lang)
         if choices.backend.demo:

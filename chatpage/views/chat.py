@@ -31,7 +31,7 @@ from chatpage.replies.live import watch
 from chatpage.replies.tasks import Replies
 from chatpage.session import Intent, PendingKind
 from chatpage.settings import Settings
-from chatpage.views import guard, messages, sidebar, window
+from chatpage.views import guard, messages, sidebar, welcome, window
 from chatpage.views.library import open_entry, storage_failed_in_callback
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,9 @@ def chat(page: Page) -> None:
         _sidebar(page, journal, conversation)
     _notices(journal, lang, conversation.id)
     with guard.region("conversation", lang):
-        if not conversation.messages:
+        if not conversation.messages and page.choices is not None:  # the way in, starters
+            welcome.show(page.settings, page.choices.backend, journal, conversation, lang)
+        elif not conversation.messages:
             st.caption(t(lang, "empty_state"))
         task = messages.tail(
             conversation,

@@ -1,8 +1,9 @@
-"""The sidebar's menu of a conversation's temperature and saved prompts.
+"""The chat's settings, at the top of the chat: its system prompt, temperature and saved
+prompts, which belong to the conversation (the sidebar is for the conversations).
 
-Drawn only while open: a page load pays for one button, not a slider and a prompt library
-(on a busy process a full run's cost is what a page load waits for). The temperature is the
-conversation's own; a chosen prompt becomes its system prompt, in the text area beside.
+Drawn only while open: a page load pays for one button, not a text area, a slider and a
+prompt library (on a busy process a full run's cost is what a page load waits for). A chosen
+prompt becomes the system prompt, in the text area above it.
 """
 
 from __future__ import annotations
@@ -24,17 +25,27 @@ log = logging.getLogger(__name__)
 
 
 def tuning_menu(journal: Journal, conversation: Conversation, lang: str, *, can_save: bool) -> None:
-    """The menu's button; its contents only while it is open."""
-    menu = st.popover(
+    """The menu's button, at the right of the chat's top; its contents only while open."""
+    bar = st.container(horizontal=True, horizontal_alignment="right", key="chat_bar")
+    menu = bar.popover(
         t(lang, "conversation_settings"),
         icon=":material/tune:",
         key=SETTINGS_MENU,
         on_change="rerun",
-        width="stretch",
+        help=t(lang, "conversation_settings_help"),
     )
     if not menu.open:
         return
     with menu:
+        conversation.system_prompt = without_controls(
+            st.text_area(
+                t(lang, "system_prompt"),
+                value=conversation.system_prompt,
+                max_chars=SYSTEM_PROMPT_MAX_CHARS,
+                help=t(lang, "system_prompt_help"),
+                key=f"system_prompt_{conversation.id}",
+            )
+        )
         conversation.temperature = _temperature_picker(conversation, lang)
         with guard.region("prompts", lang):
             prompt_picker(journal, conversation, lang, can_save=can_save)

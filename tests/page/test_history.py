@@ -237,14 +237,14 @@ def test_a_conversations_temperature_is_sent_kept_and_restored(
     default.sidebar.button[0].click().run()  # New chat
     fresh = default
     open_settings(fresh)
-    key = next(s.key for s in fresh.sidebar.select_slider if s.key.startswith("temperature_"))
-    fresh.sidebar.select_slider(key=key).set_value(0.3).run()
+    key = next(s.key for s in fresh.main.select_slider if s.key.startswith("temperature_"))
+    fresh.main.select_slider(key=key).set_value(0.3).run()
     send(fresh, "a focused answer, please")
     assert configured.chat_requests[-1].body["temperature"] == 0.3
     conversation_id = fresh.query_params["c"]
     reopened = fresh_session(c=conversation_id)
     open_settings(reopened)
-    slider = reopened.sidebar.select_slider(key=f"temperature_{conversation_id}")
+    slider = reopened.main.select_slider(key=f"temperature_{conversation_id}")
     assert slider.value == 0.3
     stored_copy = stored(own_database).load(conversation_id, LOCAL_OWNER)
     assert stored_copy is not None
