@@ -31,7 +31,7 @@ from chatpage.replies.live import watch
 from chatpage.replies.tasks import Replies
 from chatpage.session import Intent, PendingKind
 from chatpage.settings import Settings
-from chatpage.views import guard, messages, sidebar, welcome, window
+from chatpage.views import guard, messages, settings_dialog, sidebar, tuning, window
 from chatpage.views.library import open_entry, storage_failed_in_callback
 
 log = logging.getLogger(__name__)
@@ -168,10 +168,12 @@ def chat(page: Page) -> None:
         _sidebar(page, journal, conversation)
     _notices(journal, lang, conversation.id)
     with guard.region("conversation", lang):
-        if not conversation.messages and page.choices is not None:  # the way in, starters
-            welcome.show(page.settings, page.choices.backend, journal, conversation, lang)
-        elif not conversation.messages:
-            st.caption(t(lang, "empty_state"))
+        if not conversation.messages:  # the way in when there is none; prompts to start from
+            backend = page.choices.backend if page.choices is not None else None
+            if backend is None or not settings_dialog.way_in(page.settings, backend, lang):
+                st.caption(t(lang, "empty_state"))
+            can_save = not page.settings.public_demo
+            tuning.starters(journal, conversation, lang, can_save=can_save)
         task = messages.tail(
             conversation,
             after,

@@ -187,7 +187,8 @@ def entry(
         icon, note = ":material/mark_chat_unread:", t(lang, "unseen_reply")
     elif summary.archived:
         icon, note = ":material/archive:", t(lang, "archived_note")
-    row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+    # One line, the menu beside the title (a long title is cut short, not wrapped under it).
+    row = st.container(horizontal=True, wrap=False, vertical_alignment="center", gap="small")
     row.button(
         safe(summary.title),  # a label is markdown: an image in a title must not load
         key=f"open_{summary.id}",
@@ -203,6 +204,7 @@ def entry(
     menu = row.popover(
         "",
         icon=":material/more_vert:",
+        type="tertiary",  # light, beside the title, as the peers' ⋮
         help=t(lang, "more_actions"),
         key=f"menu_{summary.id}",
         on_change="rerun",

@@ -1,9 +1,14 @@
-"""The Settings dialog: language and connection (offline demo, auth code, guest sign-in).
+"""The Settings dialog: language and connection (offline demo, auth code, guest sign-in);
+and the same way in, in an empty chat, for a visitor who has none.
 
 Opened from the sidebar's gear, so the sidebar is the conversations. The dialog reruns on its
 own (it is a fragment), but what it changes (the language, the service) is the whole page's:
 a change marks the page to be redrawn, and the dialog stays open across that redraw until
 the person closes it.
+
+A first visitor with no code (none configured, none pasted, no guest session) sees the way
+in in the chat itself (`way_in`), not behind the sidebar's `»`: continue as a guest, paste a
+code, or try the offline demo.
 
 A pasted code is moved out of its field as soon as it is entered and kept in the session
 only: the field is emptied, so the code is never sent back to the browser.
@@ -31,6 +36,7 @@ from chatpage.settings import Settings
 SETTINGS_OPEN = "settings_open"
 _REDRAW = "settings_changed"  # a choice of the whole page's was made: redraw it
 CODE_TYPED = "auth_code_typed"  # the dialog's code field; emptied once read
+_WELCOME_CODE = "welcome_code"  # the empty chat's code field; emptied once read
 
 
 def open_settings() -> None:
@@ -221,3 +227,27 @@ def guest_button(lang: str, *, key: str) -> None:
         help=t(lang, "guest_help"),
         on_click=changed(continue_as_guest),
     )
+
+
+def way_in(settings: Settings, backend: Backend, lang: str) -> bool:
+    """In an empty chat (drawn by the chat fragment): the way in, when there is none yet."""
+    redraw_if_changed()  # a way in was taken here: the whole page follows
+    if backend.demo or backend.guest or backend.auth_code or settings.public_demo:
+        return False
+    st.info(t(lang, "auth_code_missing"), icon=":material/key:")
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        guest_button(lang, key="continue_as_guest")
+        st.button(
+            t(lang, "try_demo"),
+            key="try_demo",
+            icon=":material/science:",
+            help=t(lang, "use_demo"),
+            on_click=changed(_use_demo),
+        )
+    code_field(settings, lang, _WELCOME_CODE)
+    return True
+
+
+def _use_demo() -> None:
+    st.session_state[DEMO_TOGGLE] = True
+    forget_service_info()

@@ -52,23 +52,23 @@ def show(
     journal: Journal,
 ) -> SidebarChoices:
     with st.sidebar:
-        st.title(t(lang, "page_title"))
+        # The title and the gear on one line: language and connection are in the dialog.
+        with st.container(horizontal=True, wrap=False, vertical_alignment="center"):
+            st.title(t(lang, "page_title"))
+            settings_dialog.gear(lang)
         if visitor.name:
             st.caption(":material/person: " + t(lang, "signed_in_as", name=visitor.name))
         if visitor.signed_in:
             st.button(t(lang, "sign_out"), icon=":material/logout:", on_click=st.logout)
         if visitor.session is not None:
             st.caption(":material/groups: " + t(lang, "shared_page_note"))
-        # New chat and the gear on one line: language and connection are in the dialog.
-        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-            st.button(
-                t(lang, "new_chat"),
-                icon=":material/edit_square:",
-                on_click=session.start_new_conversation,
-                width="stretch",
-                shortcut=shortcuts.NEW_CHAT,
-            )
-            settings_dialog.gear(lang)
+        st.button(
+            t(lang, "new_chat"),
+            icon=":material/edit_square:",
+            on_click=session.start_new_conversation,
+            width="stretch",
+            shortcut=shortcuts.NEW_CHAT,
+        )
         backend = chosen_backend(settings)
         info = service_info(backend)
         settings_dialog.status(backend, info, lang)

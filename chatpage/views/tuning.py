@@ -3,7 +3,8 @@ prompts, which belong to the conversation (the sidebar is for the conversations)
 
 Drawn only while open: a page load pays for one button, not a text area, a slider and a
 prompt library (on a busy process a full run's cost is what a page load waits for). A chosen
-prompt becomes the system prompt, in the text area above it.
+prompt becomes the system prompt, in the text area above it. An empty chat offers a few
+saved prompts to start from (`starters`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from chatpage.i18n import t
 from chatpage.journal import Journal
 from chatpage.views import guard
 from chatpage.views.guard import guarded
+from chatpage.views.safe_markdown import safe
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ def tuning_menu(journal: Journal, conversation: Conversation, lang: str, *, can_
             prompt_picker(journal, conversation, lang, can_save=can_save)
 
 
+STARTERS = 4  # prompts an empty chat offers: the built-in ones first, then the person's own
 _PROMPT_CHOICE = "prompt_choice"
 SETTINGS_MENU = "conversation_settings"
 _PROMPT_NAME = "prompt_name"
@@ -164,3 +167,31 @@ def _temperature_picker(conversation: Conversation, lang: str) -> float | None:
         help=t(lang, "temperature_help"),
         key=f"temperature_{conversation.id}",
     )
+
+
+def starters(journal: Journal, conversation: Conversation, lang: str, *, can_save: bool) -> None:
+    """In an empty chat: a few saved prompts; one click makes it this chat's system prompt."""
+    mine: list[Prompt] = []
+    try:
+        mine = journal.store.prompts.list(journal.owner) if can_save else []
+    except SQLAlchemyError:
+        log.exception("could not read saved prompts")
+    prompts = [*builtin_prompts(lang), *mine][:STARTERS]
+    st.caption(t(lang, "start_from_prompt"))
+    row = st.container(horizontal=True, gap="small")
+    for prompt in prompts:
+        row.button(
+            safe(prompt.name),  # a person's own name of it is shown, never run
+            key=f"starter_{prompt.id}",
+            icon=":material/check:" if conversation.system_prompt == prompt.text else None,
+            help=safe(prompt.text[:300]),
+            on_click=_start_from,
+            args=(conversation, prompt, lang),
+        )
+
+
+@guarded
+def _start_from(conversation: Conversation, prompt: Prompt, lang: str) -> None:
+    conversation.system_prompt = prompt.text
+    st.session_state.pop(f"system_prompt_{conversation.id}", None)  # the box shows it anew
+    st.toast(t(lang, "prompt_in_use", name=prompt.name), icon=":material/bookmark:")

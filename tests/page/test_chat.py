@@ -193,7 +193,7 @@ def test_language_switch_translates_the_page(app: AppTest, configured: Emulator)
 def test_new_chat_starts_empty_and_keeps_the_model(app: AppTest, configured: Emulator) -> None:
     app.sidebar.selectbox(key=f"model_{conversation(app).id}").select("gpt-4").run()
     send(app, "hello")
-    app.sidebar.button[0].click().run()
+    next(b for b in app.sidebar.button if b.label == "New chat").click().run()
     assert bubbles(app) == []
     assert conversation(app).model_id == "gpt-4"
 

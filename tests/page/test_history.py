@@ -234,7 +234,7 @@ def test_a_conversations_temperature_is_sent_kept_and_restored(
     at = fresh_session()
     default = send(at, "with the service's default")
     assert "temperature" not in configured.chat_requests[-1].body  # nothing sent: its default
-    default.sidebar.button[0].click().run()  # New chat
+    next(b for b in default.sidebar.button if b.label == "New chat").click().run()
     fresh = default
     open_settings(fresh)
     key = next(s.key for s in fresh.main.select_slider if s.key.startswith("temperature_"))
