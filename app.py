@@ -6,7 +6,7 @@ executes the file as `__main__` (Streamlit's script runner, AppTest too), which 
 
 A page run is an `st.navigation` entry point: settings, the access gate and the database are
 checked first, before any page runs; a shared link (`?share=`) then shows its read-only
-snapshot (chatpage/views/shared_view.py) instead; else the chat (everyone's, the default page)
+snapshot (chatpage/views/pages/shared.py) instead; else the chat (everyone's, the default page)
 or, for CHAT_ADMINS alone, the usage page (`app_pages/usage.py`). Nobody else has it in the
 navigation or at its URL.
 """
@@ -27,9 +27,11 @@ from chatpage.i18n import pick_language, t
 from chatpage.journal import Journal, open_store, process_replies
 from chatpage.operations import server
 from chatpage.settings import Settings, load_settings
-from chatpage.views import guard, messages, shared_view, sidebar, stops, usage_page, window
+from chatpage.views import guard, messages, sidebar, stops, window
 from chatpage.views.chat import Page, carry_out, chat
 from chatpage.views.compare import model_bar
+from chatpage.views.pages import shared, usage
+from chatpage.views.tuning import tuning_menu
 
 # Served by the page itself: a `:material/...:` icon makes every browser fetch it from Google.
 FAVICON = str(Path(__file__).parent / "chatpage" / "favicon.png")
@@ -60,14 +62,14 @@ def main() -> None:
     store = open_store(settings)
     if store is None:
         stops.stop_for_database(lang)
-    if shared_view.wanted():  # `?share=`: a read-only snapshot instead of the chat
-        shared_view.show(store, visitor.owner, not settings.public_demo, lang)
+    if shared.wanted():  # `?share=`: a read-only snapshot instead of the chat
+        shared.show(store, visitor.owner, not settings.public_demo, lang)
 
     chat_page = functools.partial(show_chat, settings, visitor, store, lang)
     functools.update_wrapper(chat_page, show_chat)  # the page is named after the function
     pages = [st.Page(chat_page, title=t(lang, "nav_chat"), icon=":material/forum:", default=True)]
     if visitor.admin:  # only then is the usage page registered: no link, and no URL, for others
-        usage_page.hand_over(usage_page.Visit(settings, visitor, store, lang))
+        usage.hand_over(usage.Visit(settings, visitor, store, lang))
         pages.append(
             st.Page(
                 "app_pages/usage.py",
@@ -117,6 +119,8 @@ def show_chat(settings: Settings, visitor: Visitor, store: ConversationStore, la
         intent, conversation, journal, page(drawn=(), first=0, choices=choices, models=models)
     )
 
+    # The chat's own settings (system prompt, temperature, saved prompts), at its top.
+    tuning_menu(journal, conversation, lang, can_save=not settings.public_demo)
     if choices is not None:
         balance.warn_admins(settings, visitor, choices.info, lang)
         if choices.backend.demo:

@@ -1,5 +1,5 @@
 """The usage page (CHAT_ADMINS only): `app.py` registers it for admins alone."""
 
-from chatpage.views import usage_page
+from chatpage.views.pages import usage
 
-usage_page.show()
+usage.show()

@@ -124,6 +124,32 @@ def open_menu(at: AppTest, conversation_id: str) -> None:
 
 
 def open_settings(at: AppTest) -> None:
-    """Open the sidebar's temperature and prompts menu, as clicking it does."""
+    """Open the chat's settings (system prompt, temperature, prompts), as clicking it does."""
     at.session_state["conversation_settings"] = True
     at.run()
+
+
+def open_settings_dialog(at: AppTest) -> AppTest:
+    """Open the Settings dialog (language, connection) with the sidebar's gear."""
+    at.sidebar.button(key="settings_gear").click().run()  # when open already, it stays open
+    assert not at.exception, at.exception
+    return at
+
+
+def choose_language(at: AppTest, lang: str) -> AppTest:
+    """Pick the page's language in the Settings dialog."""
+    open_settings_dialog(at).selectbox(key="lang").set_value(lang).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def paste_code(at: AppTest, code: str) -> AppTest:
+    """Paste an auth code into the Settings dialog's field, as a person does."""
+    open_settings_dialog(at).text_input(key="auth_code_typed").input(code).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def demo_toggle(at: AppTest):
+    """The Settings dialog's offline demo toggle (the dialog opened first)."""
+    return open_settings_dialog(at).toggle(key="use_demo")

@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "chatpage"
-FOLDERS = sorted(p for p in [PACKAGE, *PACKAGE.iterdir()] if (p / "__init__.py").exists())
+FOLDERS = sorted(p.parent for p in PACKAGE.rglob("__init__.py"))
 PLAIN = ("data", "database", "operations")  # no Streamlit: usable from tools and tests alike
 
 

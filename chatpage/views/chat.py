@@ -32,8 +32,17 @@ from chatpage.replies.live import watch
 from chatpage.replies.tasks import Replies
 from chatpage.session import Intent, PendingKind
 from chatpage.settings import Settings
-from chatpage.views import compare, guard, messages, projects, sidebar, window
-from chatpage.views.library import open_entry, storage_failed_in_callback
+from chatpage.views import (
+    compare,
+    guard,
+    messages,
+    settings_dialog,
+    sidebar,
+    tuning,
+    window,
+)
+from chatpage.views.conversation_list import projects
+from chatpage.views.conversation_list.library import open_entry, storage_failed_in_callback
 from liaobots_core.models import UNSTATED_MAX_LENGTH
 
 log = logging.getLogger(__name__)
@@ -192,8 +201,12 @@ def chat(page: Page) -> None:
         _sidebar(page, journal, conversation)
     _notices(journal, lang, conversation.id)
     with guard.region("conversation", lang):
-        if not conversation.messages:
-            st.caption(t(lang, "empty_state"))
+        if not conversation.messages:  # the way in when there is none; prompts to start from
+            backend = page.choices.backend if page.choices is not None else None
+            if backend is None or not settings_dialog.way_in(page.settings, backend, lang):
+                st.caption(t(lang, "empty_state"))
+            can_save = not page.settings.public_demo
+            tuning.starters(journal, conversation, lang, can_save=can_save)
         compared = comparison.on_show(conversation)
         followed = messages.tail(
             conversation,

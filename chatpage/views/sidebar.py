@@ -1,4 +1,7 @@
-"""The sidebar: the connection, the conversations and their downloads.
+"""The sidebar: New chat, the settings' gear, the conversations and their downloads.
+
+Language and connection are in the Settings dialog (settings_dialog); the chat's own
+settings at the top of the chat (tuning), beside the model bar (compare).
 
 Every text a person or the model wrote is shown with plain `st.markdown` (never
 `unsafe_allow_html`), so markup in a title is shown, not run.
@@ -15,34 +18,19 @@ from streamlit.delta_generator import DeltaGenerator
 
 from chatpage import session
 from chatpage.access.identity import Visitor
-from chatpage.access.limits import SYSTEM_PROMPT_MAX_CHARS, without_controls
-from chatpage.backend import (
-    CODE_INPUT,
-    DEMO_TOGGLE,
-    Backend,
-    ServiceInfo,
-    choose_backend,
-    continue_as_guest,
-    end_guest_session,
-    forget_service_info,
-    service_info,
-    wants_guest,
-)
+from chatpage.backend import Backend, ServiceInfo, chosen_backend, service_info
 from chatpage.data.conversation import Conversation
 from chatpage.data.export import file_stem, to_markdown
-from chatpage.data.failures import describe, explain
 from chatpage.database.demo_usage import ImportBound
 from chatpage.database.sharing import sharer
-from chatpage.i18n import LANGUAGES, t
+from chatpage.i18n import t
 from chatpage.journal import Journal
 from chatpage.settings import Settings
-from chatpage.views import projects, shortcuts
-from chatpage.views.library import Listed, conversation_list
-from chatpage.views.tuning import tuning_menu
+from chatpage.views import settings_dialog, shortcuts
+from chatpage.views.conversation_list import projects
+from chatpage.views.conversation_list.library import Listed, conversation_list
 
 log = logging.getLogger(__name__)
-
-
 
 
 @dataclass(frozen=True)
@@ -61,7 +49,10 @@ def show(
     journal: Journal,
 ) -> SidebarChoices:
     with st.sidebar:
-        st.title(t(lang, "page_title"))
+        # The title and the gear on one line: language and connection are in the dialog.
+        with st.container(horizontal=True, wrap=False, vertical_alignment="center"):
+            st.title(t(lang, "page_title"))
+            settings_dialog.gear(lang)
         if visitor.name:
             st.caption(":material/person: " + t(lang, "signed_in_as", name=visitor.name))
         if visitor.signed_in:
@@ -75,62 +66,10 @@ def show(
             width="stretch",
             shortcut=shortcuts.NEW_CHAT,
         )
-        st.selectbox(
-            t(lang, "language"),
-            options=list(LANGUAGES),
-            format_func=LANGUAGES.get,
-            key="lang",
-            persist_state="session",  # kept while on another page (the usage page)
-        )
-        st.subheader(t(lang, "sidebar_connection"))
-        use_demo = st.toggle(
-            t(lang, "use_demo"),
-            value=settings.offline_demo,
-            key=DEMO_TOGGLE,
-            on_change=forget_service_info,
-            persist_state="session",
-        )
-        pasted = None
-        if settings.public_demo:  # the operator's code: nothing to see, nothing to change
-            demo = settings.demo
-            st.caption(
-                t(
-                    lang,
-                    "public_demo_note",
-                    per_minute=demo.per_minute,
-                    per_day=demo.per_day,
-                    hours=f"{demo.retention_hours:g}",
-                )
-            )
-        elif not use_demo:
-            pasted = st.text_input(
-                t(lang, "auth_code"),
-                type="password",
-                key=CODE_INPUT,
-                help=t(lang, "auth_code_help"),
-                placeholder=t(lang, "auth_code_override") if settings.has_server_code else "",
-                on_change=forget_service_info,
-                persist_state="session",
-            ).strip()
-            if settings.has_server_code and not pasted:
-                st.caption(t(lang, "auth_code_from_server"))
-        backend = choose_backend(settings, pasted or None, use_demo, wants_guest(settings))
+        backend = chosen_backend(settings)
         info = service_info(backend)
-        _connection_status(backend, info, lang)
-        _guest_controls(settings, backend, lang)
-        # Drawn only while open: a page load pays for one button, not a slider and a library.
-        # A demo visitor's things last a day: the built-in prompts, nothing to save.
-        tuning_menu(journal, conversation, lang, can_save=not settings.public_demo)
-        conversation.system_prompt = without_controls(
-            st.text_area(
-                t(lang, "system_prompt"),
-                value=conversation.system_prompt,
-                max_chars=SYSTEM_PROMPT_MAX_CHARS,
-                help=t(lang, "system_prompt_help"),
-                key=f"system_prompt_{conversation.id}",
-            )
-        )
-        downloads = st.empty()  # the chat fragment fills it: the exports follow each message
+        settings_dialog.status(backend, info, lang)
+        settings_dialog.show_if_open(settings, backend, info, lang)
         share_as = sharer(settings.public_demo, visitor.name, st.context.url)
         listed = conversation_list(
             journal,
@@ -140,6 +79,7 @@ def show(
             _import_bound(settings, visitor, journal),
             (settings.max_file_bytes, settings.message_limit),  # a project's files' bounds
         )
+        downloads = st.empty()  # the chat fragment fills it: the exports follow each message
         shortcuts.shortcut_list(lang)
     return SidebarChoices(backend=backend, info=info, listed=listed, downloads=downloads)
 
@@ -153,58 +93,6 @@ def _import_bound(settings: Settings, visitor: Visitor, journal: Journal) -> Imp
     return journal.store.demo_imports.bound(
         visitor.quota_key, demo.imports_per_day, demo.import_bytes_per_day
     )
-
-
-def _connection_status(backend: Backend, info: ServiceInfo, lang: str) -> None:
-    if backend.demo:
-        st.caption(":material/science: " + t(lang, "status_demo"))
-    elif backend.guest:
-        _guest_status(info, lang)
-    elif not backend.auth_code:
-        st.info(t(lang, "auth_code_missing"), icon=":material/key:")
-    elif info.account_error is not None:
-        _, text = explain(describe(info.account_error), lang)
-        st.caption(":material/error: " + t(lang, "status_checking_failed", error=text))
-    elif info.balance is not None:
-        st.caption(":material/check_circle: " + t(lang, "status_connected", balance=info.balance))
-    else:
-        st.caption(":material/check_circle: " + t(lang, "status_connected_no_balance"))
-
-
-def _guest_status(info: ServiceInfo, lang: str) -> None:
-    if info.account_error is not None:
-        _, text = explain(describe(info.account_error), lang)
-        st.caption(":material/error: " + t(lang, "status_checking_failed", error=text))
-    elif info.guest_not_signed_in:
-        st.caption(":material/person: " + t(lang, "status_guest_at_first_message"))
-    elif info.balance is not None:
-        st.caption(":material/person: " + t(lang, "status_guest", balance=info.balance))
-    else:
-        st.caption(":material/person: " + t(lang, "status_guest_no_balance"))
-
-
-def _guest_controls(settings: Settings, backend: Backend, lang: str) -> None:
-    """With no code in use, one click signs this browser session in as a guest."""
-    if backend.demo:
-        return
-    if backend.guest:
-        if not settings.guest:  # a page run on guests has nothing to go back to
-            st.button(
-                t(lang, "end_guest"),
-                key="end_guest",
-                icon=":material/logout:",
-                type="tertiary",
-                on_click=end_guest_session,
-            )
-    elif not backend.auth_code:
-        st.button(
-            t(lang, "continue_as_guest"),
-            key="continue_as_guest",
-            icon=":material/person:",
-            type="primary",
-            help=t(lang, "guest_help"),
-            on_click=continue_as_guest,
-        )
 
 
 def downloads(

@@ -1,8 +1,10 @@
-"""The sidebar's menu of a conversation's temperature and saved prompts.
+"""The chat's settings, at the top of the chat: its system prompt, temperature and saved
+prompts, which belong to the conversation (the sidebar is for the conversations).
 
-Drawn only while open: a page load pays for one button, not a slider and a prompt library
-(on a busy process a full run's cost is what a page load waits for). The temperature is the
-conversation's own; a chosen prompt becomes its system prompt, in the text area beside.
+Drawn only while open: a page load pays for one button, not a text area, a slider and a
+prompt library (on a busy process a full run's cost is what a page load waits for). A chosen
+prompt becomes the system prompt, in the text area above it. An empty chat offers a few
+saved prompts to start from (`starters`).
 """
 
 from __future__ import annotations
@@ -19,27 +21,39 @@ from chatpage.i18n import t
 from chatpage.journal import Journal
 from chatpage.views import guard
 from chatpage.views.guard import guarded
+from chatpage.views.safe_markdown import safe
 
 log = logging.getLogger(__name__)
 
 
 def tuning_menu(journal: Journal, conversation: Conversation, lang: str, *, can_save: bool) -> None:
-    """The menu's button; its contents only while it is open."""
-    menu = st.popover(
+    """The menu's button, at the right of the chat's top; its contents only while open."""
+    bar = st.container(horizontal=True, horizontal_alignment="right", key="chat_bar")
+    menu = bar.popover(
         t(lang, "conversation_settings"),
         icon=":material/tune:",
         key=SETTINGS_MENU,
         on_change="rerun",
-        width="stretch",
+        help=t(lang, "conversation_settings_help"),
     )
     if not menu.open:
         return
     with menu:
+        conversation.system_prompt = without_controls(
+            st.text_area(
+                t(lang, "system_prompt"),
+                value=conversation.system_prompt,
+                max_chars=SYSTEM_PROMPT_MAX_CHARS,
+                help=t(lang, "system_prompt_help"),
+                key=f"system_prompt_{conversation.id}",
+            )
+        )
         conversation.temperature = _temperature_picker(conversation, lang)
         with guard.region("prompts", lang):
             prompt_picker(journal, conversation, lang, can_save=can_save)
 
 
+STARTERS = 4  # prompts an empty chat offers: the built-in ones first, then the person's own
 _PROMPT_CHOICE = "prompt_choice"
 SETTINGS_MENU = "conversation_settings"
 _PROMPT_NAME = "prompt_name"
@@ -153,3 +167,31 @@ def _temperature_picker(conversation: Conversation, lang: str) -> float | None:
         help=t(lang, "temperature_help"),
         key=f"temperature_{conversation.id}",
     )
+
+
+def starters(journal: Journal, conversation: Conversation, lang: str, *, can_save: bool) -> None:
+    """In an empty chat: a few saved prompts; one click makes it this chat's system prompt."""
+    mine: list[Prompt] = []
+    try:
+        mine = journal.store.prompts.list(journal.owner) if can_save else []
+    except SQLAlchemyError:
+        log.exception("could not read saved prompts")
+    prompts = [*builtin_prompts(lang), *mine][:STARTERS]
+    st.caption(t(lang, "start_from_prompt"))
+    row = st.container(horizontal=True, gap="small")
+    for prompt in prompts:
+        row.button(
+            safe(prompt.name),  # a person's own name of it is shown, never run
+            key=f"starter_{prompt.id}",
+            icon=":material/check:" if conversation.system_prompt == prompt.text else None,
+            help=safe(prompt.text[:300]),
+            on_click=_start_from,
+            args=(conversation, prompt, lang),
+        )
+
+
+@guarded
+def _start_from(conversation: Conversation, prompt: Prompt, lang: str) -> None:
+    conversation.system_prompt = prompt.text
+    st.session_state.pop(f"system_prompt_{conversation.id}", None)  # the box shows it anew
+    st.toast(t(lang, "prompt_in_use", name=prompt.name), icon=":material/bookmark:")

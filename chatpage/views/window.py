@@ -78,7 +78,7 @@ def shown(conversation: Conversation, messages: list[Message]) -> Shown:
 
 
 def show_earlier(conversation: Conversation, window: Shown, lang: str) -> None:
-    """"Show earlier messages" above the first drawn, when there are earlier ones."""
+    """ "Show earlier messages" above the first drawn, when there are earlier ones."""
     if window.first == 0:
         return
     branch = conversation.messages

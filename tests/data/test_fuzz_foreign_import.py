@@ -26,7 +26,7 @@ from chatpage.data import foreign_imports
 from chatpage.data.export import ImportRefused
 from chatpage.data.foreign import Batch
 from chatpage.database.conversations import ConversationStore
-from chatpage.views.importing import Outcome, summary_lines
+from chatpage.views.conversation_list.importing import Outcome, summary_lines
 from testkit import foreign_exports as exports
 from testkit.fuzzing import ODD_VALUES, STORED, dump, fuzz_settings
 from tests.data.test_fuzz_import import assert_explained, assert_usable

@@ -12,7 +12,7 @@ from chatpage.data.export import to_json
 from chatpage.database.conversations import ConversationStore
 from chatpage.database.demo_usage import DAY
 from chatpage.operations.audit import LOGGER_NAME
-from testkit.apptest import bubbles, fresh_session, listed
+from testkit.apptest import bubbles, choose_language, fresh_session, listed
 
 pytestmark = pytest.mark.usefixtures("own_database", "configured")
 
@@ -56,7 +56,7 @@ def test_a_demo_visitor_imports_so_many_a_day_and_the_next_is_refused_in_their_l
     assert bubbles(at)[0] == ("user", "Question")  # the last import still on show
     assert refusals(caplog) == [("import_demo_count", len(third))]
 
-    at.sidebar.selectbox(key="lang").select("ru").run()
+    choose_language(at, "ru")
     at.sidebar.file_uploader[0].set_value(("chat.json", third, "application/json"))
     at.run()
     assert any("не больше 2 разговоров в день" in e.value for e in at.sidebar.error)

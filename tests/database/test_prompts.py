@@ -43,12 +43,12 @@ def test_a_built_in_prompt_becomes_the_conversations_and_goes_upstream(
     configured: Emulator,
 ) -> None:
     at = fresh_session()
-    assert "prompt_choice" not in [s.key for s in at.sidebar.selectbox]  # in a closed menu
+    assert "prompt_choice" not in [s.key for s in at.main.selectbox]  # in a closed menu
     open_settings(at)
-    at.sidebar.selectbox(key="prompt_choice").set_value("builtin:translate").run()
-    area = next(a for a in at.sidebar.text_area if a.key.startswith("system_prompt_"))
+    at.main.selectbox(key="prompt_choice").set_value("builtin:translate").run()
+    area = next(a for a in at.main.text_area if a.key.startswith("system_prompt_"))
     assert area.value.startswith("You are a translator.")
-    assert at.sidebar.selectbox(key="prompt_choice").value is None  # ready for the next choice
+    assert at.main.selectbox(key="prompt_choice").value is None  # ready for the next choice
     send(at, "Good morning")
     assert configured.chat_requests[-1].body["prompt"].startswith("You are a translator.")
 
@@ -57,17 +57,17 @@ def test_a_built_in_prompt_becomes_the_conversations_and_goes_upstream(
 def test_a_saved_prompt_is_offered_in_the_next_session_and_can_be_deleted() -> None:
     at = fresh_session()
     open_settings(at)
-    area = next(a for a in at.sidebar.text_area if a.key.startswith("system_prompt_"))
+    area = next(a for a in at.main.text_area if a.key.startswith("system_prompt_"))
     area.input("Answer as a pirate.").run()
-    at.sidebar.text_input(key="prompt_name").input("Pirate").run()
-    at.sidebar.button(key="save_prompt").click().run()
+    at.main.text_input(key="prompt_name").input("Pirate").run()
+    at.main.button(key="save_prompt").click().run()
     later = fresh_session()
     open_settings(later)
-    chooser = later.sidebar.selectbox(key="prompt_choice")
+    chooser = later.main.selectbox(key="prompt_choice")
     assert "Pirate" in chooser.options
-    delete = next(b for b in later.sidebar.button if b.label == "Delete “Pirate”")
+    delete = next(b for b in later.main.button if b.label == "Delete “Pirate”")
     delete.click().run()
     after = fresh_session()
     open_settings(after)
-    chooser = after.sidebar.selectbox(key="prompt_choice")
+    chooser = after.main.selectbox(key="prompt_choice")
     assert "Pirate" not in chooser.options

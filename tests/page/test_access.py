@@ -18,6 +18,7 @@ from testkit.apptest import (
     edit_key,
     fresh_session,
     listed,
+    open_settings_dialog,
     page_text,
     send,
 )
@@ -48,9 +49,9 @@ def test_demo_refuses_the_third_message_in_a_minute_without_asking_upstream(
 
 @pytest.mark.usefixtures("public_demo")
 def test_demo_hides_the_code_field_and_says_what_the_limits_are() -> None:
-    at = fresh_session()
-    assert [w.label for w in at.sidebar.text_input] == ["Search conversations"]
-    assert any("up to 2 messages a minute" in c.value for c in at.sidebar.caption)
+    at = open_settings_dialog(fresh_session())
+    assert [w.label for w in at.text_input] == ["Search conversations"]  # none in the dialog
+    assert any("up to 2 messages a minute" in c.value for c in at.caption)
 
 
 @pytest.mark.usefixtures("public_demo")

@@ -10,7 +10,20 @@ from chatpage.data.conversation import CONTINUE_PROMPT, Conversation, Message, S
 from chatpage.database.conversations import ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
 from testkit import AUTH_CODE
-from testkit.apptest import APP, TIMEOUT, bubbles, conversation, edit_key, page_text, send
+from testkit.apptest import (
+    APP,
+    TIMEOUT,
+    bubbles,
+    choose_language,
+    conversation,
+    demo_toggle,
+    edit_key,
+    open_settings,
+    open_settings_dialog,
+    page_text,
+    paste_code,
+    send,
+)
 
 MIXED = "Ответ: привет, мир! 你好，世界 👋🏽 𝄞 — конец."
 pytestmark = pytest.mark.usefixtures("own_database")
@@ -162,13 +175,15 @@ def test_model_picker_lists_the_servers_models_and_switches(
 
 
 def test_system_prompt_goes_upstream(app: AppTest, configured: Emulator) -> None:
-    app.sidebar.text_area[0].set_value("Answer in haiku.").run()
+    open_settings(app)  # the chat's settings, at the top of the chat
+    app.main.text_area(key=f"system_prompt_{conversation(app).id}").set_value("Answer in haiku.")
+    app.run()
     send(app, "hi")
     assert configured.chat_requests[-1].body["prompt"] == "Answer in haiku."
 
 
 def test_language_switch_translates_the_page(app: AppTest, configured: Emulator) -> None:
-    app.sidebar.selectbox[0].select("ru").run()
+    choose_language(app, "ru")
     assert app.sidebar.title[0].value == "Чат Liaobots"
     configured.default = Behavior(status=402)
     send(app, "вопрос")
@@ -178,7 +193,7 @@ def test_language_switch_translates_the_page(app: AppTest, configured: Emulator)
 def test_new_chat_starts_empty_and_keeps_the_model(app: AppTest, configured: Emulator) -> None:
     app.main.selectbox[0].select("gpt-4").run()
     send(app, "hello")
-    app.sidebar.button[0].click().run()
+    next(b for b in app.sidebar.button if b.label == "New chat").click().run()
     assert bubbles(app) == []
     assert conversation(app).model_id == "gpt-4"
 
@@ -202,13 +217,16 @@ def test_server_side_auth_code_is_used_but_never_put_on_the_page(
 ) -> None:
     send(app, "hello")
     assert configured.chat_requests[-1].headers["x-auth-code"] == AUTH_CODE
-    assert app.sidebar.text_input[0].value == ""
+    open_settings_dialog(app)
+    assert app.text_input(key="auth_code_typed").value == ""
     assert AUTH_CODE not in page_text(app)
-    assert any("configured on the server" in c.value for c in app.sidebar.caption)
+    assert any("configured on the server" in c.value for c in app.caption)
 
 
 def test_pasted_code_takes_over_from_the_servers(app: AppTest, configured: Emulator) -> None:
-    app.sidebar.text_input[0].input("someone-elses-code").run()
+    paste_code(app, "someone-elses-code")
+    assert app.text_input(key="auth_code_typed").value == ""  # taken, never sent back
+    assert "someone-elses-code" not in page_text(app)
     send(app, "hello")
     assert configured.chat_requests[-1].headers["x-auth-code"] == "someone-elses-code"
     assert any("auth code was rejected (401)" in e.value for e in app.error)
@@ -222,12 +240,12 @@ def test_no_code_and_no_network_still_gives_a_working_page_with_the_demo(
     monkeypatch.delenv("LIAOBOTS_OFFLINE_DEMO", raising=False)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
-    assert any("Paste your Liaobots auth code" in i.value for i in at.sidebar.info)
+    assert any("Paste your Liaobots auth code" in i.value for i in at.main.info)
     send(at, "hello?")
     assert any("No auth code is set" in e.value for e in at.error)
     assert bubbles(at)[0] == ("user", "hello?")
 
-    at.sidebar.toggle[0].set_value(True).run()
+    demo_toggle(at).set_value(True).run()
     assert any("Offline demo" in i.value for i in at.info)
     send(at, "Привет, демо")
     assert "> Привет, демо" in bubbles(at)[-1][1]
@@ -241,7 +259,7 @@ def test_offline_demo_is_on_from_the_start_when_configured(
     monkeypatch.setenv("LIAOBOTS_OFFLINE_DEMO", "1")
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
-    assert at.sidebar.toggle[0].value is True
+    assert demo_toggle(at).value is True
     send(at, "hi")
     assert "emulator, not from a model" in bubbles(at)[-1][1]
 

@@ -23,7 +23,15 @@ from chatpage.data.failures import explain
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Behavior, Emulator
 from testkit import AUTH_CODE
-from testkit.apptest import conversation, edit_key, fresh_session, page_text, send
+from testkit.apptest import (
+    conversation,
+    edit_key,
+    fresh_session,
+    open_settings,
+    open_settings_dialog,
+    page_text,
+    send,
+)
 from testkit.fuzzing import ODD_VALUES, STORED, TYPED, Raw, dump, fuzz_settings
 
 LIMIT = 40
@@ -129,7 +137,8 @@ def test_any_text_in_the_sidebar_leaves_the_page_working(
 ) -> None:
     """A pasted code, a system prompt and a search of any text: a message still gets an
     answer or a reason (a code the service refuses, say), and no exception."""
-    page.text_input(key="auth_code_input").set_value(code)
+    open_settings(page)  # the chat's system prompt
+    open_settings_dialog(page).text_input(key="auth_code_typed").set_value(code)
     page.text_area(key=f"system_prompt_{conversation(page).id}").set_value(prompt)
     page.text_input(key="conversation_search").set_value(search)
     page.run()

@@ -12,7 +12,15 @@ from streamlit.testing.v1 import AppTest
 from chatpage.settings import load_settings
 from liaobots_core.emulator import Behavior, Emulator, Guests
 from testkit import AUTH_CODE
-from testkit.apptest import APP, TIMEOUT, bubbles, page_text, send
+from testkit.apptest import (
+    APP,
+    TIMEOUT,
+    bubbles,
+    open_settings_dialog,
+    page_text,
+    paste_code,
+    send,
+)
 
 REPLY = "Ответ гостю: привет, 世界 👋"
 pytestmark = pytest.mark.usefixtures("own_database")
@@ -49,7 +57,7 @@ def captions(at: AppTest) -> list[str]:
 def test_no_code_offers_continue_as_guest_and_one_click_then_chat(no_code: Emulator) -> None:
     at = open_page()
     assert at.button(key="continue_as_guest").label == "Continue as guest"
-    assert any("continue as a guest" in i.value for i in at.sidebar.info)
+    assert any("continue as a guest" in i.value for i in at.info)  # in the chat, not hidden
     assert no_code.guest_sign_ins == 0  # nothing is signed in before the click
 
     at.button(key="continue_as_guest").click().run()
@@ -98,9 +106,9 @@ def test_a_service_refusing_guests_is_explained_and_the_message_kept(no_code: Em
 def test_ending_the_guest_session_offers_it_again_and_signs_in_anew(no_code: Emulator) -> None:
     at = as_guest()
     send(at, "one")
-    at.button(key="end_guest").click().run()
-    assert any("continue as a guest" in i.value for i in at.sidebar.info)
-    at.button(key="continue_as_guest").click().run()
+    open_settings_dialog(at).button(key="end_guest").click().run()
+    assert any("continue as a guest" in c for c in captions(at))
+    at.button(key="continue_as_guest_settings").click().run()  # offered again in the dialog
     send(at, "two")
     one, two = no_code.chat_requests
     assert one.headers["x-auth-code"] != two.headers["x-auth-code"]
@@ -108,15 +116,15 @@ def test_ending_the_guest_session_offers_it_again_and_signs_in_anew(no_code: Emu
 
 def test_a_pasted_code_wins_over_a_guest_session(no_code: Emulator) -> None:
     at = as_guest()
-    at.sidebar.text_input[0].input(AUTH_CODE).run()
+    paste_code(at, AUTH_CODE)
     send(at, "hello")
     assert no_code.chat_requests[-1].headers["x-auth-code"] == AUTH_CODE
-    assert all(b.key != "continue_as_guest" for b in at.sidebar.button)
+    assert all(not (b.key or "").startswith("continue_as_guest") for b in at.button)
 
 
 def test_an_operators_code_means_no_guest_offer(configured: Emulator) -> None:
-    at = open_page()
-    assert all(b.key != "continue_as_guest" for b in at.sidebar.button)
+    at = open_settings_dialog(open_page())
+    assert all(not (b.key or "").startswith("continue_as_guest") for b in at.button)
     send(at, "hello")
     assert configured.guest_sign_ins == 0
 
@@ -127,8 +135,9 @@ def test_public_demo_on_guests_signs_each_visitor_in_and_keeps_its_limits(
     monkeypatch.setenv("CHAT_DEMO", "1")
     monkeypatch.setenv("LIAOBOTS_GUEST", "1")
     monkeypatch.setenv("CHAT_DEMO_PER_MINUTE", "1")
-    visitor = open_page()
-    assert all(b.key not in ("continue_as_guest", "end_guest") for b in visitor.sidebar.button)
+    visitor = open_settings_dialog(open_page())
+    offers = ("continue_as_guest", "continue_as_guest_settings", "end_guest")
+    assert all(b.key not in offers for b in visitor.button)
     assert any("Guest session" in c for c in captions(visitor))
     send(visitor, "first")
     assert bubbles(visitor)[-1] == ("assistant", REPLY)

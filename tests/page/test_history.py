@@ -13,7 +13,7 @@ from chatpage.access.identity import LOCAL_OWNER
 from chatpage.data.conversation import Conversation, Message, Status
 from chatpage.data.export import from_json, to_json
 from chatpage.database.conversations import ConversationStore
-from chatpage.views.library import date_group
+from chatpage.views.conversation_list.library import date_group
 from liaobots_core.emulator import Behavior, Emulator
 from testkit.apptest import bubbles, fresh_session, listed, open_menu, open_settings, send
 
@@ -234,17 +234,17 @@ def test_a_conversations_temperature_is_sent_kept_and_restored(
     at = fresh_session()
     default = send(at, "with the service's default")
     assert "temperature" not in configured.chat_requests[-1].body  # nothing sent: its default
-    default.sidebar.button[0].click().run()  # New chat
+    next(b for b in default.sidebar.button if b.label == "New chat").click().run()
     fresh = default
     open_settings(fresh)
-    key = next(s.key for s in fresh.sidebar.select_slider if s.key.startswith("temperature_"))
-    fresh.sidebar.select_slider(key=key).set_value(0.3).run()
+    key = next(s.key for s in fresh.main.select_slider if s.key.startswith("temperature_"))
+    fresh.main.select_slider(key=key).set_value(0.3).run()
     send(fresh, "a focused answer, please")
     assert configured.chat_requests[-1].body["temperature"] == 0.3
     conversation_id = fresh.query_params["c"]
     reopened = fresh_session(c=conversation_id)
     open_settings(reopened)
-    slider = reopened.sidebar.select_slider(key=f"temperature_{conversation_id}")
+    slider = reopened.main.select_slider(key=f"temperature_{conversation_id}")
     assert slider.value == 0.3
     stored_copy = stored(own_database).load(conversation_id, LOCAL_OWNER)
     assert stored_copy is not None

@@ -13,10 +13,18 @@ from chatpage.data.project_export import to_json_with_project
 from chatpage.data.project_prompt import CUT_MARK, FILES_HEADING, Project, ReferenceFile
 from chatpage.database.conversations import ConversationStore
 from chatpage.journal import Journal
-from chatpage.views.projects import export_json
+from chatpage.views.conversation_list.projects import export_json
 from liaobots_core.emulator import Behavior, Emulator
 from liaobots_core.emulator.catalog import DEFAULT_MODELS
-from testkit.apptest import fresh_session, listed, open_menu, page_text, send
+from testkit.apptest import (
+    conversation,
+    fresh_session,
+    listed,
+    open_menu,
+    open_settings,
+    page_text,
+    send,
+)
 from testkit.files import PNG_HEADER
 
 pytestmark = pytest.mark.usefixtures("own_database", "configured")
@@ -65,8 +73,8 @@ def test_a_chat_started_in_a_project_sends_its_instructions_before_its_own_promp
     at.sidebar.text_area(key=f"project_instructions_{project_id}").input("Answer in French.")
     at.sidebar.button(key=f"save_instructions_{project_id}").click().run()
     at.sidebar.button(key=f"new_chat_in_{project_id}").click().run()
-    area = next(a for a in at.sidebar.text_area if a.key.startswith("system_prompt_"))
-    area.input("Be brief.").run()
+    open_settings(at)
+    at.main.text_area(key=f"system_prompt_{conversation(at).id}").input("Be brief.").run()
     send(at, "Bonjour")
     assert configured.chat_requests[-1].body["prompt"] == "Answer in French.\n\nBe brief."
     at.run()  # the next page load lists it under its project

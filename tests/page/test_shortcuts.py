@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from testkit.apptest import connect, fresh_session, send
+from testkit.apptest import choose_language, connect, fresh_session, send
 
 pytestmark = pytest.mark.usefixtures("own_database", "configured")
 
@@ -46,7 +46,7 @@ def test_the_list_is_in_russian_and_shows_cmd_on_a_mac(monkeypatch: pytest.Monke
         {"Host": "localhost:8501", "User-Agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5)"},
     )
     at = fresh_session()
-    at.sidebar.selectbox(key="lang").set_value("ru").run()
+    choose_language(at, "ru")
     listed = shortcut_list(at)
     assert "Новый чат: `⌘ + Shift + O`" in listed
     assert "Искать в разговорах: `⌘ + K`" in listed

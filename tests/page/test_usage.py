@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from chatpage.database.conversations import ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
-from testkit.apptest import bubbles, fresh_session, page_text, send
+from testkit.apptest import bubbles, choose_language, fresh_session, page_text, send
 
 pytestmark = pytest.mark.usefixtures("own_database", "configured")
 
@@ -184,7 +184,7 @@ def test_after_a_reply_refused_for_want_of_balance_nothing_more_is_sent(
 
 def test_the_language_chosen_in_the_chat_is_kept_on_the_usage_page() -> None:
     at = fresh_session()
-    at.sidebar.selectbox(key="lang").set_value("ru").run()
+    choose_language(at, "ru")
     on_usage_page(at)
     assert [title.value for title in at.title] == ["Использование"]
     assert "Запросы" in figures(at)

@@ -38,8 +38,9 @@ from chatpage.i18n import t
 from chatpage.journal import Journal
 from chatpage.operations import metrics
 from chatpage.operations.audit import audit
-from chatpage.views import importing, window
-from chatpage.views import projects as project_views
+from chatpage.views import window
+from chatpage.views.conversation_list import importing
+from chatpage.views.conversation_list import projects as project_views
 from chatpage.views.guard import guarded
 from chatpage.views.safe_markdown import safe
 
@@ -221,7 +222,8 @@ def entry(
         icon, note = ":material/mark_chat_unread:", t(lang, "unseen_reply")
     elif summary.archived:
         icon, note = ":material/archive:", t(lang, "archived_note")
-    row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+    # One line, the menu beside the title (a long title is cut short, not wrapped under it).
+    row = st.container(horizontal=True, wrap=False, vertical_alignment="center", gap="small")
     row.button(
         safe(summary.title),  # a label is markdown: an image in a title must not load
         key=f"open_{summary.id}",
@@ -237,6 +239,7 @@ def entry(
     menu = row.popover(
         "",
         icon=":material/more_vert:",
+        type="tertiary",  # light, beside the title, as the peers' ⋮
         help=t(lang, "more_actions"),
         key=f"menu_{summary.id}",
         on_change="rerun",

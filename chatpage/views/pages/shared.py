@@ -24,8 +24,8 @@ from chatpage.i18n import t
 from chatpage.journal import Journal
 from chatpage.operations.audit import audit
 from chatpage.views import safe_markdown
+from chatpage.views.conversation_list.library import browser_zone
 from chatpage.views.guard import guarded
-from chatpage.views.library import browser_zone
 from chatpage.views.messages import chips, escaped
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,1 @@
+"""The sidebar's list of conversations: entries and their menus, projects, imports."""

@@ -1,0 +1,1 @@
+"""Pages other than the chat: a shared conversation and the usage page."""
