@@ -767,7 +767,7 @@ def start_profiler(
         "--pid",
         str(meter.pid),
         "--rate",
-        "100",
+        str(getattr(args, "profile_rate", 100)),
         "--format",
         "raw",
         "--output",

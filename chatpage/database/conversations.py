@@ -49,7 +49,7 @@ from chatpage.data.conversation import (
 from chatpage.database.clock import database_now
 from chatpage.database.demo_usage import DAY, DemoImports, DemoUse
 from chatpage.database.migrations import migrate
-from chatpage.database.notices import REVISION, STOP, TEXT, Notice, Notices
+from chatpage.database.notices import REVISION, STOP, TEXT, WRITING, Notice, Notices, owner_tag
 from chatpage.database.projects import ProjectStore
 from chatpage.database.prompts import PromptLibrary
 from chatpage.database.ratings import Ratings
@@ -61,7 +61,7 @@ from chatpage.database.schema import (
 )
 from chatpage.database.sharing import Shares
 from chatpage.database.usage import Ledger
-from chatpage.database.watching import RevisionBoard
+from chatpage.database.watching import RevisionBoard, WritingBoard
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"  # beside app.py
 WRITE_OPTION = "chat_write"
@@ -222,6 +222,8 @@ class ConversationStore:
         self.projects = ProjectStore(self.engine, self._writes, self.notices)
         # What the tabs of this process watch for changes, read in one query (see watching.py).
         self.watched = RevisionBoard(self.revisions, notices=self.notices)
+        # Each person's replies being written, for the list's marks (see watching.py).
+        self.writers = WritingBoard(self._being_written, max_age=1.5, notices=self.notices)
         self.shares = Shares(self.engine, self._writes)
         self.demo_use = DemoUse(self._writes)
         self.demo_imports = DemoImports(self.engine, self._writes)
@@ -321,6 +323,7 @@ class ConversationStore:
                 )
                 .values(lease_until=_lease_end())
             )
+            self._announce_writing(db, owner)
         self.notices.announce(db, Notice(REVISION, conversation.id))
         return True
 
@@ -361,6 +364,7 @@ class ConversationStore:
             row = _message_row(conversation.id, depth, message)
             if message.status is Status.STREAMING:
                 row["lease_until"] = _lease_end()
+                self._announce_writing(db, owner)
             db.execute(insert(messages).values(row))
             head_values: dict[str, Any] = {}
             if message.role == "user":  # a new question ends a comparison (`comparison.py`)
@@ -518,6 +522,7 @@ class ConversationStore:
                 .values(**head_values)
             )
             self.notices.announce(db, Notice(REVISION, conversation_id, message.id))
+            self._announce_writing(db, owner)  # a reply ended, or (Continue) started again
         changed = known_revision is not None and head.revision != known_revision
         return Written(head.revision + 1, changed_elsewhere=changed)
 
@@ -612,7 +617,13 @@ class ConversationStore:
             )
             if result.rowcount:
                 self.notices.announce(db, Notice(REVISION, conversation_id))
+                self._announce_writing(db, owner)  # a reply it held is gone with it
             return result.rowcount > 0
+
+    def _announce_writing(self, db: Connection, owner: str) -> None:
+        """One of the owner's replies started or ended: the boards of every process read
+        their replies being written again (watching.py)."""
+        self.notices.announce(db, Notice(WRITING, owner_tag(owner)))
 
     def delete_older_than(self, seconds: float, owner_prefix: str) -> int:
         """Forget conversations not touched for `seconds` whose owner starts with the prefix."""
@@ -712,23 +723,25 @@ class ConversationStore:
 
     def writing(self, owner: str) -> frozenset[str]:
         """The owner's conversations with a reply being written right now, by any process."""
-        return frozenset(self._being_written(owner).values())
+        return frozenset(self._being_written(owner)[0].values())
+
+    def writing_as_watched(self, owner: str) -> frozenset[str]:
+        """`writing`, from the process's board (watching.py): for the tabs that check it on a
+        timer, read again when one of the owner's replies starts or ends, at most once per
+        `writers.max_age` without the listener."""
+        return frozenset(self.writers.replies(owner).values())
 
     def writing_replies(self, owner: str) -> frozenset[str]:
         """The owner's replies being written right now, by any process (message ids)."""
-        return frozenset(self._being_written(owner))
+        return frozenset(self._being_written(owner)[0])
 
-    def _being_written(self, owner: str) -> dict[str, str]:
+    def _being_written(self, owner: str) -> tuple[dict[str, str], float | None]:
+        """The owner's replies being written (id -> conversation id), and the seconds until
+        the earliest of their leases runs out (by the database's clock; None without any)."""
         with self.engine.connect() as db:
-            rows = db.execute(
-                select(messages.c.id, messages.c.conversation_id).where(
-                    _being_written(),
-                    messages.c.conversation_id.in_(
-                        select(conversations.c.id).where(conversations.c.owner == owner)
-                    ),
-                )
-            )
-            return {row.id: row.conversation_id for row in rows}
+            rows = db.execute(_BEING_WRITTEN, {"of_owner": owner}).all()
+        left = [row.lease_left for row in rows if row.lease_left is not None]
+        return {row.id: row.conversation_id for row in rows}, min(left) if left else None
 
     def list(
         self,
@@ -861,6 +874,17 @@ def _lease_held() -> Any:
     return (func.coalesce(messages.c.lease_until, 0.0) >= database_now()).label("lease_held")
 
 
+# Every page run and tab asks for a person's replies being written: built once, like these.
+_BEING_WRITTEN = select(
+    messages.c.id,
+    messages.c.conversation_id,
+    (messages.c.lease_until - database_now()).label("lease_left"),
+).where(
+    _being_written(),
+    messages.c.conversation_id.in_(
+        select(conversations.c.id).where(conversations.c.owner == bindparam("of_owner"))
+    ),
+)
 # A checkpoint's statements, built once: a process runs them for every reply once a second,
 # and building them each time cost as much as running them (bench/load.py --profile).
 _LOCK_OWNED = (

@@ -16,6 +16,7 @@ back by itself, with backoff; coming back, it wakes everyone, since it may have 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -37,7 +38,9 @@ FORGET_AFTER = 600.0  # seconds since a key was last asked about, after which it
 
 # What is announced. TEXT: a reply's text grew (a checkpoint). REVISION: the conversation's
 # revision moved (a message added, a reply settled, a rename). STOP: a Stop was asked for.
-TEXT, REVISION, STOP = "text", "revision", "stop"
+# WRITING: a reply of an owner started or ended (its `conversation_id` is `owner_tag(owner)`).
+TEXT, REVISION, STOP, WRITING = "text", "revision", "stop", "writing"
+KINDS = (TEXT, REVISION, STOP, WRITING)
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class Notice:
             parts = json.loads(payload)
         except ValueError:
             return None
-        if not (isinstance(parts, list) and len(parts) == 3 and parts[0] in (TEXT, REVISION, STOP)):
+        if not (isinstance(parts, list) and len(parts) == 3 and parts[0] in KINDS):
             return None
         if not all(isinstance(part, str) for part in parts):
             return None
@@ -64,8 +67,15 @@ class Notice:
 
 
 def key(conversation_id: str, kind: str = TEXT) -> str:
-    """What a waiter waits on: any news of a conversation (TEXT), or its revision moving."""
-    return f"{kind}:{conversation_id}" if kind == REVISION else conversation_id
+    """What a waiter waits on: any news of a conversation (TEXT), or its revision moving;
+    with WRITING, an owner's replies starting or ending (`conversation_id`: `owner_tag`)."""
+    return f"{kind}:{conversation_id}" if kind in (REVISION, WRITING) else conversation_id
+
+
+def owner_tag(owner: str) -> str:
+    """An owner as named in WRITING notices: the same in every process, not the owner's name
+    (a `NOTIFY` payload is seen by every session of the database)."""
+    return hashlib.sha256(owner.encode()).hexdigest()[:24]
 
 
 class Notices:
@@ -158,7 +168,10 @@ class Notices:
 
     def _hear(self, notice: Notice) -> None:
         with self._lock:
-            for waited in {key(notice.conversation_id), key(notice.conversation_id, notice.kind)}:
+            waits = {key(notice.conversation_id), key(notice.conversation_id, notice.kind)}
+            if notice.kind == WRITING:  # about an owner, not a conversation
+                waits = {key(notice.conversation_id, WRITING)}
+            for waited in waits:
                 if waited in self._versions:  # asked about by a tab (`version`)
                     self._versions[waited] += 1
             self._lock.notify_all()

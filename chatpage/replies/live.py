@@ -145,13 +145,18 @@ def watch(
     """Re-run the page when another window changed the open conversation, or when a reply
     started or ended in any of the person's conversations (the list marks those).
 
-    The page draws this with the state it has just read, so a full run never re-runs
-    itself from here.
+    The page draws this with the state it has just read, so a full run checks nothing here
+    (nor re-runs itself): only the fragment's own ticks do.
     """
+    ctx = get_script_run_ctx()
+    if ctx is None or not ctx.fragment_ids_this_run:
+        return  # a full run of the page: what it drew was read just now
     try:
         # The open conversation's own replies are followed by its revision, not by the list.
+        # Both are read from the process's boards, shared by its tabs (database/watching.py).
         changed = writing is not None and (
-            journal.store.writing(journal.owner) - {conversation_id} != writing - {conversation_id}
+            journal.store.writing_as_watched(journal.owner) - {conversation_id}
+            != writing - {conversation_id}
         )
         if conversation_id is not None and not changed:
             stored = journal.store.watched.revision(conversation_id, journal.owner, revision)

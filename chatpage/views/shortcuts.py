@@ -21,7 +21,7 @@ STOP = "Ctrl+Shift+X"
 REGENERATE = "Ctrl+Shift+E"  # Streamlit reserves R (the page's rerun)
 SEARCH = "Ctrl+K"
 COPY_LAST = "Ctrl+Shift+C"  # bound in the browser: Streamlit reserves C for buttons
-SEARCH_KEY = "conversation_search"  # the key of the sidebar's search box (conversation_list/library.py)
+SEARCH_KEY = "conversation_search"  # the sidebar search box (conversation_list/library.py)
 # What each does, in the order the list shows them.
 LISTED = (
     ("shortcut_new_chat", NEW_CHAT),

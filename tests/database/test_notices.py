@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import make_url, text
 
 from chatpage.data.conversation import Conversation, Message, Status
+from chatpage.database import conversations as store_module
 from chatpage.database.conversations import ConversationStore
-from chatpage.database.notices import CHANNEL, REVISION, TEXT, Notice, key
-from chatpage.database.watching import RevisionBoard
+from chatpage.database.notices import CHANNEL, REVISION, TEXT, WRITING, Notice, key, owner_tag
+from chatpage.database.watching import RevisionBoard, WritingBoard
 from chatpage.journal import Journal
 from chatpage.replies import live
 from chatpage.settings import load_settings
@@ -221,3 +222,48 @@ def test_on_sqlite_a_write_wakes_the_waiters_of_its_own_process(tmp_path) -> Non
         assert store.notices.wait(key(chat.id), seen, DEADLINE) != seen
     finally:
         store.close()
+
+
+def test_a_reply_started_on_another_process_reaches_the_writing_board_without_polling(
+    two_processes: tuple[ConversationStore, ConversationStore],
+) -> None:
+    writer, reader = two_processes
+    reads: list[str] = []
+
+    def read(owner: str) -> tuple[dict[str, str], float | None]:
+        reads.append(owner)
+        return reader._being_written(owner)
+
+    board = WritingBoard(read, max_age=0.0, notices=reader.notices)  # no time-based freshness
+    assert board.replies(ALICE) == {}
+    for _ in range(20):
+        assert board.replies(ALICE) == {}
+    assert len(reads) == 1  # no news, no query
+    waited = key(owner_tag(ALICE), WRITING)
+    seen = reader.notices.version(waited)
+    chat, reply = reply_being_written(writer)
+    assert reader.notices.wait(waited, seen, DEADLINE) != seen, "no word of the reply's start"
+    assert board.replies(ALICE) == {reply.id: chat.id}
+    seen = reader.notices.version(waited)
+    reply.text, reply.status = "The end.", Status.COMPLETE
+    assert writer.settle_reply(chat.id, reply, ALICE)
+    assert reader.notices.wait(waited, seen, DEADLINE) != seen, "no word of the reply's end"
+    assert board.replies(ALICE) == {}
+    assert len(reads) == 3
+
+
+def test_a_dead_writers_reply_leaves_the_writing_board_when_its_lease_runs_out(
+    two_processes: tuple[ConversationStore, ConversationStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer, reader = two_processes
+    monkeypatch.setattr(store_module, "LEASE_SECONDS", 1.0)
+    board = WritingBoard(reader._being_written, max_age=0.0, notices=reader.notices)
+    chat, reply = reply_being_written(writer, heard_by=reader)
+    deadline = time.monotonic() + DEADLINE
+    while board.replies(ALICE) != {reply.id: chat.id}:  # its start's notice may be on the way
+        assert time.monotonic() < deadline, "the board never showed the reply being written"
+        reader.notices.wait("nothing", reader.notices.version("nothing"), 0.05)
+    # The writer dies: no checkpoint renews the lease, no notice says it ended.
+    while board.replies(ALICE):
+        assert time.monotonic() < deadline, "a dead writer's reply stayed on the board"
+        reader.notices.wait("nothing", reader.notices.version("nothing"), 0.05)
