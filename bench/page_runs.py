@@ -183,9 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{name}: {failure}", file=sys.stderr)
             profile = stop_profiler(profiler)
             if loads:
-                rows.append(
-                    f"| {name} | {len(loads)} | {_mean(loads)} | {_mean(messages)} |"
-                )
+                rows.append(f"| {name} | {len(loads)} | {_mean(loads)} | {_mean(messages)} |")
             if profile:
                 print(f"\nprofile of {name} ({profile}):\n\n{profile_summary(profile, 25)}")
     print(

@@ -149,9 +149,7 @@ def _signs_in_at_first_message(backend: Backend) -> bool:
     a visit alone costs the service nothing. A guest session chosen by a click signs in then.
     """
     return (
-        backend.guest
-        and not st.session_state.get(_GUEST_CHOSEN)
-        and not _guest_signed_in(backend)
+        backend.guest and not st.session_state.get(_GUEST_CHOSEN) and not _guest_signed_in(backend)
     )
 
 

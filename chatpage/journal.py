@@ -39,9 +39,7 @@ _WRITERS: list[tuple[Replies, float]] = []
 
 
 @st.cache_resource(show_spinner=False)
-def _replies(
-    url: str, listen_url: str | None, max_per_process: int, grace: float
-) -> Replies:
+def _replies(url: str, listen_url: str | None, max_per_process: int, grace: float) -> Replies:
     """The replies this process writes; at exit they get `grace` seconds to finish."""
     replies = Replies(_store(url, listen_url), max_per_process=max_per_process)
     atexit.register(replies.shutdown, grace)

@@ -80,9 +80,7 @@ class AuthError(LiaobotsError):
         self.reason = reason
         if message is None:
             if reason == "unsendable":
-                message = (
-                    "auth code not sent: it holds control characters or non-ASCII letters"
-                )
+                message = "auth code not sent: it holds control characters or non-ASCII letters"
             else:
                 where = f" (HTTP {status_code})" if status_code else ""
                 message = f"auth code rejected{where}"

@@ -17,6 +17,7 @@ from chatpage.database.schema import demo_imports, demo_usage
 
 DAY = 86_400.0
 
+
 class DemoUse:
     """The messages of public-demo visitors, in the windows of the demo's rate limits."""
 

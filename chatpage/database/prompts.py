@@ -22,7 +22,6 @@ PROMPTS_MAX = 200  # saved prompts one person may keep
 BUILTIN = ("translate", "code_review", "summarise")  # their names and texts are in i18n
 
 
-
 @dataclass(frozen=True)
 class Prompt:
     id: str  # "builtin:<key>" for the built-in ones

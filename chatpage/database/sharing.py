@@ -35,7 +35,6 @@ URL_KEY = "share"
 TOKEN_BYTES = 24  # 192 bits: 32 URL-safe characters, not to be guessed or enumerated
 
 
-
 @dataclass(frozen=True)
 class Link:
     """One active link, as its owner sees it in the sidebar."""

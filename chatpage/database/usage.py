@@ -32,7 +32,6 @@ Measure = Literal["requests", "chars"]
 Period = Literal["day", "month"]
 
 
-
 @dataclass(frozen=True)
 class Allowance:
     """One limit on one person: so many requests, or reply characters, a day or a month."""

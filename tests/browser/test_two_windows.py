@@ -224,9 +224,7 @@ def check_reply_seen_growing_from_a_second_tab(
         expect(bubble.get_by_text(BEING_WRITTEN)).to_be_visible()
 
     assert squash(writer.wait_for_reply(index)) == squash(full)
-    expect(bubble.get_by_role("button", name=labelled("Regenerate"))).to_be_visible(
-        timeout=WAIT_MS
-    )
+    expect(bubble.get_by_role("button", name=labelled("Regenerate"))).to_be_visible(timeout=WAIT_MS)
     watcher.wait_until_idle()
     assert squash(watcher.text(index)) == squash(full)
     expect(bubble.get_by_text(BEING_WRITTEN)).to_have_count(0)

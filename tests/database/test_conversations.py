@@ -657,7 +657,7 @@ def test_a_damaged_comparison_record_opens_the_conversation_without_one(
     chat = conversation()
     store.create(chat, ALICE)
     with store.engine.begin() as db:
-        db.execute(text("UPDATE conversations SET comparing = '{\"not\": \"a list\"}'"))
+        db.execute(text('UPDATE conversations SET comparing = \'{"not": "a list"}\''))
     loaded = store.load(chat.id, ALICE)
     assert loaded is not None
     assert loaded.comparing == ()

@@ -122,12 +122,16 @@ def test_the_listener_connects_where_database_listen_url_says(postgres_url: str)
     try:
         assert reader.notices.wait_listening(DEADLINE), "the notice listener never connected"
         with writer.engine.connect() as db:
-            listening = db.execute(
-                text(
-                    "SELECT query FROM pg_stat_activity "
-                    "WHERE application_name = 'chat-listener' AND datname = current_database()"
+            listening = (
+                db.execute(
+                    text(
+                        "SELECT query FROM pg_stat_activity "
+                        "WHERE application_name = 'chat-listener' AND datname = current_database()"
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
         assert listening == [f"LISTEN {CHANNEL}"]
         reply_being_written(writer, heard_by=reader)  # fails unless the notices arrive
     finally:

@@ -131,9 +131,7 @@ def test_an_entry_expires_when_the_earliest_lease_in_it_could_have_run_out() -> 
     stored: dict[str, tuple[dict[str, str], float | None]] = {ALICE: ({"m1": "c1"}, 3.0)}
     reads: list[str] = []
     clock = Clock()
-    board = WritingBoard(
-        counting(lambda owner: stored[owner], reads), max_age=60.0, clock=clock
-    )
+    board = WritingBoard(counting(lambda owner: stored[owner], reads), max_age=60.0, clock=clock)
     assert board.replies(ALICE) == {"m1": "c1"}
     clock.now += 2.9
     assert board.replies(ALICE) == {"m1": "c1"}
