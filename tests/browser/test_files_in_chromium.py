@@ -19,6 +19,8 @@ def attach_and_type(page: Page, text: str, name: str, data: bytes) -> None:
     """Attach a file and type a message; returns once it is uploaded (Send is enabled then)."""
     file = {"name": name, "mimeType": "text/plain", "buffer": data}
     page.set_input_files(FILE_INPUT, files=[file])
+    # Its chip first: Send is enabled until the upload has begun, and disabled while it runs.
+    expect(page.get_by_role("button", name=f"Remove {name}")).to_be_visible()
     page.fill(INPUT, text)
     send = page.get_by_role("button", name="Send message")
     expect(send).to_be_enabled(timeout=REPLY_TIMEOUT_MS)

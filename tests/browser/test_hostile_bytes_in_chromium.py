@@ -41,6 +41,8 @@ def peak_bytes(pid: int) -> int:
 
 def send_with_file(page: Page, chat: ChatPage, typed: str, name: str, data: bytes, mime: str):
     page.set_input_files(FILE_INPUT, files=[{"name": name, "mimeType": mime, "buffer": data}])
+    # Its chip first: Send is enabled until the upload has begun, and disabled while it runs.
+    expect(page.get_by_role("button", name=f"Remove {name}")).to_be_visible()
     page.fill(INPUT, typed)
     expect(page.get_by_role("button", name="Send message")).to_be_enabled(timeout=REPLY_TIMEOUT_MS)
     page.press(INPUT, "Enter")
