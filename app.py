@@ -111,16 +111,19 @@ def show_chat(settings: Settings, visitor: Visitor, store: ConversationStore, la
     choices = None
     with guard.region("sidebar", lang):
         choices = sidebar.show(settings, visitor, conversation, lang, journal)
-    models: tuple[str, ...] = ()  # the model bar, at the top of the chat (views/compare.py)
+    # The chat's top row, as in ChatGPT: the model (and compare) at the left, the chat's own
+    # settings (system prompt, temperature, saved prompts) at the right. Both before the
+    # intent is carried out, so a reply it starts uses what they show.
+    top = st.container(horizontal=True, vertical_alignment="center", key="chat_top")
+    models: tuple[str, ...] = ()
     if choices is not None:
         with guard.region("models", lang):
-            models = model_bar(choices.info, conversation, lang)
+            models = model_bar(choices.info, conversation, lang, top)
+    tuning_menu(journal, conversation, lang, top, can_save=not settings.public_demo)
     carry_out(
         intent, conversation, journal, page(drawn=(), first=0, choices=choices, models=models)
     )
 
-    # The chat's own settings (system prompt, temperature, saved prompts), at its top.
-    tuning_menu(journal, conversation, lang, can_save=not settings.public_demo)
     if choices is not None:
         balance.warn_admins(settings, visitor, choices.info, lang)
         if choices.backend.demo:

@@ -76,8 +76,9 @@ def to_json(conversation: Conversation) -> str:
     return json.dumps(document, ensure_ascii=False, indent=2)
 
 
-def file_stem(conversation: Conversation) -> str:
-    keep = "".join(c if c.isalnum() else "-" for c in conversation.display_title.lower())
+def file_stem(title: str) -> str:
+    """A download's file name from a conversation's title: letters and digits only."""
+    keep = "".join(c if c.isalnum() else "-" for c in title.lower())
     stem = "-".join(part for part in keep.split("-") if part)[:40]
     return stem or "conversation"
 

@@ -46,8 +46,11 @@ def model_key(conversation_id: str) -> str:
     return f"model_{conversation_id}"
 
 
-def model_bar(info: ServiceInfo, conversation: Conversation, lang: str) -> tuple[str, ...]:
-    """The model of the conversation and, with Compare on, the models compared with it.
+def model_bar(
+    info: ServiceInfo, conversation: Conversation, lang: str, row: DeltaGenerator
+) -> tuple[str, ...]:
+    """The model of the conversation and, with Compare on, the models compared with it,
+    drawn at the left of the chat's top `row` (its settings sit at the right, as in ChatGPT).
 
     Returns the models a new message goes to, the conversation's own first.
     """
@@ -58,7 +61,8 @@ def model_bar(info: ServiceInfo, conversation: Conversation, lang: str) -> tuple
     picked = model_key(conversation.id)
     if st.session_state.get(picked, conversation.model_id) not in models:
         del st.session_state[picked]  # a model the service no longer offers
-    with st.container(horizontal=True, vertical_alignment="center", gap="small", key="model_bar"):
+    bar = row.container(horizontal=True, vertical_alignment="center", gap="small", key="model_bar")
+    with bar:
         chosen = st.selectbox(
             t(lang, "model"),
             options=ids,
@@ -90,7 +94,7 @@ def model_bar(info: ServiceInfo, conversation: Conversation, lang: str) -> tuple
                 placeholder=t(lang, "compare_with"),
                 label_visibility="collapsed",
             )
-    if not info.models_from_server:
+    if not info.models_from_server:  # under the row, which was drawn before this
         st.caption(t(lang, "models_from_catalog"))
     return comparison.models_to_compare(chosen, others, models)
 

@@ -13,21 +13,19 @@ import logging
 from dataclasses import dataclass
 
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 from streamlit.delta_generator import DeltaGenerator
 
 from chatpage import session
 from chatpage.access.identity import Visitor
 from chatpage.backend import Backend, ServiceInfo, chosen_backend, service_info
 from chatpage.data.conversation import Conversation
-from chatpage.data.export import file_stem, to_markdown
 from chatpage.database.demo_usage import ImportBound
 from chatpage.database.sharing import sharer
 from chatpage.i18n import t
 from chatpage.journal import Journal
 from chatpage.settings import Settings
 from chatpage.views import settings_dialog, shortcuts
-from chatpage.views.conversation_list import projects
+from chatpage.views.conversation_list.exporting import download_buttons
 from chatpage.views.conversation_list.library import Listed, conversation_list
 
 log = logging.getLogger(__name__)
@@ -98,42 +96,15 @@ def _import_bound(settings: Settings, visitor: Visitor, journal: Journal) -> Imp
 def downloads(
     slot: DeltaGenerator, conversation: Conversation, journal: Journal, lang: str
 ) -> None:
-    """Markdown and JSON exports of the conversation, made when clicked, from the store.
-
-    Making them only on a click keeps every run's cost independent of the conversation's
-    length; reading the store then gives what was saved last, the branch on show included.
-    """
+    """Under the list: the open conversation's downloads, once it has messages."""
     if not conversation.messages:
         slot.empty()
         return
-
-    def current() -> Conversation:
-        try:
-            stored = journal.store.load(conversation.id, journal.owner)
-        except SQLAlchemyError:
-            log.exception("could not load a conversation to export")
-            stored = None
-        return stored if stored is not None else conversation
-
-    stem = file_stem(conversation)
-    left, right = slot.container().columns(2)
-    left.download_button(
-        t(lang, "download_md"),
-        data=lambda: to_markdown(current(), lang),
-        on_click="ignore",
-        file_name=f"{stem}.md",
-        mime="text/markdown",
-        icon=":material/download:",
-        help=t(lang, "download_help"),
-        width="stretch",
-    )
-    right.download_button(
-        t(lang, "download_json"),
-        data=lambda: projects.export_json(current(), journal),
-        on_click="ignore",
-        file_name=f"{stem}.json",
-        mime="application/json",
-        icon=":material/download:",
-        help=t(lang, "download_help"),
-        width="stretch",
+    download_buttons(
+        slot.container(),
+        conversation.id,
+        conversation.display_title,
+        journal,
+        lang,
+        unsaved=conversation,
     )

@@ -13,6 +13,7 @@ import logging
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
+from streamlit.delta_generator import DeltaGenerator
 
 from chatpage.access.limits import SYSTEM_PROMPT_MAX_CHARS, without_controls
 from chatpage.data.conversation import Conversation
@@ -26,9 +27,13 @@ from chatpage.views.safe_markdown import safe
 log = logging.getLogger(__name__)
 
 
-def tuning_menu(journal: Journal, conversation: Conversation, lang: str, *, can_save: bool) -> None:
-    """The menu's button, at the right of the chat's top; its contents only while open."""
-    bar = st.container(horizontal=True, horizontal_alignment="right", key="chat_bar")
+def tuning_menu(
+    journal: Journal, conversation: Conversation, lang: str, row: DeltaGenerator, *, can_save: bool
+) -> None:
+    """The menu's button, at the right of the chat's top `row`; its contents only while open."""
+    bar = row.container(
+        horizontal=True, horizontal_alignment="right", width="content", key="chat_bar"
+    )
     menu = bar.popover(
         t(lang, "conversation_settings"),
         icon=":material/tune:",

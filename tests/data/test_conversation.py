@@ -142,8 +142,8 @@ def test_json_export_round_trips_every_message() -> None:
 
 
 def test_file_stem_is_safe_for_any_title() -> None:
-    assert file_stem(chat(("user", "../../etc/passwd? <b>"))) == "etc-passwd-b"
-    assert file_stem(chat()) == "conversation"
+    assert file_stem(chat(("user", "../../etc/passwd? <b>")).display_title) == "etc-passwd-b"
+    assert file_stem(chat().display_title) == "conversation"
 
 
 def test_every_string_exists_in_every_language() -> None:

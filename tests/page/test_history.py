@@ -250,3 +250,60 @@ def test_a_conversations_temperature_is_sent_kept_and_restored(
     assert stored_copy is not None
     assert stored_copy.temperature == 0.3
     assert from_json(to_json(stored_copy)).temperature == 0.3  # exports keep it
+
+
+class Downloads:
+    """The files the page's download buttons would give when clicked, by file name.
+
+    AppTest has no browser to click them: this keeps each callable the page hands Streamlit
+    for a deferred download, as Streamlit's own media file manager receives it.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from streamlit.runtime.media_file_manager import MediaFileManager
+
+        self.made: dict[str, object] = {}
+        register = MediaFileManager.add_deferred
+
+        def keep(manager, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+            self.made[file_name] = data_callable
+            return register(manager, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+        monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
+
+    def click(self, file_name: str) -> str:
+        return self.made[file_name]()  # type: ignore[operator]
+
+
+def test_a_listed_conversations_menu_downloads_it_as_markdown_and_json_without_opening_it(
+    configured: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configured.default = Behavior(reply="Щи да каша — пища наша")
+    first = send(fresh_session(), "Что едят на Руси?")
+    first_id = first.query_params["c"]
+    configured.default = Behavior(reply="about dogs")
+    at = send(fresh_session(), "dogs")
+    downloads = Downloads(monkeypatch)
+    open_menu(at, first_id)
+    labels = [b.label for b in at.sidebar.download_button if b.key.endswith(f"_menu_{first_id}")]
+    assert labels == ["Markdown", "JSON"]
+    assert bubbles(at) == [("user", "dogs"), ("assistant", "about dogs")]  # still open
+
+    markdown = downloads.click("что-едят-на-руси.md")
+    assert "Что едят на Руси?" in markdown and "Щи да каша — пища наша" in markdown
+    again = from_json(downloads.click("что-едят-на-руси.json").encode())
+    assert [m.text for m in again.messages] == ["Что едят на Руси?", "Щи да каша — пища наша"]
+
+
+def test_a_download_of_a_conversation_deleted_meanwhile_fails_instead_of_giving_an_empty_file(
+    own_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = send(fresh_session(), "Soon gone")
+    first_id = first.query_params["c"]
+    at = send(fresh_session(), "Kept")
+    downloads = Downloads(monkeypatch)
+    open_menu(at, first_id)
+    stored(own_database).delete(first_id, LOCAL_OWNER)  # from another tab
+    with pytest.raises(LookupError):
+        downloads.click("soon-gone.md")
+    assert "Kept" in downloads.click("kept.md")  # the open one, under the list, still works

@@ -41,6 +41,8 @@ from chatpage.operations.audit import audit
 from chatpage.views import window
 from chatpage.views.conversation_list import importing
 from chatpage.views.conversation_list import projects as project_views
+from chatpage.views.conversation_list.confirm import delete_asked_first
+from chatpage.views.conversation_list.exporting import download_buttons
 from chatpage.views.guard import guarded
 from chatpage.views.safe_markdown import safe
 
@@ -299,24 +301,16 @@ def _manage(journal: Journal, summary: Summary, lang: str, sharer: Sharer | None
         on_click=_rename,
         args=(journal, conversation_id),
     )
-    if st.session_state.get(_CONFIRM_DELETE) == conversation_id:
-        st.warning(t(lang, "delete_really", title=safe(title)))
-        st.button(
-            t(lang, "delete"),
-            key=f"really_delete_{conversation_id}",
-            type="primary",
-            icon=":material/delete_forever:",
-            on_click=_delete,
-            args=(journal, conversation_id),
-        )
-    else:
-        st.button(
-            t(lang, "delete"),
-            key=f"delete_{conversation_id}",
-            icon=":material/delete:",
-            on_click=st.session_state.__setitem__,
-            args=(_CONFIRM_DELETE, conversation_id),
-        )
+    download_buttons(st.container(), conversation_id, title, journal, lang)
+    delete_asked_first(
+        conversation_id,
+        asked=_CONFIRM_DELETE,
+        key=f"delete_{conversation_id}",
+        label=t(lang, "delete"),
+        warning=t(lang, "delete_really", title=safe(title)),
+        on_delete=_delete,
+        args=(journal, conversation_id),
+    )
 
 
 def _share_controls(journal: Journal, conversation_id: str, sharer: Sharer, lang: str) -> None:

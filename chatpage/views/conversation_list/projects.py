@@ -39,6 +39,7 @@ from chatpage.i18n import t
 from chatpage.journal import Journal
 from chatpage.operations import metrics
 from chatpage.operations.audit import audit
+from chatpage.views.conversation_list.confirm import delete_asked_first
 from chatpage.views.guard import guarded
 from chatpage.views.safe_markdown import safe
 
@@ -233,24 +234,15 @@ def _settings(journal: Journal, project: Project, lang: str, file_bounds: tuple[
         on_change=_add_files,
         args=(journal, pid, *file_bounds),
     )
-    if st.session_state.get(_CONFIRM_DELETE) == pid:
-        st.warning(t(lang, "project_delete_really", name=safe(project.name)))
-        st.button(
-            t(lang, "project_delete"),
-            key=f"really_delete_project_{pid}",
-            type="primary",
-            icon=":material/delete_forever:",
-            on_click=_delete,
-            args=(journal, pid),
-        )
-    else:
-        st.button(
-            t(lang, "project_delete"),
-            key=f"delete_project_{pid}",
-            icon=":material/delete:",
-            on_click=st.session_state.__setitem__,
-            args=(_CONFIRM_DELETE, pid),
-        )
+    delete_asked_first(
+        pid,
+        asked=_CONFIRM_DELETE,
+        key=f"delete_project_{pid}",
+        label=t(lang, "project_delete"),
+        warning=t(lang, "project_delete_really", name=safe(project.name)),
+        on_delete=_delete,
+        args=(journal, pid),
+    )
 
 
 def move_menu(journal: Journal, conversation_id: str, lang: str) -> None:
