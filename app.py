@@ -114,7 +114,7 @@ def show_chat(settings: Settings, visitor: Visitor, store: ConversationStore, la
     # The chat's top row, as in ChatGPT: the model (and compare) at the left, the chat's own
     # settings (system prompt, temperature, saved prompts) at the right. Both before the
     # intent is carried out, so a reply it starts uses what they show.
-    top = st.container(horizontal=True, vertical_alignment="center", key="chat_top")
+    top = st.container(horizontal=True, vertical_alignment="top", key="chat_top")
     models: tuple[str, ...] = ()
     if choices is not None:
         with guard.region("models", lang):

@@ -290,7 +290,8 @@ def test_a_listed_conversations_menu_downloads_it_as_markdown_and_json_without_o
     assert bubbles(at) == [("user", "dogs"), ("assistant", "about dogs")]  # still open
 
     markdown = downloads.click("что-едят-на-руси.md")
-    assert "Что едят на Руси?" in markdown and "Щи да каша — пища наша" in markdown
+    assert "Что едят на Руси?" in markdown
+    assert "Щи да каша — пища наша" in markdown
     again = from_json(downloads.click("что-едят-на-руси.json").encode())
     assert [m.text for m in again.messages] == ["Что едят на Руси?", "Щи да каша — пища наша"]
 
