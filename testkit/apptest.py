@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from google.protobuf import text_format
+from streamlit.components.v2 import manifest_scanner
 from streamlit.testing.v1 import AppTest
 
 from chatpage.data.conversation import Message
+
+# Each new AppTest scans every installed distribution's metadata for component manifests: 0.4 s
+# of CPU per session here, most of what a page load costs a test. What is installed does not
+# change while the tests run, so one scan per process serves them all (the page's own
+# components are inline ones, which the scan never finds anyway).
+manifest_scanner.scan_component_manifests = functools.cache(
+    manifest_scanner.scan_component_manifests
+)
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 # Seconds one page run may take: it follows a reply to its end, and the machine may be ten
