@@ -134,8 +134,51 @@ def service_info(backend: Backend) -> ServiceInfo:
     cache = st.session_state.setdefault("_service_info", {})
     known = cache.get(backend.key)
     if known is None or (known.guest_not_signed_in and _guest_signed_in(backend)):
-        cache[backend.key] = _ask_service(backend)
+        cache[backend.key] = _shared_or_asked(backend)
     return cache[backend.key]
+
+
+# Seconds a good answer about a (service, code) serves every browser session of the process.
+SHARED_FOR = 60.0
+
+
+class _NotShared(Exception):
+    """An answer to give this session but not to keep for the others (Streamlit's cache keeps
+    no call that raises)."""
+
+    def __init__(self, info: ServiceInfo) -> None:
+        super().__init__("not shared")
+        self.info = info
+
+
+def _shared_or_asked(backend: Backend) -> ServiceInfo:
+    """Asking costs a page load two requests upstream (the models, the account): with a
+    hundred people arriving, two hundred requests and a third of a page load's CPU. The answer
+    for a (service, code) is the same for everyone who uses it, so a good one is shared by the
+    process's sessions for a minute. A guest's (its own sign-in), a failure and a balance used
+    up are asked for by each session, as before."""
+    if backend.guest:
+        return _ask_service(backend)
+    try:
+        return _shared_answer(backend.key, backend)
+    except _NotShared as answer:
+        return answer.info
+
+
+@st.cache_resource(show_spinner=False, ttl=SHARED_FOR, max_entries=256)
+def _shared_answer(key: str, _backend: Backend) -> ServiceInfo:
+    """Keyed by the backend's hashed key alone: the code is never part of a cache key."""
+    info = _ask_service(_backend)
+    if not info.models_from_server or info.account_error is not None:
+        raise _NotShared(info)
+    if _backend.auth_code and (info.balance is None or info.balance <= 0):
+        raise _NotShared(info)
+    return info
+
+
+def forget_shared_info() -> None:
+    """Drop every shared answer (a new process starts without them)."""
+    _shared_answer.clear()
 
 
 def _guest_signed_in(backend: Backend) -> bool:

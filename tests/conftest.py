@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from chatpage.access import balance
+from chatpage.backend import forget_shared_info
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Emulator
 from testkit import AUTH_CODE
@@ -20,11 +21,14 @@ from testkit.postgres import temporary_server
 
 @pytest.fixture(autouse=True)
 def fresh_process_memory() -> Iterator[None]:
-    """Each test starts as a new app process would: no service's balance noted as spent
-    (emulators of different tests may get the same port, so the same backend key)."""
+    """Each test starts as a new app process would: no service's balance noted as spent and
+    no service's answer shared (emulators of different tests may get the same port, so the
+    same backend key)."""
     balance.forget_spent()
+    forget_shared_info()
     yield
     balance.forget_spent()
+    forget_shared_info()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from testkit.apptest import (
     conversation,
     demo_toggle,
     edit_key,
+    fresh_session,
     open_settings,
     open_settings_dialog,
     page_text,
@@ -172,6 +173,31 @@ def test_model_picker_lists_the_servers_models_and_switches(
     picker.select("gpt-4o").run()
     send(app, "which model?")
     assert configured.chat_requests[-1].body["model"]["id"] == "gpt-4o"
+
+
+def asked(emulator: Emulator, endpoint: str) -> int:
+    return sum(r.endpoint == endpoint for r in emulator.requests)
+
+
+def test_people_arriving_on_one_code_ask_the_service_about_it_once_a_minute(
+    configured: Emulator,
+) -> None:
+    for _ in range(3):
+        assert "balance 100.0" in page_text(fresh_session())
+    assert asked(configured, "/api/models") == 1
+    assert asked(configured, "/api/user") == 1
+
+
+def test_a_balance_used_up_is_asked_again_by_the_next_visitor_not_shared(
+    configured: Emulator,
+) -> None:
+    configured.balance = 0
+    notice = "The service's balance is used up"
+    assert any(notice in w.value for w in fresh_session().warning)
+    configured.balance = 30  # topped up: the next visitor is not told it is used up
+    after = fresh_session()
+    assert not any(notice in w.value for w in after.warning)
+    assert asked(configured, "/api/user") == 2
 
 
 def test_system_prompt_goes_upstream(app: AppTest, configured: Emulator) -> None:
