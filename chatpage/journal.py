@@ -58,13 +58,23 @@ def finish_replies() -> None:
         replies.shutdown(grace)
 
 
+# What every run asks for again: looked up here first, as a call of a Streamlit cached
+# function inspects its signature and hashes its arguments each time (4% of a message's run).
+_REPLIES: dict[tuple[str, str | None, int, float], Replies] = {}
+_STORES: dict[tuple[str, str | None], ConversationStore] = {}
+
+
 def process_replies(settings: Settings) -> Replies:
-    return _replies(
+    args = (
         settings.database_url or default_url(settings.data_dir),
         settings.database_listen_url,
         settings.max_process_replies,
         settings.shutdown_grace_seconds,
     )
+    made = _REPLIES.get(args)
+    if made is None:
+        made = _REPLIES[args] = _replies(*args)
+    return made
 
 
 @st.cache_resource(show_spinner=False)
@@ -80,9 +90,11 @@ def open_store(settings: Settings) -> ConversationStore | None:
     most every PURGE_EVERY seconds per process.
     """
     try:
-        store = _store(
-            settings.database_url or default_url(settings.data_dir), settings.database_listen_url
-        )
+        url = settings.database_url or default_url(settings.data_dir)
+        where = (url, settings.database_listen_url)
+        store = _STORES.get(where)
+        if store is None:
+            store = _STORES[where] = _store(*where)
     except (SQLAlchemyError, OSError):
         log.exception("the conversation database cannot be opened")
         return None
