@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chatpage.data import chatgpt_export, foreign, foreign_imports
+from chatpage.data import foreign, foreign_imports
 from chatpage.data.conversation import Conversation
 from chatpage.data.export import ImportRefused, to_json
 from chatpage.data.foreign import CHATGPT, CLAUDE, Batch
@@ -251,7 +251,7 @@ def test_a_conversation_past_the_message_bound_keeps_the_branch_on_show_first(
 
 
 def test_a_conversation_of_too_many_nodes_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(chatgpt_export, "FOREIGN_MAX_NODES", 3)
+    monkeypatch.setattr(foreign, "FOREIGN_MAX_NODES", 3)
     batch = read(exports.chatgpt_zip())
     assert [f.conversation.title for f in batch.found] == []
     assert batch.tally.conversations == {"too_big": 2}
