@@ -15,7 +15,6 @@ process of its own:
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import tempfile
@@ -30,24 +29,6 @@ from chatpage.database.conversations import ConversationStore
 from chatpage.journal import Journal
 from testkit import foreign_exports as exports
 from testkit.postgres import temporary_server
-
-
-def big_export(conversations: int, turns: int) -> bytes:
-    made = []
-    for number in range(conversations):
-        conversation = exports.chatgpt_branched()
-        mapping = conversation["mapping"]
-        parent = "a-2b-1"
-        for turn in range(turns):
-            node_id = f"t{turn}"
-            message = dict(mapping["a-1"]["message"], id=node_id)
-            message["content"] = {"content_type": "text", "parts": ["lorem ipsum " * 80]}
-            mapping[node_id] = {"id": node_id, "parent": parent, "children": [], "message": message}
-            parent = node_id
-        conversation["current_node"] = parent
-        conversation["id"] = conversation["conversation_id"] = f"conversation-{number}"
-        made.append(conversation)
-    return json.dumps(made).encode()
 
 
 def store_twice(url: str, label: str, batch: Batch, data: bytes) -> None:
@@ -71,7 +52,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=100)
     parser.add_argument("--save", type=Path, help="write the generated zip here")
     args = parser.parse_args()
-    raw = big_export(args.conversations, args.turns)
+    raw = exports.big_chatgpt_json(args.conversations, args.turns)
     data = exports.as_zip(raw)
     if args.save:
         args.save.write_bytes(data)

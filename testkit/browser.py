@@ -24,10 +24,11 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal
 
 from playwright.sync_api import Browser, Locator, Page, Playwright, Response
+
+from liaobots_core.emulator.server import Startable
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app.py"
@@ -134,7 +135,7 @@ def page_env(base_url: str, auth_code: str | None, data_dir: Path) -> dict[str, 
     return env
 
 
-class StreamlitServer:
+class StreamlitServer(Startable):
     """`streamlit run <script>` on a loopback port, its output kept in a file.
 
     Secrets are read from `secrets_file` if given, else from a file that does not exist, so a
@@ -217,17 +218,6 @@ class StreamlitServer:
 
     def log_text(self) -> str:
         return self.log_bytes().decode(errors="replace")
-
-    def __enter__(self) -> StreamlitServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 # --- the browser ----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Small, realistic data exports from ChatGPT and Claude, built in code, for the import tests.
+"""Small, realistic data exports from ChatGPT and Claude, built in code, for the import tests
+(and one large ChatGPT export grown from them, for the size tests and the benchmark).
 
 Shaped after real exports: ChatGPT's `mapping` tree with its bare root, a hidden system
 node, an edited question and a regenerated reply (two branches each), a code run and its
@@ -270,6 +271,26 @@ def claude_flat() -> dict[str, Any]:
         "updated_at": "2024-06-01T10:13:05.000000Z",
         "chat_messages": messages,
     }
+
+
+def big_chatgpt_json(conversations: int, turns: int) -> bytes:
+    """A large export: many conversations of many turns, about 1 KB a turn (the branched
+    Lisbon conversation, continued), for the size tests and the import benchmark alike."""
+    made = []
+    for number in range(conversations):
+        conversation = chatgpt_branched()
+        mapping = conversation["mapping"]
+        parent = "a-2b-1"
+        for turn in range(turns):
+            node_id = f"t{turn}"
+            message = dict(mapping["a-1"]["message"], id=node_id)
+            message["content"] = {"content_type": "text", "parts": ["lorem ipsum " * 80]}
+            mapping[node_id] = {"id": node_id, "parent": parent, "children": [], "message": message}
+            parent = node_id
+        conversation["current_node"] = parent
+        conversation["id"] = conversation["conversation_id"] = f"conversation-{number}"
+        made.append(conversation)
+    return json.dumps(made).encode()
 
 
 def as_json(conversations: list[dict[str, Any]]) -> bytes:

@@ -37,11 +37,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from authlib.deprecate import AuthlibDeprecationWarning
+
+from liaobots_core.emulator.server import Startable
 
 with warnings.catch_warnings():  # authlib.jose warns on import that joserfc will replace it
     warnings.simplefilter("ignore", AuthlibDeprecationWarning)
@@ -106,7 +107,7 @@ class _OAuthError(Exception):
         self.status = status
 
 
-class OIDCProvider:
+class OIDCProvider(Startable):
     """The provider: a threaded HTTP server on 127.0.0.1; `start()`/`stop()` or `with`."""
 
     def __init__(
@@ -161,17 +162,6 @@ class OIDCProvider:
             self._thread.join(timeout=30)
             self._thread = None
         self._server.server_close()
-
-    def __enter__(self) -> OIDCProvider:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # --- what the endpoints serve ---------------------------------------------------------
 

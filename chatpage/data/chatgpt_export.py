@@ -12,10 +12,8 @@ export holds neither's content).
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
-from chatpage.access.limits import FOREIGN_MAX_NODES
 from chatpage.data import foreign
 from chatpage.data.conversation import Message
 from chatpage.data.foreign import CHATGPT, Found, Node, Tally
@@ -37,41 +35,24 @@ def read(conversations: list[object], tally: Tally) -> list[Found]:
 
 def read_one(raw: dict[str, Any], tally: Tally) -> Found | None:
     """One conversation, or None (counted in `tally`) when it is damaged, too big or empty."""
-    mapping = raw.get("mapping")
-    if not isinstance(mapping, dict):
-        tally.conversations["damaged"] += 1
-        return None
-    if len(mapping) > FOREIGN_MAX_NODES:
-        tally.conversations["too_big"] += 1
+    mapping = foreign.within_bounds(raw.get("mapping"), dict, tally)
+    if mapping is None:
         return None
     nodes = [_node(key, value, tally) for key, value in mapping.items() if isinstance(key, str)]
-    created = foreign.seconds(raw.get("create_time"))
     kept = [n.message for n in nodes if n.message is not None]
-    conversation = foreign.tree_from(
+    return foreign.found(
+        raw,
         nodes,
-        raw.get("current_node") if isinstance(raw.get("current_node"), str) else None,
         tally,
-        title=foreign.title(raw.get("title")),
-        model_id=foreign.fallback_model(
+        shown=raw.get("current_node") if isinstance(raw.get("current_node"), str) else None,
+        conversation_id=raw.get("conversation_id", raw.get("id")),
+        name=raw.get("title"),
+        model=foreign.fallback_model(
             raw.get("default_model_slug"), *(m.model_id for m in reversed(kept))
         ),
-        created_at=created if created is not None else _earliest(kept),
+        created=raw.get("create_time"),
+        updated=raw.get("update_time"),
     )
-    if conversation is None:
-        tally.conversations["empty"] += 1
-        return None
-    updated = foreign.seconds(raw.get("update_time"))
-    latest = max(m.created_at for m in conversation.tree.values())
-    return Found(
-        source_id=foreign.source_id(raw.get("conversation_id", raw.get("id")), raw),
-        conversation=conversation,
-        updated_at=max(updated, latest) if updated is not None else latest,
-    )
-
-
-def _earliest(kept: list[Message]) -> float:
-    times = [m.created_at for m in kept if m.created_at >= 0]
-    return min(times) if times else time.time()
 
 
 def _node(key: str, value: object, tally: Tally) -> Node:

@@ -10,10 +10,8 @@ model's reasoning are left out, counted.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from chatpage.access.limits import FOREIGN_MAX_NODES
 from chatpage.data import foreign
 from chatpage.data.conversation import ATTACHMENTS_MAX, Attachment, Message
 from chatpage.data.foreign import CLAUDE, Found, Node, Tally
@@ -33,12 +31,8 @@ def read(conversations: list[object], tally: Tally) -> list[Found]:
 
 def read_one(raw: dict[str, Any], tally: Tally) -> Found | None:
     """One conversation, or None (counted in `tally`) when it is damaged, too big or empty."""
-    chat = raw.get("chat_messages")
-    if not isinstance(chat, list):
-        tally.conversations["damaged"] += 1
-        return None
-    if len(chat) > FOREIGN_MAX_NODES:
-        tally.conversations["too_big"] += 1
+    chat = foreign.within_bounds(raw.get("chat_messages"), list, tally)
+    if chat is None:
         return None
     linked = any(
         isinstance(m, dict) and isinstance(m.get("parent_message_uuid"), str) for m in chat
@@ -54,31 +48,17 @@ def read_one(raw: dict[str, Any], tally: Tally) -> Found | None:
         nodes.append(
             Node(node_id, parent if isinstance(parent, str) else None, _message(item, tally))
         )
-    kept = [n.message for n in nodes if n.message is not None]
-    created = foreign.seconds(raw.get("created_at"))
-    conversation = foreign.tree_from(
+    return foreign.found(
+        raw,
         nodes,
-        None,
         tally,
-        title=foreign.title(raw.get("name")),
-        model_id=foreign.fallback_model(raw.get("model")),
-        created_at=created if created is not None else _earliest(kept),
+        shown=None,
+        conversation_id=raw.get("uuid"),
+        name=raw.get("name"),
+        model=foreign.fallback_model(raw.get("model")),
+        created=raw.get("created_at"),
+        updated=raw.get("updated_at"),
     )
-    if conversation is None:
-        tally.conversations["empty"] += 1
-        return None
-    updated = foreign.seconds(raw.get("updated_at"))
-    latest = max(m.created_at for m in conversation.tree.values())
-    return Found(
-        source_id=foreign.source_id(raw.get("uuid"), raw),
-        conversation=conversation,
-        updated_at=max(updated, latest) if updated is not None else latest,
-    )
-
-
-def _earliest(kept: list[Message]) -> float:
-    times = [m.created_at for m in kept if m.created_at >= 0]
-    return min(times) if times else time.time()
 
 
 def _message(raw: object, tally: Tally) -> Message | None:

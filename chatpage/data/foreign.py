@@ -11,15 +11,17 @@ link that dangles or closes a cycle makes a root, and what is left out is counte
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from chatpage.access.limits import (
     FOREIGN_MAX_CONVERSATIONS,
     FOREIGN_MAX_MESSAGES,
+    FOREIGN_MAX_NODES,
     FOREIGN_MAX_TEXT_CHARS,
     IMPORT_MAX_MESSAGES,
     TITLE_MAX_CHARS,
@@ -34,6 +36,8 @@ CLAUDE = "claude"
 SOURCES = (CHATGPT, CLAUDE)
 SOURCE_ID_MAX_CHARS = 100
 LATEST_TIME = 253402300799.0  # the last second of the year 9999, as our own import allows
+
+Messages = TypeVar("Messages", dict[Any, Any], list[Any])
 
 
 @dataclass
@@ -292,6 +296,66 @@ def _within_limit(
             chosen.add(node_id)
     tally.messages["too_many"] += len(order) - len(chosen)
     return chosen
+
+
+def within_bounds(messages: object, kind: type[Messages], tally: Tally) -> Messages | None:
+    """A conversation's messages as the service keeps them (ChatGPT's mapping, Claude's list),
+    or None, counted, when they are not of that `kind` or are more than `FOREIGN_MAX_NODES`."""
+    if not isinstance(messages, kind):
+        tally.conversations["damaged"] += 1
+        return None
+    if len(messages) > FOREIGN_MAX_NODES:
+        tally.conversations["too_big"] += 1
+        return None
+    return messages
+
+
+def found(
+    raw: dict[str, Any],
+    nodes: list[Node],
+    tally: Tally,
+    *,
+    shown: str | None,
+    conversation_id: object,
+    name: object,
+    model: str,
+    created: object,
+    updated: object,
+) -> Found | None:
+    """The conversation `nodes` make, with its id and times from the service's raw values;
+    None, counted as empty, when nothing in it is left to show. Both services' readers end
+    here, so a conversation's times and id are settled the same way whichever wrote it.
+
+    A missing creation time is the earliest kept message's (now, when none has one); the
+    update time is never before the latest message.
+    """
+    created_at = seconds(created)
+    conversation = tree_from(
+        nodes,
+        shown,
+        tally,
+        title=title(name),
+        model_id=model,
+        created_at=created_at if created_at is not None else _earliest(nodes),
+    )
+    if conversation is None:
+        tally.conversations["empty"] += 1
+        return None
+    updated_at = seconds(updated)
+    latest = max(m.created_at for m in conversation.tree.values())
+    return Found(
+        source_id=source_id(conversation_id, raw),
+        conversation=conversation,
+        updated_at=max(updated_at, latest) if updated_at is not None else latest,
+    )
+
+
+def _earliest(nodes: list[Node]) -> float:
+    """Before `tree_from` fills them in, a message with no time of its own has -1."""
+    times = [
+        n.message.created_at for n in nodes if n.message is not None and n.message.created_at >= 0
+    ]
+    return min(times) if times else time.time()
 
 
 def gather(

@@ -1,7 +1,8 @@
 """The last line of defence: an error nobody foresaw never takes the page down.
 
 Each region of the page (the sidebar, the conversation, the reply) is drawn inside
-`region`, and every button's action is wrapped in `guarded`. An unexpected exception there is
+`region`, and every button's action is wrapped in `guarded` (and, where it writes to the
+store, in `storage_guarded`, for the one failure foreseen there). An unexpected exception there is
 logged with its traceback under a short reference, and the person sees a plain message with
 that reference, in place of the region that failed; the rest of the page, the conversation
 and the typed text stay, and the next run starts afresh. Streamlit's own rerun and stop
@@ -18,8 +19,10 @@ from contextlib import contextmanager
 from typing import ParamSpec
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
 from chatpage.i18n import t
+from chatpage.operations import metrics
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -54,6 +57,28 @@ def guarded(action: Callable[P, None]) -> Callable[P, None]:
             faults.append(_reference(action.__name__))
 
     return run
+
+
+def storage_guarded(
+    write: str, on_failure: Callable[[], None]
+) -> Callable[[Callable[P, None]], Callable[P, None]]:
+    """A button's action whose database failure is foreseen: logged (under the action's own
+    module), counted as a failed `write`, and handed to `on_failure` to say on the page, not
+    shown as a traceback or an unexpected error."""
+
+    def decorate(action: Callable[P, None]) -> Callable[P, None]:
+        @functools.wraps(action)
+        def run(*args: P.args, **kwargs: P.kwargs) -> None:
+            try:
+                action(*args, **kwargs)
+            except SQLAlchemyError:
+                logging.getLogger(action.__module__).exception("%s failed", action.__name__)
+                metrics.write_failed(write)
+                on_failure()
+
+        return run
+
+    return decorate
 
 
 def show_pending(lang: str) -> None:

@@ -6,6 +6,7 @@ meets real chunked encoding, keep-alive, resets and silence rather than a mocked
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import functools
 import logging
@@ -14,8 +15,7 @@ import socketserver
 import ssl
 import threading
 from http.server import ThreadingHTTPServer
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from .behavior import Behavior
 from .catalog import default_models
@@ -74,7 +74,29 @@ class _Server(ThreadingHTTPServer):
         logger.debug("emulator connection failed", exc_info=True)
 
 
-class Emulator:
+class Startable(abc.ABC):
+    """A server that `start()` runs and `stop()` ends, so a `with` block does both.
+
+    The emulator and the test servers in `testkit` (Streamlit, the OIDC provider) all stop
+    however the block ends; one `__enter__`/`__exit__` pair serves them all.
+    """
+
+    @abc.abstractmethod
+    def start(self) -> Self:
+        """Begin serving; returns self so `Server().start()` reads well."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """Stop serving and release what start() took."""
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class Emulator(Startable):
     """A local Liaobots API server; use as a context manager or with start()/stop()."""
 
     def __init__(
@@ -138,17 +160,6 @@ class Emulator:
             server.close_connections()
             server.server_close()
             thread.join(timeout=1.0)
-
-    def __enter__(self) -> Emulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # --- where it listens -----------------------------------------------------------------
 

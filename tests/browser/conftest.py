@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from liaobots_core.emulator import Behavior, Emulator
 from testkit.browser import (  # noqa: F401 (the harness, for tests importing it from here)
@@ -133,3 +134,54 @@ def page(chromium: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
 def chat(page: Page, page_server: StreamlitServer, emulator: Emulator) -> ChatPage:
     """The chat page, not yet opened, so a test can attach listeners first."""
     return ChatPage(page, page_server.url)
+
+
+# --- several tabs on one conversation -------------------------------------------------------
+
+
+@pytest.fixture
+def context(chromium: Browser, request: pytest.FixtureRequest) -> Iterator[BrowserContext]:
+    """One browser, one person: its tabs share cookies; each tab is its own session."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    yield context
+    if request.node.stash.get(_FAILED, False):
+        for number, tab in enumerate(context.pages):
+            shot = Path("/tmp") / f"chat-browser-{request.node.name}-tab{number}.png"
+            tab.screenshot(path=str(shot), full_page=True)
+            print(f"screenshot of tab {number}: {shot}")
+    context.close()
+
+
+@dataclass(frozen=True)
+class WordWatch:
+    """Tabs that note each of `words` that ever shows inside `root`, even for one frame, so a
+    test can tell a word never flashed by; `name` is the page global that keeps them."""
+
+    name: str
+    words: tuple[str, ...]
+    root: str
+
+    @property
+    def script(self) -> str:
+        """Installed in a page before Streamlit's scripts."""
+        return word_watcher(self.name, list(self.words), self.root)
+
+    def new_tab(self, context: BrowserContext, url: str) -> ChatPage:
+        page = context.new_page()
+        page.add_init_script(self.script)
+        return ChatPage(page, url)
+
+    def words_seen(self, chat: ChatPage) -> list[str]:
+        return list(chat.page.evaluate(f"() => window.{self.name}.seen"))
+
+
+def url_of(base: str, conversation: str) -> str:
+    return f"{base}?c={conversation}"
+
+
+def conversation_id(chat: ChatPage) -> str:
+    """The open conversation, from the tab's URL (`?c=`), once the page has put it there."""
+    handle = chat.page.wait_for_function(
+        "() => new URLSearchParams(location.search).get('c')", timeout=REPLY_TIMEOUT_MS
+    )
+    return str(handle.json_value())

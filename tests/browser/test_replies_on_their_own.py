@@ -13,7 +13,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,16 +27,17 @@ from liaobots_core.emulator import Behavior, Emulator
 from testkit.browser import labelled
 
 from .conftest import (
-    _FAILED,
     APP,
     AUTH_CODE,
     INPUT,
     REPLY_TIMEOUT_MS,
     ChatPage,
     StreamlitServer,
+    WordWatch,
+    conversation_id,
     page_env,
     squash,
-    word_watcher,
+    url_of,
 )
 
 pytestmark = pytest.mark.browser
@@ -53,8 +53,8 @@ SIDEBAR = '[data-testid="stSidebar"]'
 
 # Installed in every tab before Streamlit's scripts: notes each of `words` that ever shows in
 # the main area, even for one frame (a MutationObserver sees every change of the DOM).
-_WATCH_WORDS = word_watcher(
-    "__onTheirOwn", ["Stopped", "Interrupted"], '[data-testid="stMainBlockContainer"]'
+_WATCH = WordWatch(
+    "__onTheirOwn", ("Stopped", "Interrupted"), '[data-testid="stMainBlockContainer"]'
 )
 
 # The icon the list shows beside a conversation ('' for none), from its current entry.
@@ -87,30 +87,12 @@ def paced(reply: str, chars_per_second: int = REPLY_CHARS_PER_SECOND) -> Behavio
     return Behavior(reply=reply, chunk_bytes=chunk, delay=chunk / chars_per_second)
 
 
-def new_tab(context: BrowserContext, url: str) -> ChatPage:
-    page = context.new_page()
-    page.add_init_script(_WATCH_WORDS)
-    return ChatPage(page, url)
-
-
 def goto(chat: ChatPage) -> ChatPage:
     """Open the tab's URL without waiting for the page run to end: a run that follows a reply
     being written runs until the reply ends."""
     chat.page.goto(chat.url)
     chat.page.wait_for_selector(INPUT, timeout=REPLY_TIMEOUT_MS)
     return chat
-
-
-def url_of(base: str, conversation: str) -> str:
-    return f"{base}?c={conversation}"
-
-
-def conversation_id(chat: ChatPage) -> str:
-    """The open conversation, from the tab's URL (`?c=`), once the page has put it there."""
-    handle = chat.page.wait_for_function(
-        "() => new URLSearchParams(location.search).get('c')", timeout=REPLY_TIMEOUT_MS
-    )
-    return str(handle.json_value())
 
 
 def wait_for_length(chat: ChatPage, index: int, length: int) -> None:
@@ -138,10 +120,6 @@ def wait_for_whole(chat: ChatPage, index: int, full: str) -> None:
             f"of the whole reply; it ends: ...{shown[-200:]!r}"
         ) from None
     chat.wait_until_idle()
-
-
-def words_seen(chat: ChatPage) -> list[str]:
-    return list(chat.page.evaluate("() => window.__onTheirOwn.seen"))
 
 
 def mark(chat: ChatPage, conversation: str) -> str | None:
@@ -205,25 +183,9 @@ def stored_reply(database_url: str, conversation: str, index: int) -> Message:
 def assert_whole(chat: ChatPage, index: int, full: str, database_url: str) -> None:
     """The page shows the whole reply, never said it was cut, and the store has it complete."""
     assert squash(chat.text(index)) == squash(full)
-    assert words_seen(chat) == [], f"{chat.page.url} showed {words_seen(chat)}"
+    assert _WATCH.words_seen(chat) == [], f"{chat.page.url} showed {_WATCH.words_seen(chat)}"
     reply = stored_reply(database_url, conversation_id(chat), index)
     assert (reply.status, reply.text) == (Status.COMPLETE, full)
-
-
-# --- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def context(chromium: Browser, request: pytest.FixtureRequest) -> Iterator[BrowserContext]:
-    """One browser, one person: its tabs share cookies; each tab is its own session."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
-    yield context
-    if request.node.stash.get(_FAILED, False):
-        for number, tab in enumerate(context.pages):
-            shot = Path("/tmp") / f"chat-browser-{request.node.name}-tab{number}.png"
-            tab.screenshot(path=str(shot), full_page=True)
-            print(f"screenshot of tab {number}: {shot}")
-    context.close()
 
 
 # --- tests ----------------------------------------------------------------------------------
@@ -234,7 +196,7 @@ def test_a_reply_goes_on_after_new_chat_and_opens_whole_from_the_list(
 ) -> None:
     full = long_reply()
     emulator.default = paced(full)
-    chat = new_tab(context, page_server.url).open()
+    chat = _WATCH.new_tab(context, page_server.url).open()
     index = chat.send("Tell me about the harbour, then I look elsewhere")
     wait_for_length(chat, index, THREE_SECONDS_IN)
     conversation = conversation_id(chat)
@@ -263,7 +225,7 @@ def test_a_reload_mid_reply_shows_it_still_growing_then_whole(
 ) -> None:
     full = long_reply()
     emulator.default = paced(full)
-    chat = new_tab(context, page_server.url).open()
+    chat = _WATCH.new_tab(context, page_server.url).open()
     index = chat.send("Tell me about the harbour, then I reload")
     wait_for_length(chat, index, THREE_SECONDS_IN)
 
@@ -285,13 +247,13 @@ def test_closing_the_tab_mid_reply_and_opening_the_conversation_in_a_new_one(
 ) -> None:
     full = long_reply()
     emulator.default = paced(full)
-    chat = new_tab(context, page_server.url).open()
+    chat = _WATCH.new_tab(context, page_server.url).open()
     index = chat.send("Tell me about the harbour, then I close the tab")
     wait_for_length(chat, index, THREE_SECONDS_IN)
     conversation = conversation_id(chat)
     chat.page.close()
 
-    again = goto(new_tab(context, url_of(page_server.url, conversation)))
+    again = goto(_WATCH.new_tab(context, url_of(page_server.url, conversation)))
     again.wait_for_text(index)
     first = again.text(index)
     assert squash(full).startswith(squash(first))
@@ -300,7 +262,7 @@ def test_closing_the_tab_mid_reply_and_opening_the_conversation_in_a_new_one(
     assert_whole(again, index, full, page_server.env["DATABASE_URL"])
     assert len(emulator.chat_requests) == 1
 
-    elsewhere = new_tab(context, page_server.url).open()  # watched to its end: not "new"
+    elsewhere = _WATCH.new_tab(context, page_server.url).open()  # watched to its end: not "new"
     wait_for_mark(elsewhere, conversation, "")
 
 
@@ -309,12 +271,12 @@ def test_stop_from_a_second_tab_stops_the_reply_for_both_tabs(
 ) -> None:
     full = long_reply()
     emulator.default = paced(full)
-    writer = new_tab(context, page_server.url).open()
+    writer = _WATCH.new_tab(context, page_server.url).open()
     index = writer.send("Tell me about the harbour, to be stopped from elsewhere")
     wait_for_length(writer, index, 1_000)
     conversation = conversation_id(writer)
 
-    other = goto(new_tab(context, url_of(page_server.url, conversation)))
+    other = goto(_WATCH.new_tab(context, url_of(page_server.url, conversation)))
     other.wait_for_text(index)
     other.wait_for_button(index, "Stop").click()
 
@@ -346,11 +308,11 @@ def test_sigterm_mid_reply_saves_it_interrupted_and_a_restart_continues_it(
     first = StreamlitServer(APP, env, tmp_path / "first.log").start()
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
     try:
-        long_tab = new_tab(context, first.url).open()
+        long_tab = _WATCH.new_tab(context, first.url).open()
         index = long_tab.send("Tell me a long story, cut by a restart")
         wait_for_length(long_tab, index, 400)
         long_id = conversation_id(long_tab)
-        short_tab = new_tab(context, first.url).open()
+        short_tab = _WATCH.new_tab(context, first.url).open()
         short_index = short_tab.send("Tell me a short story, done before the exit")
         short_tab.wait_for_text(short_index)
         short_id = conversation_id(short_tab)
@@ -385,7 +347,7 @@ def test_sigterm_mid_reply_saves_it_interrupted_and_a_restart_continues_it(
     emulator.enqueue(paced(rest))
     with StreamlitServer(APP, env, tmp_path / "second.log") as second:
         context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
-        chat = new_tab(context, url_of(second.url, long_id))
+        chat = _WATCH.new_tab(context, url_of(second.url, long_id))
         try:
             chat.open()
             bubble = chat.messages.nth(index)
@@ -419,7 +381,7 @@ def test_a_continued_reply_offers_only_stop_while_it_is_written(
     database_url = page_server.env["DATABASE_URL"]
     cut = store_a_cut_reply(database_url, "A stopped story to go on with", partial, Status.STOPPED)
     emulator.default = paced(full[len(partial) :])  # some 3 s of the rest
-    chat = new_tab(context, url_of(page_server.url, cut.id)).open()
+    chat = _WATCH.new_tab(context, url_of(page_server.url, cut.id)).open()
     bubble = chat.messages.nth(1)
     expect(bubble.get_by_text(STOPPED_NOTE)).to_be_visible()
 

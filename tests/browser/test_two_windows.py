@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from chatpage.access.identity import LOCAL_OWNER
@@ -23,16 +23,17 @@ from liaobots_core.emulator import Behavior, Emulator
 from testkit.browser import labelled
 
 from .conftest import (
-    _FAILED,
     APP,
     AUTH_CODE,
     INPUT,
     REPLY_TIMEOUT_MS,
     ChatPage,
     StreamlitServer,
+    WordWatch,
+    conversation_id,
     page_env,
     squash,
-    word_watcher,
+    url_of,
 )
 
 pytestmark = pytest.mark.browser
@@ -43,7 +44,7 @@ CHANGED_ELSEWHERE = "This conversation changed in another window"
 
 # Installed in every tab before Streamlit's scripts: notes every word of `WORDS` that ever
 # appears in the app, even for one frame (a MutationObserver sees each change of the DOM).
-_WATCH_WORDS = word_watcher("__twoWindows", ["Interrupted"], '[data-testid="stApp"]')
+_WATCH = WordWatch("__twoWindows", ("Interrupted",), '[data-testid="stApp"]')
 
 # The bubbles on show are exactly `expected.length`, bubble i containing expected[i].
 _SHOWS = """(expected) => {
@@ -54,20 +55,6 @@ _SHOWS = """(expected) => {
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def new_tab(context: BrowserContext, url: str) -> ChatPage:
-    page = context.new_page()
-    page.add_init_script(_WATCH_WORDS)
-    return ChatPage(page, url)
-
-
-def conversation_id(chat: ChatPage) -> str:
-    """The open conversation, from the tab's URL (`?c=`), once the page has put it there."""
-    handle = chat.page.wait_for_function(
-        "() => new URLSearchParams(location.search).get('c')", timeout=REPLY_TIMEOUT_MS
-    )
-    return str(handle.json_value())
 
 
 def wait_for_bubbles(chat: ChatPage, expected: list[str], timeout: int = WAIT_MS) -> None:
@@ -93,10 +80,6 @@ def reload(chat: ChatPage) -> None:
     chat.wait_until_idle()
 
 
-def words_seen(chat: ChatPage) -> list[str]:
-    return list(chat.page.evaluate("() => window.__twoWindows.seen"))
-
-
 def stored(database_url: str, conversation: str) -> Conversation:
     store = ConversationStore(database_url)
     try:
@@ -105,10 +88,6 @@ def stored(database_url: str, conversation: str) -> Conversation:
         store.close()
     assert loaded is not None, f"conversation {conversation} is not in the store"
     return loaded
-
-
-def url_of(base: str, conversation: str) -> str:
-    return f"{base}?c={conversation}"
 
 
 def long_reply() -> str:
@@ -231,25 +210,12 @@ def check_reply_seen_growing_from_a_second_tab(
     expect(watcher_page.locator(INPUT)).to_be_enabled()
 
     for chat in (writer, watcher):
-        assert words_seen(chat) == [], f"{chat.url} showed {words_seen(chat)}"
+        assert _WATCH.words_seen(chat) == [], f"{chat.url} showed {_WATCH.words_seen(chat)}"
     reply = stored(database_url, conversation).messages[index]
     assert (reply.status, squash(reply.text)) == (Status.COMPLETE, squash(full))
 
 
 # --- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def context(chromium: Browser, request: pytest.FixtureRequest) -> Iterator[BrowserContext]:
-    """One browser, one person: its tabs share cookies; each tab is its own session."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
-    yield context
-    if request.node.stash.get(_FAILED, False):
-        for number, tab in enumerate(context.pages):
-            shot = Path("/tmp") / f"chat-browser-{request.node.name}-tab{number}.png"
-            tab.screenshot(path=str(shot), full_page=True)
-            print(f"screenshot of tab {number}: {shot}")
-    context.close()
 
 
 @pytest.fixture
@@ -277,8 +243,8 @@ def test_two_tabs_taking_turns_on_one_conversation_both_keep_every_message(
     context: BrowserContext, page_server: StreamlitServer, emulator: Emulator
 ) -> None:
     check_interleaved_sends(
-        new_tab(context, page_server.url),
-        new_tab(context, page_server.url),
+        _WATCH.new_tab(context, page_server.url),
+        _WATCH.new_tab(context, page_server.url),
         emulator,
         page_server.env["DATABASE_URL"],
     )
@@ -287,9 +253,9 @@ def test_two_tabs_taking_turns_on_one_conversation_both_keep_every_message(
 def test_a_second_tab_shows_a_reply_being_written_growing_and_never_interrupted(
     context: BrowserContext, page_server: StreamlitServer, emulator: Emulator
 ) -> None:
-    writer = new_tab(context, page_server.url)
+    writer = _WATCH.new_tab(context, page_server.url)
     watcher_page = context.new_page()
-    watcher_page.add_init_script(_WATCH_WORDS)
+    watcher_page.add_init_script(_WATCH.script)
     check_reply_seen_growing_from_a_second_tab(
         writer,
         watcher_page,
@@ -308,7 +274,7 @@ def test_editing_the_first_question_keeps_the_old_version_and_its_reply(
     replies = ["Old reply on lighthouses.", "Reply on tides.", "New reply on windmills."]
     old_branch = [first, replies[0], second, replies[1]]
     emulator.enqueue(*(Behavior(reply=reply) for reply in replies))
-    chat = new_tab(context, page_server.url).open()
+    chat = _WATCH.new_tab(context, page_server.url).open()
     chat.wait_for_reply(chat.send(first))
     chat.wait_for_reply(chat.send(second))
     conversation = conversation_id(chat)
@@ -351,10 +317,15 @@ def test_two_app_processes_on_one_postgres_share_turns_and_a_reply_being_written
 ) -> None:
     x, y = two_processes
     watcher_page = context.new_page()
-    watcher_page.add_init_script(_WATCH_WORDS)
+    watcher_page.add_init_script(_WATCH.script)
     check_reply_seen_growing_from_a_second_tab(
-        new_tab(context, y.url), watcher_page, x.url, emulator, postgres_url, other_process=True
+        _WATCH.new_tab(context, y.url),
+        watcher_page,
+        x.url,
+        emulator,
+        postgres_url,
+        other_process=True,
     )
     check_interleaved_sends(
-        new_tab(context, x.url), new_tab(context, y.url), emulator, postgres_url
+        _WATCH.new_tab(context, x.url), _WATCH.new_tab(context, y.url), emulator, postgres_url
     )

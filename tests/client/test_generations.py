@@ -30,29 +30,16 @@ from liaobots_core.models import UNSTATED_MAX_LENGTH
 from testkit import AUTH_CODE
 from testkit.models import LATER_MODELS
 
+from .conftest import LOGIN, endpoints
+
 QUESTION = [{"role": "user", "content": "Привет 👋 — which generation?"}]
 REPLY = "Здравствуйте! 你好 👋🏽 — one reply for every generation."
-LOGIN = "/recaptcha/api/login"
 # Entries as the later service listed them: no sizes stated, a provider, a pace.
 
 
 @pytest.fixture
-def no_code_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("LIAOBOTS_AUTH_CODE", raising=False)
-    monkeypatch.delenv("LIAOBOTS_BASE_URL", raising=False)
-
-
-@pytest.fixture
-def guest(emulator: Emulator) -> Iterator[LiaobotsClient]:
-    emulator.default = Behavior(reply=REPLY, chunk_bytes=7, split_multibyte=True)
-    with LiaobotsClient(
-        auth_code="", base_url=emulator.base_url, guest=True, timeout=5.0, retry_backoff=0.01
-    ) as client:
-        yield client
-
-
-def endpoints(emulator: Emulator) -> list[str | None]:
-    return [r.endpoint for r in emulator.requests]
+def guest_reply() -> str:
+    return REPLY
 
 
 def streamed(stream: Iterator[str]) -> tuple[str, Exception | None]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -24,28 +23,15 @@ from liaobots_core.emulator import Behavior, Emulator, Guests
 from testkit import AUTH_CODE
 from testkit.guest_server import GuestOnlyServer
 
+from .conftest import LOGIN, endpoints
+
 QUESTION = [{"role": "user", "content": "Привет, гость 👋"}]
 REPLY = "Здравствуйте! 你好 👋🏽 — ответ гостю."
-LOGIN = "/recaptcha/api/login"
 
 
 @pytest.fixture
-def no_code_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("LIAOBOTS_AUTH_CODE", raising=False)
-    monkeypatch.delenv("LIAOBOTS_BASE_URL", raising=False)
-
-
-@pytest.fixture
-def guest(emulator: Emulator) -> Iterator[LiaobotsClient]:
-    emulator.default = Behavior(reply=REPLY, chunk_bytes=7, split_multibyte=True)
-    with LiaobotsClient(
-        auth_code="", base_url=emulator.base_url, guest=True, timeout=5.0, retry_backoff=0.01
-    ) as client:
-        yield client
-
-
-def endpoints(emulator: Emulator) -> list[str | None]:
-    return [r.endpoint for r in emulator.requests]
+def guest_reply() -> str:
+    return REPLY
 
 
 def guest_codes(emulator: Emulator) -> list[str]:

@@ -4,14 +4,13 @@ what is left out counted, and every bound of a hostile file held (plain module, 
 from __future__ import annotations
 
 import io
-import json
 import struct
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from chatpage.data import chatgpt_export, foreign, foreign_imports
+from chatpage.data import foreign, foreign_imports
 from chatpage.data.conversation import Conversation
 from chatpage.data.export import ImportRefused, to_json
 from chatpage.data.foreign import CHATGPT, CLAUDE, Batch
@@ -251,32 +250,13 @@ def test_a_conversation_past_the_message_bound_keeps_the_branch_on_show_first(
 
 
 def test_a_conversation_of_too_many_nodes_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(chatgpt_export, "FOREIGN_MAX_NODES", 3)
+    monkeypatch.setattr(foreign, "FOREIGN_MAX_NODES", 3)
     batch = read(exports.chatgpt_zip())
     assert [f.conversation.title for f in batch.found] == []
     assert batch.tally.conversations == {"too_big": 2}
 
 
 # --- in a bounded child ---------------------------------------------------------------------
-
-
-def big_chatgpt_json(conversations: int, turns: int) -> bytes:
-    """A large export: many conversations of many turns, about 1 KB a turn."""
-    made = []
-    for number in range(conversations):
-        conversation = exports.chatgpt_branched()
-        mapping = conversation["mapping"]
-        parent = "a-2b-1"
-        for turn in range(turns):
-            node_id = f"t{turn}"
-            message = dict(mapping["a-1"]["message"], id=node_id)
-            message["content"] = {"content_type": "text", "parts": ["lorem ipsum " * 80]}
-            mapping[node_id] = {"id": node_id, "parent": parent, "children": [], "message": message}
-            parent = node_id
-        conversation["current_node"] = parent
-        conversation["id"] = conversation["conversation_id"] = f"conversation-{number}"
-        made.append(conversation)
-    return json.dumps(made).encode()
 
 
 def test_the_child_reads_an_export_as_the_module_does() -> None:
@@ -300,7 +280,7 @@ def test_a_refusal_in_the_child_comes_back_as_the_same_refusal() -> None:
 
 
 def test_an_export_that_needs_more_memory_than_allowed_is_refused_as_too_big() -> None:
-    data = big_chatgpt_json(40, 200)  # about 8 MB
+    data = exports.big_chatgpt_json(40, 200)  # about 8 MB
     small = foreign_imports.export_bounds(memory_bytes=24 * 1024 * 1024)
     with pytest.raises(ImportRefused) as refused:
         foreign_imports.read_bounded(data, small)
@@ -308,7 +288,7 @@ def test_an_export_that_needs_more_memory_than_allowed_is_refused_as_too_big() -
 
 
 def test_an_export_that_takes_longer_than_allowed_is_stopped() -> None:
-    data = big_chatgpt_json(40, 200)
+    data = exports.big_chatgpt_json(40, 200)
     quick = foreign_imports.export_bounds(cpu_seconds=30, wall_seconds=0.05)
     with pytest.raises(ImportRefused) as refused:
         foreign_imports.read_bounded(data, quick)

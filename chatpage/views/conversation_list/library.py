@@ -7,10 +7,8 @@ ever touch the person's own conversations.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -36,14 +34,13 @@ from chatpage.database.demo_usage import ImportBound
 from chatpage.database.sharing import Sharer
 from chatpage.i18n import t
 from chatpage.journal import Journal
-from chatpage.operations import metrics
 from chatpage.operations.audit import audit
 from chatpage.views import window
 from chatpage.views.conversation_list import importing
 from chatpage.views.conversation_list import projects as project_views
 from chatpage.views.conversation_list.confirm import delete_asked_first
 from chatpage.views.conversation_list.exporting import download_buttons
-from chatpage.views.guard import guarded
+from chatpage.views.guard import guarded, storage_guarded
 from chatpage.views.safe_markdown import safe
 
 # The list shows the newest 25 and "Show more" adds 25 at a time (as LibreChat pages it):
@@ -377,19 +374,12 @@ def _shared_links(journal: Journal, sharer: Sharer, lang: str) -> None:
             )
 
 
-def _storage_guarded(action: Callable[..., None]) -> Callable[..., None]:
-    """A database failure in a button's action becomes a note on the page, not a traceback."""
+def _note_storage_failed() -> None:
+    st.session_state[_STORAGE_FAILED] = True
 
-    @functools.wraps(action)
-    def guarded(*args: object) -> None:
-        try:
-            action(*args)
-        except SQLAlchemyError:
-            log.exception("%s failed", action.__name__)
-            metrics.write_failed("conversation")
-            st.session_state[_STORAGE_FAILED] = True
 
-    return guarded
+_storage_guarded = storage_guarded("conversation", _note_storage_failed)
+"""A database failure in a button's action becomes a note on the page, not a traceback."""
 
 
 def storage_failed_in_callback() -> bool:

@@ -10,7 +10,6 @@ journal's owner, as the list's do. Menus are drawn only while open, as the list'
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -37,10 +36,9 @@ from chatpage.database.conversations import Summary
 from chatpage.database.schema import PROJECT_NAME_CHARS
 from chatpage.i18n import t
 from chatpage.journal import Journal
-from chatpage.operations import metrics
 from chatpage.operations.audit import audit
 from chatpage.views.conversation_list.confirm import delete_asked_first
-from chatpage.views.guard import guarded
+from chatpage.views.guard import guarded, storage_guarded
 from chatpage.views.safe_markdown import safe
 
 log = logging.getLogger(__name__)
@@ -59,19 +57,12 @@ def _say(level: str, words: str) -> None:
     st.session_state[_SAID] = (level, words)
 
 
-def _storage_guarded(action: Callable[..., None]) -> Callable[..., None]:
-    """A database failure in a button's action becomes a note on the page, not a traceback."""
+def _say_storage_failed() -> None:
+    _say("warning", t(st.session_state.get("lang", "en"), "storage_failed"))
 
-    @functools.wraps(action)
-    def run(*args: Any) -> None:
-        try:
-            action(*args)
-        except SQLAlchemyError:
-            log.exception("%s failed", action.__name__)
-            metrics.write_failed("project")
-            _say("warning", t(st.session_state.get("lang", "en"), "storage_failed"))
 
-    return run
+_storage_guarded = storage_guarded("project", _say_storage_failed)
+"""A database failure in a button's action becomes a note on the page, not a traceback."""
 
 
 def listed_projects(journal: Journal) -> list[Project]:
