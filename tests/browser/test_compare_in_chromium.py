@@ -86,9 +86,7 @@ def test_two_models_stream_side_by_side_and_the_second_picked_goes_on(
     assert a1 > a0, streaming
     assert b1 > b0, streaming
     grew_together = sum(
-        1
-        for (_, a, b), (_, a_next, b_next) in pairwise(streaming)
-        if a_next > a and b_next > b
+        1 for (_, a, b), (_, a_next, b_next) in pairwise(streaming) if a_next > a and b_next > b
     )
     assert grew_together >= 1, streaming
 

@@ -30,7 +30,6 @@ WRITING_NOTE = "A reply is being written"
 UNSEEN_NOTE = "A reply finished here while you were elsewhere"
 
 
-
 def warnings(at: AppTest) -> list[str]:
     return [w.value for w in at.warning]
 
