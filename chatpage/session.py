@@ -170,9 +170,29 @@ def submitted(value: object) -> tuple[str, list[Any]] | None:
     return None
 
 
-def take_attached() -> tuple[Attachment, ...]:
-    """The files of the message that passed `check_submitted`, read into text, once."""
-    return st.session_state.pop(_ATTACHED, ())
+def accepted(
+    sent: tuple[str, list[Any]],
+    limit: int,
+    journal: Journal | None = None,
+    room: Callable[[], None] | None = None,
+    max_file_bytes: int = FILE_MAX_BYTES,
+) -> tuple[Attachment, ...] | None:
+    """The files of a message the run is about to send, read into text; None if refused.
+
+    `check_submitted` passes a message before the run sees it. Streamlit can still hand the
+    run a message that check never passed: a re-run that cuts a callback short replays the
+    submission without calling the callback again (1.67's replay triggers), so a refused
+    message would go out without its files. Such a message is judged here, the same way;
+    the input is drawn already, so a refused one is given back for the next run to show.
+    """
+    if _ATTACHED in st.session_state:
+        return st.session_state.pop(_ATTACHED)
+    text, files = sent
+    attachments, problem = _judged(text, files, limit, journal, room, max_file_bytes)
+    if problem is None:
+        return attachments
+    give_back(without_controls(text) if text.strip() else "", problem)
+    return None
 
 
 @guarded
@@ -199,6 +219,23 @@ def check_submitted(
     if sent is None:
         return
     text, files = sent
+    attachments, problem = _judged(text, files, limit, journal, room, max_file_bytes)
+    if problem is None:
+        st.session_state[_ATTACHED] = attachments
+        return
+    _refused(problem)
+    st.session_state[INPUT_KEY] = without_controls(text) if text.strip() else None
+
+
+def _judged(
+    text: str,
+    files: list[Any],
+    limit: int,
+    journal: Journal | None,
+    room: Callable[[], None] | None,
+    max_file_bytes: int,
+) -> tuple[tuple[Attachment, ...], ErrorInfo | None]:
+    """A message's files read into text, and why it cannot be sent (None: it can)."""
     attachments: tuple[Attachment, ...] = ()
     problem: ErrorInfo | None = None
     if files:
@@ -219,11 +256,7 @@ def check_submitted(
             problem = ErrorInfo("conversation_deleted")
     if problem is None and room is not None:
         problem = no_room(room)
-    if problem is None:
-        st.session_state[_ATTACHED] = attachments
-        return
-    _refused(problem)
-    st.session_state[INPUT_KEY] = without_controls(text) if text.strip() else None
+    return attachments, problem
 
 
 def _upload(file: Any, max_bytes: int) -> Upload:

@@ -167,6 +167,8 @@ def chat(page: Page) -> None:
     viewed = page.viewed if full_run else conversation.leaf_id
     stored = page.stored if full_run else session.refresh(conversation, journal)
 
+    checks = (page.settings.message_limit, journal, page.room_to_send)
+    bounds = {"max_file_bytes": page.settings.max_file_bytes}
     with st.bottom:
         session.restore_input()
         gone = st.empty()  # said by the input while the balance is used up (filled below)
@@ -178,13 +180,16 @@ def chat(page: Page) -> None:
             # refuses (past maxUploadSize) is only marked on its chip, and the text goes alone.
             accept_file="multiple",
             on_submit=session.check_submitted,
-            args=(page.settings.message_limit, journal, page.room_to_send),
-            kwargs={"max_file_bytes": page.settings.max_file_bytes},
+            args=checks,
+            kwargs=bounds,
         )
     intent = session.take_intent()
     sent = session.submitted(prompt)
     if sent is not None:
-        intent = Intent("send", viewed, sent[0], session.take_attached())
+        attached = session.accepted(sent, *checks, **bounds)
+        if attached is None:  # refused only now: given back into the input on the re-run
+            st.rerun(scope="app" if full_run else "fragment")
+        intent = Intent("send", viewed, sent[0], attached)
         session.set_editing(None)
     if intent is not None:
         st.session_state.pop(_CARRIED, None)  # said until now; this action has its own

@@ -25,6 +25,10 @@ class Behavior:
     client failed on it, so it is off by default), `sse_role` marks each event
     `"role": "assistant"` as the later service did, and `stream_error` (a status) follows the
     reply's events with the later service's error event `{"error": true, "res_status": ...}`.
+
+    `hold_after_bytes` pauses the reply there, mid-stream and connection open, until the test
+    says go on (`Emulator.release_held()`): a step taken "while the reply is being written"
+    then never depends on how fast the machine is.
     """
 
     framing: Framing = "raw"
@@ -42,6 +46,7 @@ class Behavior:
     disconnect_after_bytes: int | None = None
     stall_after_bytes: int | None = None
     stall_seconds: float = 3600.0
+    hold_after_bytes: int | None = None  # pause there until `Emulator.release_held()`
     sse_done: bool = False
     sse_role: bool = True
     stream_error: int | None = None
@@ -92,6 +97,7 @@ def _check_ranges(b: Behavior) -> None:
         "disconnect_after_bytes",
         "stall_after_bytes",
         "stall_seconds",
+        "hold_after_bytes",
     ):
         value = getattr(b, name)
         if value is not None and value < 0:

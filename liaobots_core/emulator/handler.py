@@ -276,8 +276,17 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             return
         view = memoryview(data)
         sent = 0
-        for end in iter_piece_ends(data, b.chunk_bytes, b.split_multibyte):
+        held = b.hold_after_bytes
+        ends = list(iter_piece_ends(data, b.chunk_bytes, b.split_multibyte))
+        if held is not None and 0 < held < len(data):
+            ends = sorted({*ends, held})  # the pause falls exactly there
+        for end in ends:
             stop_at = end if cut is None else min(end, cut)
+            if held is not None and sent >= held:
+                held = None
+                if not self.state.wait_for_release():
+                    self.close_connection = True
+                    return
             if stop_at > sent:
                 if sent and b.delay and self.state.stopping.wait(b.delay):
                     self.close_connection = True

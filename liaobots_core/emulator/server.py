@@ -279,8 +279,12 @@ class Emulator(Startable):
         """The requests that reached /api/chat (whatever their method or outcome)."""
         return [r for r in self._state.recorded() if r.endpoint == "/api/chat"]
 
+    def release_held(self) -> None:
+        """Let replies paused by `Behavior.hold_after_bytes` go on (and later ones not pause)."""
+        self._state.released.set()
+
     def clear(self) -> None:
-        """Forget recorded requests, queued one-shot behaviours and models' own."""
+        """Forget recorded requests, queued one-shot behaviours and models' own; re-arm holds."""
         self._state.clear()
 
     def __repr__(self) -> str:

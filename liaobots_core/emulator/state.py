@@ -119,6 +119,7 @@ class EmulatorState:
         self.models_body: bytes | None = None
         self.user_body: bytes | None = None
         self.stopping = threading.Event()
+        self.released = threading.Event()  # held replies go on (`Behavior.hold_after_bytes`)
         self._auth_code = auth_code
         self._lock = threading.Lock()
         self._queue: deque[Behavior] = deque()
@@ -216,7 +217,15 @@ class EmulatorState:
                 return own
             return self._queue.popleft() if self._queue else self.default
 
+    def wait_for_release(self) -> bool:
+        """Until held replies may go on (True) or the emulator stops (False)."""
+        while not self.released.wait(0.05):
+            if self.stopping.is_set():
+                return False
+        return True
+
     def clear(self) -> None:
+        self.released.clear()
         with self._lock:
             self._queue.clear()
             self.by_model.clear()

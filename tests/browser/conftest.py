@@ -89,11 +89,13 @@ def page_server(
 
 
 @pytest.fixture
-def emulator(page_emulator: Emulator) -> Emulator:
-    """The shared emulator with no record and no queued behaviours left by an earlier test."""
+def emulator(page_emulator: Emulator) -> Iterator[Emulator]:
+    """The shared emulator with no record and no queued behaviours left by an earlier test;
+    a reply a test held and never released goes on when the test ends."""
     page_emulator.clear()
     page_emulator.default = Behavior()
-    return page_emulator
+    yield page_emulator
+    page_emulator.release_held()
 
 
 @pytest.fixture(scope="session")

@@ -87,8 +87,10 @@ def test_a_hostile_file_costs_the_app_under_3_cpu_seconds_and_the_next_message_i
     send_with_file(page, chat, "Read this file", name, data, mime)
     expect(page.get_by_text(refusal)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
     chat.wait_until_idle()
+    sent = [r.body["messages"][-1]["content"][:80] for r in emulator.chat_requests[before:]]
+    assert sent == [], f"a refused message went upstream: {sent}"
+    assert chat.messages.count() == 0, "a refused message was added to the conversation"
     expect(page.locator(INPUT)).to_have_value("Read this file")  # given back
-    assert len(emulator.chat_requests) == before  # nothing went upstream
     index = chat.send("And now a plain question")
     assert chat.wait_for_reply(index) == "The next message is answered."
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -195,7 +196,8 @@ def test_a_reply_goes_on_after_new_chat_and_opens_whole_from_the_list(
     context: BrowserContext, page_server: StreamlitServer, emulator: Emulator
 ) -> None:
     full = long_reply()
-    emulator.default = paced(full)
+    # Held mid-way until the list has shown it being written, however slow the machine.
+    emulator.default = replace(paced(full), hold_after_bytes=THREE_SECONDS_IN + 1_000)
     chat = _WATCH.new_tab(context, page_server.url).open()
     index = chat.send("Tell me about the harbour, then I look elsewhere")
     wait_for_length(chat, index, THREE_SECONDS_IN)
@@ -205,6 +207,7 @@ def test_a_reply_goes_on_after_new_chat_and_opens_whole_from_the_list(
     chat.page.wait_for_function("() => window.__chatTest.bubbles().length === 0")
     wait_for_mark(chat, conversation, WRITING)
     expect_tooltip(chat, conversation, WRITING_NOTE)
+    emulator.release_held()
 
     wait_for_mark(chat, conversation, UNSEEN)  # the reply ended while the person was away
     expect_tooltip(chat, conversation, UNSEEN_NOTE)
@@ -224,7 +227,8 @@ def test_a_reload_mid_reply_shows_it_still_growing_then_whole(
     context: BrowserContext, page_server: StreamlitServer, emulator: Emulator
 ) -> None:
     full = long_reply()
-    emulator.default = paced(full)
+    # Held mid-way until the reload has shown it, however slow the machine: then it goes on.
+    emulator.default = replace(paced(full), hold_after_bytes=THREE_SECONDS_IN + 1_000)
     chat = _WATCH.new_tab(context, page_server.url).open()
     index = chat.send("Tell me about the harbour, then I reload")
     wait_for_length(chat, index, THREE_SECONDS_IN)
@@ -233,9 +237,10 @@ def test_a_reload_mid_reply_shows_it_still_growing_then_whole(
     chat.page.wait_for_selector(INPUT, timeout=REPLY_TIMEOUT_MS)
     chat.wait_for_text(index)
     first = chat.text(index)
-    assert len(squash(first)) < len(squash(full)), "the reply ended before the reload showed it"
+    assert len(squash(first)) < len(squash(full))
     assert squash(full).startswith(squash(first))
     expect(chat.button(index, "Stop")).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+    emulator.release_held()
     wait_for_length(chat, index, len(first) + 1)  # it grows
     chat.wait_for_reply(index)
     assert_whole(chat, index, full, page_server.env["DATABASE_URL"])
@@ -270,7 +275,8 @@ def test_stop_from_a_second_tab_stops_the_reply_for_both_tabs(
     context: BrowserContext, page_server: StreamlitServer, emulator: Emulator
 ) -> None:
     full = long_reply()
-    emulator.default = paced(full)
+    # Held mid-way (never released): the Stop lands while it is being written, however slow.
+    emulator.default = replace(paced(full), hold_after_bytes=3_000)
     writer = _WATCH.new_tab(context, page_server.url).open()
     index = writer.send("Tell me about the harbour, to be stopped from elsewhere")
     wait_for_length(writer, index, 1_000)

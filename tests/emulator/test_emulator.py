@@ -330,6 +330,32 @@ def test_stall_closes_the_connection_after_stall_seconds(emu: Emulator) -> None:
     assert (r.body, r.ending) == (REPLY.encode()[:4], "eof")
 
 
+def test_hold_pauses_the_reply_until_released_then_sends_the_rest(emu: Emulator) -> None:
+    held_then_released(emu)
+
+
+def held_then_released(emu: Emulator) -> None:
+    sock, f, status, _ = open_post(
+        emu, f"{PREFIX}/api/chat", chat_body(reply=REPLY, transfer="close", hold_after_bytes=9)
+    )
+    with sock, f:
+        assert status == 200
+        assert f.read(9) == REPLY.encode()[:9]
+        released: list[float] = []
+        timer = threading.Timer(0.3, lambda: (released.append(1), emu.release_held()))
+        timer.start()
+        rest = f.read()  # to the end: held, it comes only after the release
+        assert released, "the rest came while the reply should have been held"
+        assert rest == REPLY.encode()[9:]
+
+
+def test_a_cleared_emulator_holds_replies_again(emu: Emulator) -> None:
+    emu.release_held()
+    assert chat(emu, reply=REPLY, hold_after_bytes=2).body == REPLY.encode()  # not held
+    emu.clear()
+    held_then_released(emu)
+
+
 def test_first_byte_delay_and_delay_pace_the_body(emu: Emulator) -> None:
     started = time.monotonic()
     r = chat(emu, reply="abcdef", chunk_bytes=2, first_byte_delay=0.05, delay=0.03)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from chatpage import session
 from chatpage.data.conversation import Attachment
 from liaobots_core.emulator import Behavior, Emulator
 from testkit.apptest import conversation, fresh_session, page_text
@@ -66,6 +67,33 @@ def test_a_file_that_cannot_be_sent_sends_nothing_and_keeps_the_text(
     assert configured.chat_requests == []
     assert conversation(at).messages == []
     assert at.chat_input[0].value == "Please read this"  # given back; the file must be again
+
+
+def unchecked(*_args: object, **_kwargs: object) -> None:
+    """Stands for the check Streamlit cut short: a re-run arriving while it runs replays
+    the submission to the next run without calling the check again."""
+
+
+def test_a_message_whose_check_was_cut_short_is_refused_before_it_is_sent(
+    configured: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHAT_MAX_FILE_BYTES", "2048")
+    monkeypatch.setattr(session, "check_submitted", unchecked)
+    at = attach(fresh_session(), "Please read this", ("big.txt", b"x" * 2049))
+    assert configured.chat_requests == []
+    assert conversation(at).messages == []
+    assert any("too big" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert at.chat_input[0].value == "Please read this"  # given back, as by the check
+
+
+def test_a_message_whose_check_was_cut_short_still_goes_with_its_files(
+    configured: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configured.default = Behavior(reply="It greets.")
+    monkeypatch.setattr(session, "check_submitted", unchecked)
+    attach(fresh_session(), "What does this do?", ("greet.py", CODE.encode()))
+    question = configured.chat_requests[-1].body["messages"][-1]["content"]
+    assert question == f"What does this do?\n\n```greet.py\n{CODE}\n```"
 
 
 def test_an_edited_question_goes_again_with_its_files_even_with_no_text(
