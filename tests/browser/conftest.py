@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from liaobots_core.emulator import Behavior, Emulator
 from testkit.browser import (  # noqa: F401 (the harness, for tests importing it from here)
@@ -129,13 +130,35 @@ def page(chromium: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
         shot = Path("/tmp") / f"chat-browser-{request.node.name}.png"
         page.screenshot(path=str(shot), full_page=True)
         print(f"screenshot of the failed page: {shot}")
+        print(f"what it showed at {page.url} (CI keeps no screenshot):\n{_shown(page)}")
     context.close()
 
 
+def _shown(page: Page) -> str:
+    """The main area's text, for a failure's report."""
+    try:
+        return page.locator('[data-testid="stMain"]').inner_text(timeout=5_000)[-3_000:]
+    except PlaywrightError as error:
+        return f"(unreadable: {error.message})"
+
+
 @pytest.fixture
-def chat(page: Page, page_server: StreamlitServer, emulator: Emulator) -> ChatPage:
-    """The chat page, not yet opened, so a test can attach listeners first."""
-    return ChatPage(page, page_server.url)
+def chat(
+    page: Page,
+    page_server: StreamlitServer,
+    emulator: Emulator,
+    request: pytest.FixtureRequest,
+) -> Iterator[ChatPage]:
+    """The chat page, not yet opened, so a test can attach listeners first. A failed test
+    prints the page process's warnings and errors of its time."""
+    start = page_server.log_path.stat().st_size if page_server.log_path.exists() else 0
+    yield ChatPage(page, page_server.url)
+    if request.node.stash.get(_FAILED, False) and page_server.log_path.exists():
+        with page_server.log_path.open("rb") as log:
+            log.seek(start)
+            lines = log.read().decode("utf-8", "replace").splitlines()
+        noted = [line for line in lines if " WARNING " in line or " ERROR " in line]
+        print("the page process's warnings and errors meanwhile:\n" + "\n".join(noted[-40:]))
 
 
 # --- several tabs on one conversation -------------------------------------------------------
