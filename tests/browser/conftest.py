@@ -143,18 +143,23 @@ def _shown(page: Page) -> str:
 
 
 @pytest.fixture
-def chat(
-    page: Page,
-    page_server: StreamlitServer,
-    emulator: Emulator,
-    request: pytest.FixtureRequest,
-) -> Iterator[ChatPage]:
-    """The chat page, not yet opened, so a test can attach listeners first. A failed test
-    prints the page process's warnings and errors of its time."""
-    start = page_server.log_path.stat().st_size if page_server.log_path.exists() else 0
-    yield ChatPage(page, page_server.url)
-    if request.node.stash.get(_FAILED, False) and page_server.log_path.exists():
-        with page_server.log_path.open("rb") as log:
+def chat(page: Page, page_server: StreamlitServer, emulator: Emulator) -> ChatPage:
+    """The chat page, not yet opened, so a test can attach listeners first."""
+    return ChatPage(page, page_server.url)
+
+
+@pytest.fixture(autouse=True)
+def page_log_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A failed test that used the shared page prints that process's warnings and errors of
+    its time: CI keeps only the printed output."""
+    if "page_server" not in request.fixturenames:
+        yield
+        return
+    server: StreamlitServer = request.getfixturevalue("page_server")
+    start = server.log_path.stat().st_size if server.log_path.exists() else 0
+    yield
+    if request.node.stash.get(_FAILED, False) and server.log_path.exists():
+        with server.log_path.open("rb") as log:
             log.seek(start)
             lines = log.read().decode("utf-8", "replace").splitlines()
         noted = [line for line in lines if " WARNING " in line or " ERROR " in line]
