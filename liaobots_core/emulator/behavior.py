@@ -28,7 +28,8 @@ class Behavior:
 
     `hold_after_bytes` pauses the reply there, mid-stream and connection open, until the test
     says go on (`Emulator.release_held()`): a step taken "while the reply is being written"
-    then never depends on how fast the machine is.
+    then never depends on how fast the machine is. A hold at or past the reply's last byte
+    never pauses it.
     """
 
     framing: Framing = "raw"
