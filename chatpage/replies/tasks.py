@@ -59,6 +59,24 @@ def update_interval(streaming: int) -> float:
     return min(SLOWEST_UPDATE_INTERVAL, max(UPDATE_INTERVAL, streaming / BUSY_UPDATES_PER_SECOND))
 
 
+# A read that had to wait for the service longer than this found the socket empty; the next
+# one would wait again, for the next token.
+DRAINED_AFTER = 0.002
+
+
+def read_pause(streaming: int) -> float:
+    """Seconds a reply task rests, once it has read all the service had sent, before reading on.
+
+    A model sends a token every ~20 ms, and reading each as it comes costs a thread wake-up,
+    a system call and the interpreter lock, 50 times a second per reply: at 100 replies that
+    was 37 ms of CPU per reply (`python bench/read_pacing.py`). When the process is busy its
+    pages show a reply only every `update_interval` anyway, so the task rests half of that
+    and then reads what has gathered in one go. Not busy, it reads each token as it comes.
+    """
+    interval = update_interval(streaming)
+    return interval / 2 if interval > UPDATE_INTERVAL else 0.0
+
+
 @dataclass(frozen=True)
 class Request:
     """What a reply is asked for: everything the task needs, copied at the start."""
@@ -116,6 +134,8 @@ class ReplyTask:
         self.done = threading.Event()
         self._started_at = 0.0
         self.on_end: Callable[[], None] = lambda: None  # told as it ends, before `done`
+        # How long to rest once the service's bytes are all read (`read_pause`); asked each time.
+        self.read_pause: Callable[[], float] = lambda: 0.0
         self._thread = threading.Thread(target=self._run, name="chat-reply", daemon=True)
 
     @property
@@ -231,20 +251,15 @@ class ReplyTask:
                 )
                 if self._stopping.is_set():
                     self._stream.close()
+                asked_at = time.monotonic()
                 for arrived in self._stream:
+                    drained = time.monotonic() - asked_at > DRAINED_AFTER
                     # The one rule, before the text is shown, stored, exported or shared: a
                     # NUL or an ESC from the service costs nothing of what comes after it.
-                    text = without_controls(arrived)
-                    if not text:
-                        continue
-                    if not self._parts:
-                        metrics.FIRST_TEXT.observe(time.monotonic() - self._started_at)
-                    with self._changed:
-                        self._text += text
-                        reply.text = self._text
-                        self._parts.append(text)
-                        if self._listening:
-                            self._changed.notify_all()
+                    self._take(without_controls(arrived))
+                    if drained:
+                        self._rest()
+                    asked_at = time.monotonic()
                 self.dropped = self._stream.history.dropped
                 self.over_budget = self._stream.history.over_budget
                 if not self._stopping.is_set():
@@ -272,6 +287,29 @@ class ReplyTask:
             with self._changed:
                 self.done.set()
                 self._changed.notify_all()
+
+    def _take(self, text: str) -> None:
+        """Add text that arrived, and wake the pages waiting for it."""
+        if not text:
+            return
+        if not self._parts:
+            metrics.FIRST_TEXT.observe(time.monotonic() - self._started_at)
+        with self._changed:
+            self._text += text
+            self.reply.text = self._text
+            self._parts.append(text)
+            if self._listening:
+                self._changed.notify_all()
+
+    def _rest(self) -> None:
+        """Rest `read_pause` after text that had to be waited for: the socket is empty now.
+
+        Text that was already buffered is taken at once, without a rest, so a reply is
+        never read slower than it is sent. Stop ends a rest at once.
+        """
+        pause = self.read_pause()
+        if pause > 0:
+            self._stopping.wait(pause)
 
     def ended_reply(self) -> Message:
         """The reply as its writer saved it, once `done` (as `follow` leaves it at its end)."""
@@ -378,6 +416,7 @@ class Replies:
         self.check_room(request.owner, max_per_person, starting=reply.id, session=request.session)
         task = ReplyTask(request, reply, client, self.store, self._count(request))
         task.on_end = self._one_ended
+        task.read_pause = lambda: read_pause(self._streaming)
         with self._lock:
             self._tasks[task.id] = task
             self._streaming += 1

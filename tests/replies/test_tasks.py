@@ -15,7 +15,14 @@ from chatpage.data.conversation import Conversation, Status
 from chatpage.database.conversations import ConversationStore
 from chatpage.journal import Journal
 from chatpage.replies import tasks as tasks_module
-from chatpage.replies.tasks import TICK, Replies, ReplyTask, Request, update_interval
+from chatpage.replies.tasks import (
+    TICK,
+    Replies,
+    ReplyTask,
+    Request,
+    read_pause,
+    update_interval,
+)
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Behavior, Emulator
 
@@ -166,6 +173,63 @@ def test_the_process_slows_updates_only_while_it_streams_many_replies(
     for task in tasks:
         assert task.done.wait(60)
     assert (replies.streaming(), replies.update_interval()) == (0, 0.08)
+
+
+def test_a_reply_task_reads_each_token_as_it_comes_until_the_process_is_busy() -> None:
+    assert read_pause(0) == read_pause(24) == 0.0
+    resting = [read_pause(n) for n in range(25, 120)]
+    assert all(rest > 0 for rest in resting)
+    assert resting == sorted(resting)
+    # Half of a page's update interval: what a rest gathers is shown at the next update.
+    assert read_pause(100) == update_interval(100) / 2 == 0.1
+
+
+def test_a_resting_reply_task_takes_what_gathered_meanwhile_and_loses_nothing(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    full = "".join(f"токен {i} " for i in range(150))
+    tokens = -(-len(full.encode()) // 4)
+    emulator.default = Behavior(reply=full, chunk_bytes=4, delay=0.005, split_multibyte=True)
+    conversation, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store)
+    rests = itertools.count()
+
+    def rest() -> float:
+        next(rests)
+        return 0.3
+
+    task.read_pause = rest
+    task.start()
+    seen: list[tuple[float, str]] = []
+    for piece in task.follow(0, poll=0.01):
+        if piece:
+            seen.append((time.monotonic(), piece))
+    assert "".join(piece for _, piece in seen) == full
+    assert (reply.status, stored_reply(store, conversation, reply.id).text) == (
+        Status.COMPLETE,
+        full,
+    )
+    # It rested only after reading all that had come: a few rests, not one per token.
+    assert next(rests) < tokens / 10
+    # After a rest, nothing came before its end.
+    assert max(later - earlier for (earlier, _), (later, _) in itertools.pairwise(seen)) >= 0.29
+
+
+def test_stop_ends_a_reply_task_resting_between_reads_and_keeps_its_text(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="слово " * 2000, chunk_bytes=12, delay=0.01)
+    conversation, reply, request = asked(store)
+    task = ReplyTask(request, reply, client, store)
+    task.read_pause = lambda: 3600.0  # a rest no test could wait out
+    task.start()
+    next(piece for piece in task.follow(0) if piece)
+    task.stop()
+    assert task.done.wait(60), "Stop did not end the task's rest"
+    assert reply.status is Status.STOPPED
+    assert reply.text
+    saved = stored_reply(store, conversation, reply.id)
+    assert (saved.text, saved.status) == (reply.text, Status.STOPPED)
 
 
 def test_a_paced_follower_joins_what_arrives_within_the_pace(
