@@ -336,11 +336,7 @@ class ConversationStore:
         """
         now = time.time()
         with self._writes.begin() as db:
-            head = db.execute(
-                select(conversations.c.owner, conversations.c.revision)
-                .where(conversations.c.id == conversation.id)
-                .with_for_update()
-            ).first()
+            head = db.execute(_LOCK_HEAD, {"in_conversation": conversation.id}).first()
             if head is None and conversation.revision == 0:
                 db.execute(
                     insert(conversations).values(
@@ -355,32 +351,30 @@ class ConversationStore:
             depth = 0
             if message.parent_id is not None:
                 parent = db.execute(
-                    select(messages.c.position).where(
-                        messages.c.id == message.parent_id,
-                        messages.c.conversation_id == conversation.id,
-                    )
+                    _PARENT_POSITION,
+                    {"parent": message.parent_id, "in_conversation": conversation.id},
                 ).first()
                 depth = parent.position + 1 if parent is not None else 0
             row = _message_row(conversation.id, depth, message)
             if message.status is Status.STREAMING:
-                row["lease_until"] = _lease_end()
+                del row["lease_until"]  # given by the database's clock (`_INSERT_STREAMING`)
+                row["lease_for"] = LEASE_SECONDS
                 self._announce_writing(db, owner)
-            db.execute(insert(messages).values(row))
-            head_values: dict[str, Any] = {}
-            if message.role == "user":  # a new question ends a comparison (`comparison.py`)
-                head_values["comparing"] = None
+                db.execute(_INSERT_STREAMING, row)
+            else:
+                db.execute(_INSERT_MESSAGE, row)
             db.execute(
-                update(conversations)
-                .where(conversations.c.id == conversation.id)
-                .values(
-                    revision=before + 1,
-                    current_leaf_id=message.id,
-                    updated_at=now,
-                    model_id=conversation.model_id,
-                    system_prompt=conversation.system_prompt,
-                    temperature=conversation.temperature,
-                    **head_values,
-                )
+                # A new question ends a comparison (`comparison.py`).
+                _HEAD_AFTER_QUESTION if message.role == "user" else _HEAD_AFTER_MESSAGE,
+                {
+                    "in_conversation": conversation.id,
+                    "new_revision": before + 1,
+                    "leaf": message.id,
+                    "at": now,
+                    "model": conversation.model_id,
+                    "prompt": conversation.system_prompt,
+                    "temp": conversation.temperature,
+                },
             )
             self.notices.announce(db, Notice(REVISION, conversation.id, message.id))
         return Written(before + 1, changed_elsewhere=before != conversation.revision)
@@ -915,6 +909,34 @@ _CHECKPOINT = (
     )
     .values(text=bindparam("saved_text"), lease_until=_lease_end())
 )
+
+
+# A new message's statements, built once: every question and every reply runs them, and
+# building them each time cost more than running them on SQLite (`bench/page_runs.py`).
+_LOCK_HEAD = (
+    select(conversations.c.owner, conversations.c.revision)
+    .where(conversations.c.id == bindparam("in_conversation"))
+    .with_for_update()
+)
+_PARENT_POSITION = select(messages.c.position).where(
+    messages.c.id == bindparam("parent"),
+    messages.c.conversation_id == bindparam("in_conversation"),
+)
+_INSERT_MESSAGE = insert(messages)  # the row's columns come with each execution
+_INSERT_STREAMING = insert(messages).values(lease_until=database_now() + bindparam("lease_for"))
+_HEAD_AFTER_MESSAGE = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("in_conversation"))
+    .values(
+        revision=bindparam("new_revision"),
+        current_leaf_id=bindparam("leaf"),
+        updated_at=bindparam("at"),
+        model_id=bindparam("model"),
+        system_prompt=bindparam("prompt"),
+        temperature=bindparam("temp"),
+    )
+)
+_HEAD_AFTER_QUESTION = _HEAD_AFTER_MESSAGE.values(comparing=None)
 
 
 def _owned(conversation_id: str, owner: str) -> Any:

@@ -88,3 +88,23 @@ def test_a_dead_writers_reply_is_interrupted_when_its_lease_ends_whatever_its_cl
     finally:
         writer.close()
         reader.close()
+
+
+def test_a_new_reply_is_leased_for_the_length_set_when_it_is_written(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The statement that writes a new reply is built once, at import: the lease's length must
+    # still be the one in force when the reply is written, not the one at import.
+    store = ConversationStore(database_url)
+    try:
+        for length in (3600.0, -60.0):  # -60: ended before it was written
+            monkeypatch.setattr(store_module, "LEASE_SECONDS", length)
+            chat = Conversation(model_id="gpt-4")
+            journal = Journal(store, ALICE)
+            journal.add(chat, chat.add_user("Tell me a story"))
+            reply = chat.start_reply("gpt-4")
+            journal.add(chat, reply)
+            held = status_seen(store, chat, reply) is Status.STREAMING
+            assert held == (length > 0), f"a lease of {length} s read as held={held}"
+    finally:
+        store.close()

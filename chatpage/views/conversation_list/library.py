@@ -91,6 +91,13 @@ def browser_zone() -> tzinfo:
         return UTC
 
 
+# A button centres its label; a list of titles is read from the left, as in every peer's.
+_TITLES_FROM_THE_LEFT = """<style>
+[class*="st-key-open_"] button { justify-content: flex-start; text-align: left; }
+[class*="st-key-open_"] button > div { justify-content: flex-start; }
+</style>"""
+
+
 def conversation_list(
     journal: Journal,
     open_id: str,
@@ -102,6 +109,7 @@ def conversation_list(
     """The person's conversations: projects, then pinned, then by day; search; the archive;
     import. `file_bounds` bound a project's reference files (bytes of one, its characters)."""
     st.subheader(t(lang, "conversations"))
+    st.html(_TITLES_FROM_THE_LEFT)  # style only: Streamlit puts it where it takes no space
     projects = project_views.listed_projects(journal)
     project_views.new_project_menu(journal, lang)
     query = st.text_input(
