@@ -27,6 +27,7 @@ from chatpage.access.identity import PROXY_HEADERS, is_loopback
 from chatpage.journal import finish_replies
 from chatpage.operations import (
     collector,
+    downloads,
     metrics,  # noqa: F401  (the page's metrics exist before the first scrape)
 )
 
@@ -57,8 +58,10 @@ async def metrics_text(request: Request) -> Response:
 async def lifespan(app: Any) -> AsyncIterator[None]:
     """On the way out, replies get their grace period before the process ends (see
     `persistence.finish_replies`: under `st.App`, uvicorn ends it without `atexit`). On the
-    way in, what the server loaded is kept out of later garbage collections (`collector`)."""
+    way in, what the server loaded is kept out of later garbage collections (`collector`),
+    and a download made for one person outlives others' page runs (`downloads`)."""
     collector.settle()
+    downloads.hold_for_this_process()
     yield
     await asyncio.to_thread(finish_replies)
 
