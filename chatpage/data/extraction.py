@@ -3,7 +3,7 @@
 A 16 KB PDF can make pypdf work for minutes, a 95 KB DOCX unpack to 100 MB: the page's own
 process, whose one core serves every session on it, never reads a file. Each file is read by
 a fresh child forked from a `forkserver` that has pypdf and python-docx imported already (a
-few milliseconds to start). Before it touches the bytes the child limits itself with
+few milliseconds to start, see `forkserver_preload`). Before it touches the bytes the child limits itself with
 `resource`: CPU seconds (`RLIMIT_CPU`) and address space (`RLIMIT_AS`); the page waits for
 it at most `WALL_SECONDS` and kills it after. A process-wide semaphore bounds the files read
 at once; the waiting page thread holds no GIL, so other sessions go on meanwhile.
@@ -37,12 +37,10 @@ CPU_SECONDS = 8  # of computing for one file; a normal 20-page PDF takes about 0
 WALL_SECONDS = 20.0  # from the start of reading to its end, waiting for a free core included
 MEMORY_BYTES = 512 * 1024 * 1024  # of address space a child may add to what it starts with
 AT_ONCE = 2  # files read at the same time by one app process; others wait their turn
-# "__main__": multiprocessing prepares each child with the parent's main module, which under
-# `streamlit run` is app.py once a page has run (Streamlit makes the script `__main__`): the
-# fork server imports it once, as `__mp_main__` (app.py then only builds its `st.App`), so the
-# children need not. The server starts with the first file, from a page run.
+# What the fork server imports before it forks a child: the readers, and the module that keeps
+# each child from running the page's script again first (`forkserver_preload`).
 _PRELOAD = [
-    "__main__",
+    "chatpage.data.forkserver_preload",
     "chatpage.data.extraction",
     "chatpage.data.foreign_imports",  # exports from ChatGPT and Claude: the same bounds
     "pypdf",

@@ -6,9 +6,12 @@ The attack files of issue 22 are made here (testkit/files.py); each is read thro
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+import types
 import zlib
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -50,6 +53,22 @@ def test_a_normal_pdf_and_docx_are_read_in_a_child_process() -> None:
     pdf = read_bounded(Upload("report.pdf", pdf_with_text("First", "Second")))
     docx = read_bounded(Upload("letter.docx", docx_with(["Привет"], [["a", "b"]])))
     assert (pdf.text, docx.text) == ("First\n\nSecond", "Привет\na\tb")
+
+
+def test_a_reader_never_runs_the_page_script_the_process_started_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under `streamlit run` the main script is app.py: a child that ran it again would import
+    # Streamlit and the whole page before reading a file (1.2 s of CPU each here).
+    ran = tmp_path / "the script ran"
+    script = tmp_path / "page_script.py"
+    script.write_text(f"open({str(ran)!r}, 'w').close()\n", encoding="utf-8")
+    page_script = types.ModuleType("__main__")
+    page_script.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page_script)
+    attachment = read_bounded(Upload("notes.txt", "Заметки".encode()))
+    assert attachment.text == "Заметки"
+    assert not ran.exists(), "a file's reader ran the page's script first"
 
 
 def test_a_pdf_whose_100_pages_share_one_stream_stops_once_past_the_message_limit() -> None:

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from chatpage.access import balance
 from chatpage.access.limits import message_problem, without_controls
+from chatpage.backend import forget_shared_info
 from chatpage.data.conversation import ErrorInfo, Status
 from chatpage.data.failures import explain
 from liaobots_core import LiaobotsClient
@@ -210,13 +211,19 @@ ACCOUNTS = st.dictionaries(st.sampled_from(["balance", "authCode"]), ODD_VALUES)
 
 @fuzz_settings(10, shrink=False)
 @given(models=MODEL_LISTS, account=ACCOUNTS, answer=CHAT_ANSWERS)
+# A service with money, then one without: the second is asked afresh, not shown the first's.
+@example(models=[GOOD_MODEL], account={"balance": 100}, answer=Behavior(reply="Да"))
+@example(models=[GOOD_MODEL], account={"balance": -5}, answer=Behavior(reply="Да"))
 def test_any_service_answers_leave_the_page_working(
     configured: Emulator, models: list[Any], account: dict[str, Any], answer: Behavior
 ) -> None:
     configured.models_body = dump(models).encode("utf-8", errors="surrogatepass")
     configured.user_body = dump(account).encode("utf-8", errors="surrogatepass")
     configured.default = answer
-    balance.forget_spent()  # each example is a service of its own, met by a new process
+    # Each example is a service of its own, met by a new process: nothing noted as spent and
+    # no earlier example's answer shared (the emulator's address, so the service's key, stays).
+    balance.forget_spent()
+    forget_shared_info()
     with LiaobotsClient(auth_code=AUTH_CODE, base_url=configured.base_url) as client:
         said = client.get_user().balance  # the client's reading of the odd account
     at = fresh_session()
