@@ -3,10 +3,11 @@
 A 16 KB PDF can make pypdf work for minutes, a 95 KB DOCX unpack to 100 MB: the page's own
 process, whose one core serves every session on it, never reads a file. Each file is read by
 a fresh child forked from a `forkserver` that has pypdf and python-docx imported already (a
-few milliseconds to start, see `forkserver_preload`). Before it touches the bytes the child limits itself with
-`resource`: CPU seconds (`RLIMIT_CPU`) and address space (`RLIMIT_AS`); the page waits for
-it at most `WALL_SECONDS` and kills it after. A process-wide semaphore bounds the files read
-at once; the waiting page thread holds no GIL, so other sessions go on meanwhile.
+few milliseconds to start: see `forkserver_preload`). Before it touches the bytes the child
+limits itself with `resource`: CPU seconds (`RLIMIT_CPU`) and address space (`RLIMIT_AS`);
+the page waits for it at most `WALL_SECONDS` and kills it after. A process-wide semaphore
+bounds the files read at once; the waiting page thread holds no GIL, so other sessions go on
+meanwhile.
 
 Why a fresh child per file rather than a `ProcessPoolExecutor`: `RLIMIT_CPU` counts a
 process's whole life, so a reused worker would share one CPU budget among every file it
