@@ -339,9 +339,8 @@ class ConversationStore:
             head = db.execute(_LOCK_HEAD, {"in_conversation": conversation.id}).first()
             if head is None and conversation.revision == 0:
                 db.execute(
-                    insert(conversations).values(
-                        **_head_row(conversation, owner), current_leaf_id=None, revision=0
-                    )
+                    _INSERT_HEAD,
+                    {**_head_row(conversation, owner), "current_leaf_id": None, "revision": 0},
                 )
                 before = 0
             elif head is None or head.owner != owner:
@@ -913,6 +912,7 @@ _CHECKPOINT = (
 
 # A new message's statements, built once: every question and every reply runs them, and
 # building them each time cost more than running them on SQLite (`bench/page_runs.py`).
+_INSERT_HEAD = insert(conversations)  # a new conversation's first message: the row comes with it
 _LOCK_HEAD = (
     select(conversations.c.owner, conversations.c.revision)
     .where(conversations.c.id == bindparam("in_conversation"))
