@@ -22,12 +22,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from chatpage import downloads
 from chatpage.access.connection import loopback_host
 from chatpage.access.identity import PROXY_HEADERS, is_loopback
 from chatpage.journal import finish_replies
 from chatpage.operations import (
     collector,
-    downloads,
     metrics,  # noqa: F401  (the page's metrics exist before the first scrape)
 )
 

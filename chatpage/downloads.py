@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
+from streamlit import runtime
+
 log = logging.getLogger(__name__)
 
 KEPT_SECONDS = 60.0  # a browser fetches a made file within moments; a slow one has a minute
@@ -81,8 +83,6 @@ def keep_made_files(manager: Any, clock: Callable[[], float] = time.monotonic) -
 
 def hold_for_this_process() -> bool:
     """Hook the running Streamlit's media file manager (called as the server starts)."""
-    from streamlit import runtime
-
     if not runtime.exists():
         return False
     return keep_made_files(runtime.get_instance().media_file_mgr)
