@@ -10,7 +10,10 @@ time, and of this process's own CPU time (for (b), what the page's process still
 fork request, sending the bytes, receiving the text). Reading is not capped by the message
 limit here, so each file is read whole.
 
-    python bench/extraction.py [--runs 15]
+`--as-page` makes this process's main script app.py, as `streamlit run` (and AppTest) does, so
+that a child that ran its parent's main script before reading would show it here.
+
+    python bench/extraction.py [--runs 15] [--as-page]
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import platform
 import statistics
 import sys
 import time
+import types
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,7 +96,12 @@ def spread(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--as-page", action="store_true", help="app.py as the main script")
     args = parser.parse_args()
+    if args.as_page:  # what Streamlit's script runner leaves as `__main__`
+        page = types.ModuleType("__main__")
+        page.__file__ = str(Path(__file__).resolve().parent.parent / "app.py")
+        sys.modules["__main__"] = page
 
     files = {
         "20-page PDF": Upload("report.pdf", pdf_of(20)),
