@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
+from streamlit.testing.v1 import AppTest
 
 from chatpage.access.identity import LOCAL_OWNER
 from chatpage.data.conversation import Conversation, Message, Status
 from chatpage.data.export import from_json, to_json
 from chatpage.database.conversations import ConversationStore
+from chatpage.i18n import t
 from chatpage.views.conversation_list.library import date_group
 from liaobots_core.emulator import Behavior, Emulator
 from testkit.apptest import bubbles, fresh_session, listed, open_menu, open_settings, send
@@ -308,3 +311,49 @@ def test_a_download_of_a_conversation_deleted_meanwhile_fails_instead_of_giving_
     with pytest.raises(LookupError):
         downloads.click("soon-gone.md")
     assert "Kept" in downloads.click("kept.md")  # the open one, under the list, still works
+
+
+def sidebar_list(at: AppTest) -> list[str]:
+    """The list's headings ("# Today") and titles, top to bottom, as drawn."""
+    drawn: list[str] = []
+
+    def walk(node: Any) -> None:
+        if node.type == "caption":
+            drawn.append(f"# {node.value}")
+        elif node.type == "button" and (node.key or "").startswith("open_"):
+            drawn.append(node.label)
+        for _, child in sorted(getattr(node, "children", {}).items()):
+            walk(child)
+
+    walk(at.sidebar)
+    return [line for line in drawn if not line.startswith("# ") or line[2:] in HEADINGS]
+
+
+HEADINGS = {t("en", name) for name in ("group_today", "group_week", "group_pinned")} | {
+    t("en", "no_conversations")
+}
+
+
+@pytest.mark.parametrize(
+    ("earlier", "days_ago", "drawn"),
+    [
+        (None, 0, ["# Today", "New question"]),
+        ("Earlier today", 0, ["# Today", "New question", "Earlier today"]),
+        ("Three days ago", 3, ["# Today", "New question", "# Previous 7 days", "Three days ago"]),
+    ],
+)
+def test_a_new_conversation_is_listed_at_the_top_of_today_from_its_first_message(
+    own_database: str, earlier: str | None, days_ago: int, drawn: list[str]
+) -> None:
+    if earlier is not None:
+        store = stored(own_database)
+        conversation = Conversation(model_id="gpt-4")
+        conversation.add_user(earlier)
+        store.create(conversation, LOCAL_OWNER)
+        with store.engine.begin() as db:
+            back = text("UPDATE conversations SET updated_at = updated_at - :seconds")
+            db.execute(back, {"seconds": days_ago * 86400})
+    at = fresh_session()
+    at.chat_input[0].set_value("New question").run()  # the list was drawn before it was stored
+    assert not at.exception
+    assert sidebar_list(at) == drawn

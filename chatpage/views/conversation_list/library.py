@@ -66,6 +66,8 @@ class Listed:
     searching: bool
     open_slot: DeltaGenerator  # where the open conversation goes when the list lacks it
     sharer: Sharer | None = None  # None: sharing is off (a public demo)
+    slot_heading: str | None = None  # the heading it brings when no "Today" stands above it
+    slot_caption: str | None = None  # what the slot says when it holds no conversation
 
 
 def date_group(updated_at: float, now: float, zone: tzinfo) -> str:
@@ -121,7 +123,11 @@ def conversation_list(
     )
     searching = bool(query.strip())
     scope = project_views.search_scope(projects, lang) if searching else None
-    open_slot = st.empty()
+    # A conversation the list lacks (started in this run) is new: it goes at the top of
+    # "Today", as in the peers' lists; in a search or the archive, above the results.
+    listing = not searching and not bool(st.session_state.get(_ARCHIVE_VIEW))
+    open_slot: DeltaGenerator | None = None if listing else st.empty()
+    slot_heading: str | None = None
     shown = int(st.session_state.get(_SHOWN, LIST_PAGE))
     in_archive = bool(st.session_state.get(_ARCHIVE_VIEW)) and not searching
     if in_archive:
@@ -158,11 +164,19 @@ def conversation_list(
     except SQLAlchemyError:
         log.exception("could not list conversations")
         st.caption(":material/database: " + t(lang, "storage_failed"))
+        open_slot = open_slot or st.empty()
         return Listed(frozenset(), frozenset(), bool(query.strip()), open_slot, sharer)
+    slot_caption = None
     if not summaries and not grouped:
         empty = "no_matches" if searching else "archive_empty" if in_archive else "no_conversations"
-        st.caption(t(lang, empty))
+        slot_caption = t(lang, empty)
+        if open_slot is not None:
+            st.caption(slot_caption)
+            slot_caption = None
     more, summaries = len(summaries) > shown, summaries[:shown]
+    if not summaries and slot_caption is not None:  # the slot says it until it holds one
+        open_slot, slot_heading = st.empty(), t(lang, "group_today")
+        open_slot.caption(slot_caption)
     heading, now, zone = None, time.time(), browser_zone()
     for summary in summaries:
         if not searching:  # results are ranked by time already; headings would only split them
@@ -174,9 +188,18 @@ def conversation_list(
                 else date_group(summary.updated_at, now, zone)
             )
             if group != heading:
-                st.caption(t(lang, group))
+                if open_slot is None and group == "group_today":  # the slot tops "Today"
+                    st.caption(t(lang, group))
+                    open_slot = st.empty()
+                elif open_slot is None and group != "group_pinned":  # no "Today" listed
+                    open_slot, slot_heading = st.empty(), t(lang, "group_today")
+                    st.caption(t(lang, group))
+                else:
+                    st.caption(t(lang, group))
                 heading = group
         entry(journal, summary, summary.id == open_id, lang, sharer, query if searching else "")
+    if open_slot is None:  # only pinned conversations listed: "Today" comes after them
+        open_slot, slot_heading = st.empty(), t(lang, "group_today")
     if more:
         st.button(
             t(lang, "show_more"),
@@ -205,6 +228,8 @@ def conversation_list(
         searching or in_archive,
         open_slot,
         sharer,
+        slot_heading=slot_heading,
+        slot_caption=slot_caption,
     )
 
 
@@ -265,11 +290,16 @@ def open_entry(listed: Listed, journal: Journal, conversation: Conversation, lan
     """
     stored = conversation.revision > 0
     if not stored or conversation.id in listed.ids or listed.searching:
-        listed.open_slot.empty()
+        if listed.slot_caption is not None:  # "No conversations yet", until this one is
+            listed.open_slot.caption(listed.slot_caption)
+        else:
+            listed.open_slot.empty()
         return
     # Drawn before a reply is followed, so without "writing": the open conversation shows that.
     summary = Summary(id=conversation.id, title=conversation.display_title, updated_at=time.time())
     with listed.open_slot.container():
+        if listed.slot_heading is not None:
+            st.caption(listed.slot_heading)
         entry(journal, summary, True, lang, listed.sharer)
 
 
