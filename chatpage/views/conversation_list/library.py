@@ -123,13 +123,12 @@ def conversation_list(
     )
     searching = bool(query.strip())
     scope = project_views.search_scope(projects, lang) if searching else None
+    in_archive = bool(st.session_state.get(_ARCHIVE_VIEW)) and not searching
     # A conversation the list lacks (started in this run) is new: it goes at the top of
     # "Today", as in the peers' lists; in a search or the archive, above the results.
-    listing = not searching and not bool(st.session_state.get(_ARCHIVE_VIEW))
-    open_slot: DeltaGenerator | None = None if listing else st.empty()
+    open_slot: DeltaGenerator | None = st.empty() if searching or in_archive else None
     slot_heading: str | None = None
     shown = int(st.session_state.get(_SHOWN, LIST_PAGE))
-    in_archive = bool(st.session_state.get(_ARCHIVE_VIEW)) and not searching
     if in_archive:
         st.button(
             t(lang, "back_to_list"),
@@ -164,19 +163,19 @@ def conversation_list(
     except SQLAlchemyError:
         log.exception("could not list conversations")
         st.caption(":material/database: " + t(lang, "storage_failed"))
-        open_slot = open_slot or st.empty()
+        if open_slot is None:
+            open_slot = st.empty()
         return Listed(frozenset(), frozenset(), bool(query.strip()), open_slot, sharer)
     slot_caption = None
     if not summaries and not grouped:
         empty = "no_matches" if searching else "archive_empty" if in_archive else "no_conversations"
-        slot_caption = t(lang, empty)
-        if open_slot is not None:
-            st.caption(slot_caption)
-            slot_caption = None
+        if open_slot is None:  # the slot says it until it holds the new conversation
+            open_slot, slot_heading = st.empty(), t(lang, "group_today")
+            slot_caption = t(lang, empty)
+            open_slot.caption(slot_caption)
+        else:
+            st.caption(t(lang, empty))
     more, summaries = len(summaries) > shown, summaries[:shown]
-    if not summaries and slot_caption is not None:  # the slot says it until it holds one
-        open_slot, slot_heading = st.empty(), t(lang, "group_today")
-        open_slot.caption(slot_caption)
     heading, now, zone = None, time.time(), browser_zone()
     for summary in summaries:
         if not searching:  # results are ranked by time already; headings would only split them
