@@ -2,10 +2,11 @@
 
 multiprocessing starts each child by running the parent's main script again, as
 `__mp_main__`, unless the child already has it: under `streamlit run` (and AppTest) that script
-is app.py, and running it imports Streamlit and the whole page, 1.2–1.5 s of CPU per attached
-file on a 2-core machine. A fork server is meant to have it already (`__main__` in its preload),
-but CPython 3.11's fork server never receives the script's path (it asks for a `main_path`
-that the preparation data names `init_main_from_path`), so no child ever had it.
+is app.py, and running it imports Streamlit and the whole page: 1.1–1.5 s per attached file
+here (`python bench/extraction.py --as-page`). A fork server is meant to have it already
+(`__main__` in its preload), but CPython 3.11's fork server never receives the script's path
+(it asks for a `main_path` that the preparation data names `init_main_from_path`), so no child
+ever had it.
 
 The readers' children run functions of `chatpage.data`, imported here already, and need
 nothing of the page's script: in the fork server, and so in every child forked from it, setting
