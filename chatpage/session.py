@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from chatpage.access.identity import Visitor
 from chatpage.access.limits import FILE_MAX_BYTES, message_problem, without_controls
@@ -36,6 +37,7 @@ PendingKind = Literal["reply", "continue"]
 
 URL_KEY = "c"
 _CONVERSATION = "conversation"
+_ASKED = "conversation_asked"  # the conversation the page switched to, for the run that shows it
 _NOT_FOUND = "conversation_not_found"
 _GONE = "conversation_gone"
 _VISITOR = "visitor_key"
@@ -71,24 +73,74 @@ class Intent:
 def conversation(journal: Journal | None = None) -> Conversation:
     """The open conversation, as this tab last showed it.
 
-    The one named in the URL (`?c=`) is loaded when it is not the one in this session. A URL
-    naming a conversation that does not exist, or is not this person's, opens a new one and
-    says "not found" the same way in both cases.
+    Given the journal (once a run, before anything is drawn), it follows the conversation the
+    page switched to, or the URL's (`?c=`) where the URL speaks for the person (see
+    `_to_open`). A URL naming a conversation that does not exist, or is not this person's,
+    opens a new one and says "not found" the same way in both cases.
     """
     current: Conversation | None = st.session_state.get(_CONVERSATION)
-    wanted = st.query_params.get(URL_KEY)
-    if journal is not None and wanted and (current is None or current.id != wanted):
-        loaded = journal.load(wanted) if _plausible_id(wanted) else None
-        if loaded is None and not journal.failed:
-            st.session_state[_NOT_FOUND] = True
-            del st.query_params[URL_KEY]
-        current = loaded
-        _forget_intents()
+    if journal is not None:
+        current = _follow(current, journal)
     if current is None:
         previous = st.session_state.get(_CONVERSATION)
         current = Conversation(model_id=previous.model_id if previous else DEFAULT_MODEL_ID)
     st.session_state[_CONVERSATION] = current
     return current
+
+
+def _to_open(current: Conversation | None) -> str | None:
+    """The conversation this run is asked to show, if any.
+
+    The browser sends its address with every rerun, and a rerun sent before it took in the
+    `?c=` the page set in the run before carries the old one. So the URL is followed only
+    where it speaks for the person: the tab's first run (a link, a bookmark, a reload) and
+    Back or Forward. The page's own switches (`open_conversation`) always hold.
+    """
+    asked: str | None = st.session_state.pop(_ASKED, None)
+    if asked is not None:
+        return asked
+    if current is None or _went_back_or_forward():
+        return st.query_params.get(URL_KEY)
+    return None
+
+
+def _follow(current: Conversation | None, journal: Journal) -> Conversation | None:
+    in_url = st.query_params.get(URL_KEY)
+    wanted = _to_open(current)
+    if wanted is None:
+        if current is not None and current.messages and _went_back_or_forward():
+            _forget_intents()  # Back to the page with no conversation named: a new chat
+            return _new_like(current)
+        if current is not None and not current.messages and in_url not in (None, current.id):
+            del st.query_params[URL_KEY]  # a stale address on a new chat (one with
+            # messages puts its own back: `remember_in_url`)
+        return current
+    if current is not None and current.id == wanted:
+        return current
+    _forget_intents()
+    loaded = journal.load(wanted) if _plausible_id(wanted) else None
+    if loaded is not None:
+        st.query_params[URL_KEY] = loaded.id
+    elif journal.failed:
+        st.session_state[_ASKED] = wanted  # the database failed it: the next run tries again
+    else:
+        st.session_state[_NOT_FOUND] = True
+        if URL_KEY in st.query_params:
+            del st.query_params[URL_KEY]
+    return loaded
+
+
+def _went_back_or_forward() -> bool:
+    """Whether this run came from the browser's Back or Forward (its address is the person's)."""
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.is_history_navigation)
+
+
+def _new_like(old: Conversation) -> Conversation:
+    """A new chat that keeps the open one's model and settings, as "New chat" does."""
+    return Conversation(
+        model_id=old.model_id, system_prompt=old.system_prompt, temperature=old.temperature
+    )
 
 
 def refresh(current: Conversation, journal: Journal) -> bool:
@@ -398,7 +450,9 @@ def open_id() -> str | None:
 
 @guarded
 def open_conversation(conversation_id: str) -> None:
-    """Switch to a stored conversation; the URL follows so reloads and bookmarks work."""
+    """Switch to a stored conversation (in this run when called before it draws the chat, else
+    in the next); the URL follows so reloads and bookmarks work."""
+    st.session_state[_ASKED] = conversation_id
     st.query_params[URL_KEY] = conversation_id
 
 
@@ -427,10 +481,8 @@ def take_not_found() -> bool:
 
 @guarded
 def start_new_conversation() -> None:
-    old = conversation()
-    st.session_state[_CONVERSATION] = Conversation(
-        model_id=old.model_id, system_prompt=old.system_prompt, temperature=old.temperature
-    )
+    st.session_state[_CONVERSATION] = _new_like(conversation())
+    st.session_state.pop(_ASKED, None)  # the last switch wins
     if URL_KEY in st.query_params:
         del st.query_params[URL_KEY]
     _forget_intents()

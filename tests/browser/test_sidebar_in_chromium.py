@@ -103,3 +103,25 @@ def test_a_listed_conversations_menu_downloads_it_without_opening_it(
     assert TITLES[0] in text
     assert "Сохранённый ответ" in text
     expect(saved.messages).to_have_count(0)  # the chat on show is still the empty one
+
+
+def test_back_and_forward_step_through_the_conversations_opened_from_the_list(
+    saved: ChatPage, page: Page
+) -> None:
+    opened = []
+    for title in TITLES[:2]:
+        listed = entry(page, title)
+        opened.append(conversation_id(listed))
+        listed.click()
+        expect(saved.messages.first).to_contain_text(title, timeout=REPLY_TIMEOUT_MS)
+        expect(page).to_have_url(re.compile(rf"\?c={opened[-1]}$"))
+
+    page.go_back()  # to the first one opened
+    expect(saved.messages.first).to_contain_text(TITLES[0], timeout=REPLY_TIMEOUT_MS)
+    expect(page).to_have_url(re.compile(rf"\?c={opened[0]}$"))
+    page.go_back()  # to the page as it was opened: a new chat
+    expect(saved.messages).to_have_count(0, timeout=REPLY_TIMEOUT_MS)
+    expect(page).not_to_have_url(re.compile(r"\?c="))
+    page.go_forward()
+    expect(saved.messages.first).to_contain_text(TITLES[0], timeout=REPLY_TIMEOUT_MS)
+    expect(page).to_have_url(re.compile(rf"\?c={opened[0]}$"))

@@ -25,6 +25,8 @@ from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Behavior, Emulator
 from testkit import AUTH_CODE
 from testkit.apptest import (
+    APP,
+    TIMEOUT,
     conversation,
     edit_key,
     fresh_session,
@@ -170,10 +172,10 @@ def stored_id(page: AppTest) -> str:
     others=st.dictionaries(st.text(TYPED, min_size=1, max_size=5), st.text(TYPED, max_size=10)),
 )
 def test_any_conversation_in_the_url_opens_it_or_says_not_found(
-    page: AppTest, stored_id: str, value: str, others: dict[str, str]
+    stored_id: str, value: str, others: dict[str, str]
 ) -> None:
     value = stored_id if value == "stored" else value
-    page.query_params.clear()  # a link followed in the same tab: only its parameters
+    page = AppTest.from_file(APP, default_timeout=TIMEOUT)  # a link opened: a new page load
     page.query_params.update(others)
     page.query_params["c"] = value
     page.run()

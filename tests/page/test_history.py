@@ -52,6 +52,53 @@ def test_clicking_a_title_in_the_list_opens_that_conversation(configured: Emulat
     assert bubbles(at) == [("user", "cats"), ("assistant", "about cats")]
 
 
+# The browser sends its address with every rerun; one sent before it took in the `?c=` the
+# page set last carries the old one (setting it below, as AppTest sends it, is that rerun).
+
+
+def test_a_rerun_with_the_old_address_keeps_the_conversation_the_list_opened(
+    configured: Emulator,
+) -> None:
+    configured.default = Behavior(reply="about cats")
+    cats = send(fresh_session(), "cats").query_params["c"]
+    configured.default = Behavior(reply="about dogs")
+    at = send(fresh_session(), "dogs")
+    dogs = at.query_params["c"]
+    at.sidebar.button(key=next(b.key for b in at.sidebar.button if b.label == "cats")).click()
+    at.run()
+    assert at.query_params["c"] == cats
+    at.query_params["c"] = dogs
+    at.run()
+    assert bubbles(at) == [("user", "cats"), ("assistant", "about cats")]
+    assert at.query_params["c"] == cats
+
+
+def test_a_rerun_with_the_old_address_keeps_a_new_chat_new(configured: Emulator) -> None:
+    at = send(fresh_session(), "first")
+    old = at.query_params["c"]
+    next(b for b in at.sidebar.button if b.label == "New chat").click().run()
+    assert "c" not in at.query_params
+    at.query_params["c"] = old
+    at.run()
+    assert bubbles(at) == []
+    assert "c" not in at.query_params
+
+
+def test_an_import_holds_against_a_rerun_with_the_old_address(own_database: str) -> None:
+    at = send(fresh_session(), "before the import")
+    old = at.query_params["c"]
+    chat = Conversation(model_id="gpt-4", title="Imported chat")
+    chat.add_user("imported question")
+    chat.append(Message("assistant", "imported answer"))
+    at.sidebar.file_uploader[0].set_value(("chat.json", to_json(chat).encode(), "application/json"))
+    at.run()
+    imported = at.query_params["c"]
+    at.query_params["c"] = old
+    at.run()
+    assert bubbles(at) == [("user", "imported question"), ("assistant", "imported answer")]
+    assert at.query_params["c"] == imported != old
+
+
 @pytest.mark.parametrize("garbage", ["nope", "x" * 500, "../../etc/passwd", "' OR 1=1 --"])
 def test_an_unknown_or_garbage_id_in_the_url_says_not_found_and_changes_nothing(
     garbage: str, own_database: str
