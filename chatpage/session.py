@@ -79,55 +79,64 @@ def conversation(journal: Journal | None = None) -> Conversation:
     opens a new one and says "not found" the same way in both cases.
     """
     current: Conversation | None = st.session_state.get(_CONVERSATION)
+    retry = False
     if journal is not None:
-        current = _follow(current, journal)
+        current, retry = _follow(current, journal)
     if current is None:
         previous = st.session_state.get(_CONVERSATION)
         current = Conversation(model_id=previous.model_id if previous else DEFAULT_MODEL_ID)
     st.session_state[_CONVERSATION] = current
+    if journal is not None and not retry:
+        # Only now: Streamlit ends a run at any use of session state once a click is waiting,
+        # so a switch cut short before this line is made by the next run.
+        st.session_state.pop(_ASKED, None)
     return current
 
 
 def _to_open(current: Conversation | None) -> str | None:
-    """The conversation this run is asked to show, if any.
+    """The conversation this run is asked to show, if any; kept as asked until it is shown.
 
     The browser sends its address with every rerun, and a rerun sent before it took in the
     `?c=` the page set in the run before carries the old one. So the URL is followed only
     where it speaks for the person: the tab's first run (a link, a bookmark, a reload) and
     Back or Forward. The page's own switches (`open_conversation`) always hold.
     """
-    asked: str | None = st.session_state.pop(_ASKED, None)
+    asked: str | None = st.session_state.get(_ASKED)
     if asked is not None:
         return asked
     if current is None or _went_back_or_forward():
-        return st.query_params.get(URL_KEY)
+        wanted = st.query_params.get(URL_KEY)
+        if wanted is not None:
+            st.session_state[_ASKED] = wanted
+        return wanted
     return None
 
 
-def _follow(current: Conversation | None, journal: Journal) -> Conversation | None:
+def _follow(current: Conversation | None, journal: Journal) -> tuple[Conversation | None, bool]:
+    """The conversation to show, and whether the one asked for is to be tried again."""
     in_url = st.query_params.get(URL_KEY)
     wanted = _to_open(current)
     if wanted is None:
         if current is not None and current.messages and _went_back_or_forward():
             _forget_intents()  # Back to the page with no conversation named: a new chat
-            return _new_like(current)
+            return _new_like(current), False
         if current is not None and not current.messages and in_url not in (None, current.id):
             del st.query_params[URL_KEY]  # a stale address on a new chat (one with
             # messages puts its own back: `remember_in_url`)
-        return current
+        return current, False
     if current is not None and current.id == wanted:
-        return current
+        return current, False
     _forget_intents()
     loaded = journal.load(wanted) if _plausible_id(wanted) else None
     if loaded is not None:
         st.query_params[URL_KEY] = loaded.id
     elif journal.failed:
-        st.session_state[_ASKED] = wanted  # the database failed it: the next run tries again
+        return None, True  # the database failed it: the next run tries again
     else:
         st.session_state[_NOT_FOUND] = True
         if URL_KEY in st.query_params:
             del st.query_params[URL_KEY]
-    return loaded
+    return loaded, False
 
 
 def _went_back_or_forward() -> bool:
@@ -481,8 +490,8 @@ def take_not_found() -> bool:
 
 @guarded
 def start_new_conversation() -> None:
-    st.session_state[_CONVERSATION] = _new_like(conversation())
     st.session_state.pop(_ASKED, None)  # the last switch wins
+    st.session_state[_CONVERSATION] = _new_like(conversation())
     if URL_KEY in st.query_params:
         del st.query_params[URL_KEY]
     _forget_intents()

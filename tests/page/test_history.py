@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import streamlit
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
@@ -16,6 +17,7 @@ from chatpage.data.conversation import Conversation, Message, Status
 from chatpage.data.export import from_json, to_json
 from chatpage.database.conversations import ConversationStore
 from chatpage.i18n import t
+from chatpage.journal import Journal
 from chatpage.views.conversation_list.library import date_group
 from liaobots_core.emulator import Behavior, Emulator
 from testkit.apptest import bubbles, fresh_session, listed, open_menu, open_settings, send
@@ -97,6 +99,32 @@ def test_an_import_holds_against_a_rerun_with_the_old_address(own_database: str)
     at.run()
     assert bubbles(at) == [("user", "imported question"), ("assistant", "imported answer")]
     assert at.query_params["c"] == imported != old
+
+
+def test_a_switch_cut_short_by_a_click_is_made_by_the_next_run(
+    configured: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Streamlit ends a run at its next use of session state once another click waits: one
+    ended just after it loaded the conversation asked for still leaves it to be opened."""
+    configured.default = Behavior(reply="about cats")
+    send(fresh_session(), "cats")
+    configured.default = Behavior(reply="about dogs")
+    at = send(fresh_session(), "dogs")
+    load, cut = Journal.load, []
+
+    def load_then_cut_short(journal: Journal, conversation_id: str) -> Conversation | None:
+        loaded = load(journal, conversation_id)
+        if not cut:
+            cut.append(conversation_id)
+            streamlit.rerun()  # as Streamlit's check for a waiting click ends a run
+        return loaded
+
+    monkeypatch.setattr(Journal, "load", load_then_cut_short)
+    at.sidebar.button(key=next(b.key for b in at.sidebar.button if b.label == "cats")).click()
+    at.run()
+    assert cut, "the run that opened it was cut short"
+    assert bubbles(at) == [("user", "cats"), ("assistant", "about cats")]
+    assert at.query_params["c"] == cut[0]
 
 
 @pytest.mark.parametrize("garbage", ["nope", "x" * 500, "../../etc/passwd", "' OR 1=1 --"])
