@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from playwright.sync_api import Browser, Locator, Page, Playwright, Response
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from liaobots_core.emulator.server import Startable
 
@@ -340,6 +341,26 @@ class ChatPage:
 
     def text(self, index: int) -> str:
         return str(self.page.evaluate("i => window.__chatTest.text(i)", index))
+
+    def wait_until_reads(self, index: int, text: str, timeout_ms: int = REPLY_TIMEOUT_MS) -> None:
+        """Until bubble `index` reads exactly `text` (whitespace aside).
+
+        A reply's code and math are drawn by components Streamlit loads on their first use, a
+        moment after the run that wrote them has ended: a check of what a person reads waits.
+        """
+        want = squash(text)
+        try:
+            self.page.wait_for_function(
+                "([i, want]) => window.__chatTest.text(i).split(/\\s+/).join(' ').trim() === want",
+                arg=[index, want],
+                timeout=timeout_ms,
+            )
+        except PlaywrightTimeoutError:
+            shown = squash(self.text(index))
+            raise AssertionError(
+                f"bubble {index} reads {len(shown)} characters, not the {len(want)} expected;"
+                f" it ends: ...{shown[-200:]!r}"
+            ) from None
 
     def wait_for_text(self, index: int) -> None:
         """Until some reply text shows in bubble `index`."""

@@ -108,18 +108,7 @@ def wait_for_whole(chat: ChatPage, index: int, full: str) -> None:
     Not `ChatPage.wait_for_reply`: right after a click in a bubble that had Regenerate, the old
     button is still there for a moment, before the run that follows the reply has begun.
     """
-    try:
-        chat.page.wait_for_function(
-            "([i, want]) => window.__chatTest.text(i).split(/\\s+/).join(' ').trim() === want",
-            arg=[index, squash(full)],
-            timeout=WAIT_MS,
-        )
-    except PlaywrightTimeoutError:
-        shown = squash(chat.text(index))
-        raise AssertionError(
-            f"bubble {index} shows {len(shown)} characters, not the {len(squash(full))} "
-            f"of the whole reply; it ends: ...{shown[-200:]!r}"
-        ) from None
+    chat.wait_until_reads(index, full, WAIT_MS)
     chat.wait_until_idle()
 
 
