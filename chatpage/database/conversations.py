@@ -21,6 +21,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     bindparam,
+    case,
     column,
     create_engine,
     delete,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy import exc as db_errors
@@ -390,32 +392,33 @@ class ConversationStore:
     def checkpoint_many(self, replies: Sequence[tuple[str, Message, str]]) -> list[bool]:
         """`checkpoint` for many replies (conversation id, message, owner) in one transaction.
 
-        A process writing a hundred replies saves them all once a second: one transaction
-        holds SQLite's write lock once instead of a hundred times, and costs one commit. If
-        any write fails, none is kept (the caller retries them one by one).
+        A process writing a hundred replies saves them all once a second, in four statements
+        however many they are: lock the owners' conversations, save the texts, touch the
+        conversations, announce the texts. On PostgreSQL each statement is a round trip, and
+        four a reply were most of what a replica spent on the database. If any write fails,
+        none is kept (the caller retries them one by one).
         """
-        now = time.time()
-        kept: list[bool] = []
+        if not replies:
+            return []
         with self._writes.begin() as db:
-            for conversation_id, message, owner in replies:
-                row = {
-                    "message_id": message.id,
-                    "in_conversation": conversation_id,
-                    "of_owner": owner,
-                    "saved_text": message.text,
-                    "touched_at": now,
-                }
-                # The conversation's row first, as a reply's end locks it (`_change_state`):
-                # taken the other way round, a reply ending mid-batch would deadlock with it.
-                if db.execute(_LOCK_OWNED, row).first() is None:
-                    kept.append(False)  # deleted, or not the owner's
-                    continue
-                saved = db.execute(_CHECKPOINT, row).rowcount > 0
-                if saved:
-                    db.execute(_TOUCH, row)
-                    self.notices.announce(db, Notice(TEXT, conversation_id, message.id))
-                kept.append(saved)
-        return kept
+            # The conversations' rows first, in one order, as a reply's end locks its own
+            # (`_change_state`): taken the other way round, a reply ending mid-batch would
+            # deadlock with it, and two batches in different orders with each other.
+            asked = sorted({(conversation_id, owner) for conversation_id, _, owner in replies})
+            owned = {tuple(row) for row in db.execute(_lock_owned(asked))}
+            live = [(c, m) for c, m, owner in replies if (c, owner) in owned]
+            saved: set[str] = set()
+            if live:
+                saved = set(db.execute(_checkpoint(live)).scalars())
+            written = [(c, m) for c, m in live if m.id in saved]
+            if written:
+                db.execute(
+                    update(conversations)
+                    .where(conversations.c.id.in_(sorted({c for c, _ in written})))
+                    .values(updated_at=time.time())
+                )
+                self.notices.announce_all(db, [Notice(TEXT, c, m.id) for c, m in written])
+        return [(c, owner) in owned and m.id in saved for c, m, owner in replies]
 
     def settle(self, conversation: Conversation, message: Message, owner: str) -> Written | None:
         """Save how a reply ended (its text, status and error); the revision moves on.
@@ -878,36 +881,37 @@ _BEING_WRITTEN = select(
         select(conversations.c.id).where(conversations.c.owner == bindparam("of_owner"))
     ),
 )
-# A checkpoint's statements, built once: a process runs them for every reply once a second,
-# and building them each time cost as much as running them (bench/load.py --profile).
-_LOCK_OWNED = (
-    select(conversations.c.id)
-    .where(
-        conversations.c.id == bindparam("in_conversation"),
-        conversations.c.owner == bindparam("of_owner"),
+
+
+# A batch of checkpoints' statements, built once a batch (a second), not once a reply.
+def _lock_owned(asked: Sequence[tuple[str, str]]) -> Any:
+    """The (conversation, owner) pairs of `asked` that exist, locked in the order given."""
+    pair = tuple_(conversations.c.id, conversations.c.owner)
+    return (
+        select(conversations.c.id, conversations.c.owner)
+        .where(pair.in_(asked))
+        .order_by(conversations.c.id)
+        .with_for_update()
     )
-    .with_for_update()
-)
-_TOUCH = (
-    update(conversations)
-    .where(conversations.c.id == bindparam("in_conversation"))
-    .values(updated_at=bindparam("touched_at"))
-)
-_CHECKPOINT = (
-    update(messages)
-    .where(
-        messages.c.id == bindparam("message_id"),
-        messages.c.conversation_id.in_(
-            select(conversations.c.id).where(
-                conversations.c.id == bindparam("in_conversation"),
-                conversations.c.owner == bindparam("of_owner"),
-            )
-        ),
-        messages.c.status == Status.STREAMING.value,
-        messages.c.stop_requested_at.is_(None),
+
+
+def _checkpoint(live: Sequence[tuple[str, Message]]) -> Any:
+    """Save each reply's text and renew its lease, if it is still being written and no Stop
+    was asked for; returns the ids of those saved. (A late checkpoint never brings a settled
+    reply back to life.)"""
+    return (
+        update(messages)
+        .where(
+            tuple_(messages.c.id, messages.c.conversation_id).in_([(m.id, c) for c, m in live]),
+            messages.c.status == Status.STREAMING.value,
+            messages.c.stop_requested_at.is_(None),
+        )
+        .values(
+            text=case({m.id: m.text for _, m in live}, value=messages.c.id),
+            lease_until=_lease_end(),
+        )
+        .returning(messages.c.id)
     )
-    .values(text=bindparam("saved_text"), lease_until=_lease_end())
-)
 
 
 # A new message's statements, built once: every question and every reply runs them, and

@@ -30,6 +30,11 @@ from sqlalchemy.engine import Connection
 log = logging.getLogger(__name__)
 
 CHANNEL = "chat_changes"
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+# Each payload its own notice, in order, delivered together at the commit.
+_NOTIFY_ALL = text(
+    "SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload"
+)
 _PENDING = "chat_notices"  # a connection's notices, held in its `info` until commit
 FIRST_RETRY = 0.2  # seconds before the listener's first reconnect; doubled up to LAST_RETRY
 LAST_RETRY = 10.0
@@ -108,12 +113,16 @@ class Notices:
 
     def announce(self, db: Connection, notice: Notice) -> None:
         """Tell every process of this write once `db`'s transaction commits (never before)."""
-        if self._postgres:
-            db.execute(
-                text("SELECT pg_notify(:channel, :payload)"),
-                {"channel": CHANNEL, "payload": notice.payload()},
-            )
-        db.info.setdefault(_PENDING, []).append(notice)
+        self.announce_all(db, [notice])
+
+    def announce_all(self, db: Connection, notices: list[Notice]) -> None:
+        """`announce` for many writes, in one statement (a batch of checkpoints)."""
+        if self._postgres and len(notices) == 1:
+            db.execute(_NOTIFY, {"channel": CHANNEL, "payload": notices[0].payload()})
+        elif self._postgres and notices:
+            payloads = [notice.payload() for notice in notices]
+            db.execute(_NOTIFY_ALL, {"channel": CHANNEL, "payloads": payloads})
+        db.info.setdefault(_PENDING, []).extend(notices)
 
     def _committed(self, connection: Connection) -> None:
         for notice in connection.info.pop(_PENDING, ()):

@@ -64,6 +64,20 @@ def test_a_checkpoint_on_one_process_wakes_a_waiter_on_another(
     assert reader.notices.heard >= 1
 
 
+def test_a_batch_of_checkpoints_wakes_the_waiters_of_each_conversation_on_another(
+    two_processes: tuple[ConversationStore, ConversationStore],
+) -> None:
+    writer, reader = two_processes
+    chats = [reply_being_written(writer, heard_by=reader) for _ in range(3)]
+    seen = {chat.id: reader.notices.version(key(chat.id)) for chat, _ in chats}
+    for n, (_, reply) in enumerate(chats):
+        reply.text = f"Part {n}"
+    assert writer.checkpoint_many([(chat.id, reply, ALICE) for chat, reply in chats]) == [True] * 3
+    for chat, _ in chats:
+        heard = reader.notices.wait(key(chat.id), seen[chat.id], DEADLINE)
+        assert heard != seen[chat.id], "no notice arrived for one of the batch's conversations"
+
+
 def test_a_rolled_back_write_announces_nothing(
     two_processes: tuple[ConversationStore, ConversationStore],
 ) -> None:
