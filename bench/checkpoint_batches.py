@@ -15,14 +15,12 @@ rounds run on that code too, in a child process each, alternating, on the same s
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+import baseline
 
 OWNER = "header:bench@example.com"
 
@@ -60,20 +58,8 @@ def one_round(url: str, replies: int, batches: int) -> dict[str, float]:
     return {"cpu_ms": statistics.median(cpu) * 1000, "wall_ms": statistics.median(wall) * 1000}
 
 
-def in_child(code: Path, url: str, replies: int, batches: int) -> dict[str, float]:
-    script = (
-        f"import sys, json; sys.path.insert(0, {str(code)!r}); "
-        f"sys.path.insert(1, {str(REPO / 'bench')!r}); import checkpoint_batches; "
-        f"print(json.dumps(checkpoint_batches.one_round({url!r}, {replies}, {batches})))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=code, capture_output=True, text=True, check=True
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
-    sys.path.insert(0, str(REPO))  # here, not at import: a child imports this module too
+    sys.path.insert(0, str(baseline.REPO))
     from testkit.postgres import PostgresServer
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -82,16 +68,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--baseline", type=Path, help="another checkout to compare with")
     args = parser.parse_args()
-    codes = {"this code": REPO}
-    if args.baseline is not None:
-        codes["baseline"] = args.baseline.resolve()
     server = PostgresServer()
     server.start(fsync=True)
-    results: dict[str, list[dict[str, float]]] = {name: [] for name in codes}
     try:
-        for _ in range(args.rounds):
-            for name, code in codes.items():
-                results[name].append(in_child(code, server.url, args.replies, args.batches))
+        call = f"one_round({server.url!r}, {args.replies}, {args.batches})"
+        results = baseline.alternate(
+            baseline.checkouts(args.baseline), args.rounds, "checkpoint_batches", call
+        )
     finally:
         server.stop()
         server.remove()
@@ -99,14 +82,7 @@ def main() -> None:
         f"A batch of {args.replies} checkpoints on PostgreSQL (fsync on): ms per batch, median "
         f"of {args.batches} a round; rounds' median (range):\n"
     )
-    print("| code | CPU of the calling thread | wall |")
-    print("|---|---|---|")
-    for name, rounds in results.items():
-        cells = []
-        for figure in ("cpu_ms", "wall_ms"):
-            values = [r[figure] for r in rounds]
-            cells.append(f"{statistics.median(values):.1f} ({min(values):.1f}–{max(values):.1f})")
-        print(f"| {name} | {' | '.join(cells)} |")
+    baseline.print_table(results, {"cpu_ms": "CPU of the calling thread", "wall_ms": "wall"}, 1)
 
 
 if __name__ == "__main__":

@@ -15,15 +15,12 @@ meet the same machine.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+import baseline
 
 
 def one_round(turns: int) -> dict[str, float]:
@@ -58,40 +55,16 @@ def one_round(turns: int) -> dict[str, float]:
     }
 
 
-def in_child(code: Path, turns: int) -> dict[str, float]:
-    script = (
-        f"import sys, json; sys.path.insert(0, {str(code)!r}); "
-        f"sys.path.insert(1, {str(REPO / 'bench')!r}); "
-        f"import message_writes; print(json.dumps(message_writes.one_round({turns})))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=code, capture_output=True, text=True, check=True
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--turns", type=int, default=150, help="questions and replies a round")
     parser.add_argument("--baseline", type=Path, help="another checkout to compare with")
     args = parser.parse_args()
-    codes = {"this code": REPO}
-    if args.baseline is not None:
-        codes["baseline"] = args.baseline.resolve()
-    results: dict[str, list[dict[str, float]]] = {name: [] for name in codes}
-    for _ in range(args.rounds):
-        for name, code in codes.items():
-            results[name].append(in_child(code, args.turns))
+    codes = baseline.checkouts(args.baseline)
+    results = baseline.alternate(codes, args.rounds, "message_writes", f"one_round({args.turns})")
     print(f"CPU ms per call, median of {args.turns} a round; rounds' median (range):\n")
-    print("| code | add_message | settle_reply |")
-    print("|---|---|---|")
-    for name, rounds in results.items():
-        cells = []
-        for call in ("add_message", "settle_reply"):
-            values = [r[call] for r in rounds]
-            cells.append(f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})")
-        print(f"| {name} | {' | '.join(cells)} |")
+    baseline.print_table(results, {"add_message": "add_message", "settle_reply": "settle_reply"}, 2)
 
 
 if __name__ == "__main__":
