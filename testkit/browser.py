@@ -243,11 +243,14 @@ class WebSocketLog:
 
     def __init__(self, page: Page) -> None:
         self.frames: list[Frame] = []
+        self.events: list[tuple[int, str]] = []  # (frames before it, what happened)
         page.on("websocket", self._attach)
 
     def _attach(self, ws: Any) -> None:
+        self.events.append((len(self.frames), f"socket opened: {ws.url}"))
         ws.on("framereceived", lambda payload: self._add("received", payload))
         ws.on("framesent", lambda payload: self._add("sent", payload))
+        ws.on("close", lambda _ws: self.events.append((len(self.frames), "socket closed")))
 
     def _add(self, direction: Literal["sent", "received"], payload: str | bytes) -> None:
         data = payload.encode() if isinstance(payload, str) else bytes(payload)
@@ -259,6 +262,55 @@ class WebSocketLog:
 
     def received(self, since: int = 0) -> list[Frame]:
         return [f for f in self.frames[since:] if f.direction == "received"]
+
+    def story(self, last: int = 60) -> str:
+        """The last frames as Streamlit's messages, a line each, with the socket's openings
+        and closings: what a failed test's report shows of the conversation with the server."""
+        start = max(0, len(self.frames) - last)
+        lines = [f"(frames {start}-{len(self.frames)} of {len(self.frames)})"]
+        events = sorted(self.events)
+        for index, frame in enumerate(self.frames[start:], start):
+            lines += [f"  ~ {what}" for at, what in events if at == index]
+            lines.append(f"  {'->' if frame.direction == 'sent' else '<-'} {_message_kind(frame)}")
+        lines += [f"  ~ {what}" for at, what in events if at >= len(self.frames)]
+        return "\n".join(lines)
+
+
+def _widget_name(widget_id: str) -> str:
+    """A widget's key, or the start of its hash when it has none (`$$ID-<hash>-<key>`)."""
+    _, _, rest = widget_id.partition("$$ID-")
+    digest, _, key = rest.partition("-")
+    return key if key and key != "None" else digest[:8] or widget_id
+
+
+def _message_kind(frame: Frame) -> str:
+    """A frame's Streamlit message type and the little that tells runs apart."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    try:
+        if frame.direction == "sent":
+            back = BackMsg.FromString(frame.data)
+            kind = back.WhichOneof("type") or "?"
+            if kind == "rerun_script":
+                run = back.rerun_script
+                triggers = [
+                    _widget_name(w.id)
+                    for w in run.widget_states.widgets
+                    if w.WhichOneof("value") == "trigger_value" and w.trigger_value
+                ]
+                kind += f" fragment={run.fragment_id or '-'} triggers={triggers}"
+            return kind
+        forward = ForwardMsg.FromString(frame.data)
+        kind = forward.WhichOneof("type") or "?"
+        if kind == "script_finished":
+            status = ForwardMsg.ScriptFinishedStatus.Name(forward.script_finished)
+            kind += f" {status} fragments={list(forward.metadata.run.fragment_ids)}"
+        elif kind == "auth_redirect":
+            kind += f" {forward.auth_redirect.url}"
+        return kind
+    except Exception as error:  # a frame that is not a Streamlit message says so
+        return f"({len(frame.data)} bytes: {type(error).__name__})"
 
 
 class ResponseLog:

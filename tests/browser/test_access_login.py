@@ -144,7 +144,8 @@ def new_visit(browser: Browser, site: Site) -> Visit:
 def visit(
     chromium: Browser, site: Site, request: pytest.FixtureRequest
 ) -> Iterator[Callable[[], Visit]]:
-    """Opens fresh browser contexts; on failure each leaves a screenshot behind."""
+    """Opens fresh browser contexts; on failure each leaves a screenshot and its websocket
+    frames behind."""
     visits: list[Visit] = []
 
     def open_one() -> Visit:
@@ -157,6 +158,8 @@ def visit(
             shot = Path("/tmp") / f"chat-browser-{request.node.name}-{number}.png"
             opened.page.screenshot(path=str(shot), full_page=True)
             print(f"screenshot of the failed page: {shot}")
+            print(f"browser {number} at {opened.page.url}, its websocket frames (CI keeps no")
+            print(f"screenshot):\n{opened.frames.story()}")
         opened.context.close()
 
 
