@@ -117,12 +117,17 @@ def test_a_search_hit_deep_in_a_long_conversation_opens_with_it_in_view(
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
     try:
         page = context.new_page()
-        ChatPage(page, page_server.url).open()
+        chat_page = ChatPage(page, page_server.url).open()
+        sidebar = page.locator('[data-testid="stSidebar"]')
         search = page.get_by_placeholder("Search titles and messages")
         search.fill("quinoa-zanzibar")
         search.press("Enter")
-        hit = page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Deep search")
-        hit.click(timeout=REPLY_TIMEOUT_MS)
+        # The title is listed before the search too, where it opens the conversation at its
+        # latest turns: click it once the list shows the results (they have no archive link).
+        archive = sidebar.get_by_role("button", name="Archived conversations")
+        expect(archive).to_have_count(0, timeout=REPLY_TIMEOUT_MS)
+        chat_page.wait_until_idle()
+        sidebar.get_by_role("button", name="Deep search").click(timeout=REPLY_TIMEOUT_MS)
         found = page.locator(SHOWN).filter(has_text="quinoa-zanzibar broth")
         expect(found).to_be_in_viewport(timeout=OPEN_TIMEOUT_MS)
         expect(page.locator(SHOWN).last).to_contain_text(the_end(200))
