@@ -27,7 +27,7 @@ _settled = threading.Event()
 
 
 def settle() -> None:
-    """Collect once, then keep everything alive now out of later collections; measure each.
+    """Collect, keep everything alive now out of later collections, collect again; measure each.
 
     Called when the server has started, before anyone's session; again, it does nothing.
     """
