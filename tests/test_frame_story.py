@@ -11,8 +11,8 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from testkit.browser import WebSocketLog
 
 
-class _Socket:
-    """Playwright's WebSocket as WebSocketLog uses it: listeners by event name."""
+class _Emitter:
+    """Playwright's Page and WebSocket as WebSocketLog uses them: listeners by event name."""
 
     url = "ws://127.0.0.1:1/_stcore/stream"
 
@@ -23,18 +23,10 @@ class _Socket:
         self.listeners[event] = listener
 
 
-class _Page:
-    def __init__(self) -> None:
-        self.listeners: dict[str, Any] = {}
-
-    def on(self, event: str, listener: Any) -> None:
-        self.listeners[event] = listener
-
-
 def test_the_story_names_each_message_its_run_and_the_sockets_life() -> None:
-    page = _Page()
+    page = _Emitter()
     log = WebSocketLog(page)  # type: ignore[arg-type]
-    socket = _Socket()
+    socket = _Emitter()
     page.listeners["websocket"](socket)
 
     click = BackMsg()
