@@ -21,7 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -233,6 +233,7 @@ def launch_chromium(playwright: Playwright) -> Browser:
 class Frame:
     direction: Literal["sent", "received"]
     data: bytes
+    at: float = 0.0  # time.monotonic() when Playwright reported it
 
 
 class WebSocketLog:
@@ -241,20 +242,26 @@ class WebSocketLog:
     Attach before the page navigates, or the first frames are missed.
     """
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
         self.frames: list[Frame] = []
-        self.events: list[tuple[int, str]] = []  # (frames before it, what happened)
+        # (frames before it, when, what happened): the socket's life, and the test's steps
+        self.events: list[tuple[int, float, str]] = []
         page.on("websocket", self._attach)
 
     def _attach(self, ws: Any) -> None:
-        self.events.append((len(self.frames), f"socket opened: {ws.url}"))
+        self.note(f"socket opened: {ws.url}")
         ws.on("framereceived", lambda payload: self._add("received", payload))
         ws.on("framesent", lambda payload: self._add("sent", payload))
-        ws.on("close", lambda _ws: self.events.append((len(self.frames), "socket closed")))
+        ws.on("close", lambda _ws: self.note("socket closed"))
 
     def _add(self, direction: Literal["sent", "received"], payload: str | bytes) -> None:
         data = payload.encode() if isinstance(payload, str) else bytes(payload)
-        self.frames.append(Frame(direction, data))
+        self.frames.append(Frame(direction, data, self.clock()))
+
+    def note(self, what: str) -> None:
+        """Put a line in the story here: a test's step (a click) among the frames."""
+        self.events.append((len(self.frames), self.clock(), what))
 
     def mark(self) -> int:
         """A position to count from: frames after it came later."""
@@ -263,17 +270,54 @@ class WebSocketLog:
     def received(self, since: int = 0) -> list[Frame]:
         return [f for f in self.frames[since:] if f.direction == "received"]
 
-    def story(self, last: int = 60) -> str:
-        """The last frames as Streamlit's messages, a line each, with the socket's openings
-        and closings: what a failed test's report shows of the conversation with the server."""
+    def story(self, last: int = 400) -> str:
+        """The last frames as Streamlit's messages, a line each, seconds from the first shown,
+        with the socket's life and the test's notes: what a failed test's report shows of the
+        conversation with the server. A stretch that repeats (a fragment's ticks) is folded."""
         start = max(0, len(self.frames) - last)
-        lines = [f"(frames {start}-{len(self.frames)} of {len(self.frames)})"]
-        events = sorted(self.events)
-        for index, frame in enumerate(self.frames[start:], start):
-            lines += [f"  ~ {what}" for at, what in events if at == index]
-            lines.append(f"  {'->' if frame.direction == 'sent' else '<-'} {_message_kind(frame)}")
-        lines += [f"  ~ {what}" for at, what in events if at >= len(self.frames)]
+        shown = self.frames[start:]
+        origin = shown[0].at if shown else self.clock()
+        entries: list[tuple[float, str]] = []
+        for index, frame in enumerate(shown, start):
+            entries += [(at, f"~ {what}") for before, at, what in self.events if before == index]
+            arrow = "->" if frame.direction == "sent" else "<-"
+            entries.append((frame.at, f"{arrow} {_message_kind(frame)}"))
+        ends = len(self.frames)
+        entries += [(at, f"~ {what}") for before, at, what in self.events if before >= ends]
+        lines = [
+            f"(frames {start}-{len(self.frames)} of {len(self.frames)}; seconds from the first)"
+        ]
+        lines += _folded([(f"{at - origin:+8.3f}", text) for at, text in entries])
         return "\n".join(lines)
+
+
+FOLDED_BLOCK = 12  # the longest stretch of lines `_folded` looks for repeats of
+
+
+def _folded(entries: list[tuple[str, str]]) -> list[str]:
+    """Lines `  <when> <what>`; a stretch of `what`s that comes again and again is shown once,
+    with how often it came and until when."""
+    texts = [text for _, text in entries]
+    lines: list[str] = []
+    i = 0
+    while i < len(entries):
+        for size in range(1, FOLDED_BLOCK + 1):
+            block = texts[i : i + size]
+            repeats = 1
+            while texts[i + repeats * size : i + (repeats + 1) * size] == block:
+                repeats += 1
+            if repeats >= 3:
+                lines += [f"  {when} {text}" for when, text in entries[i : i + size]]
+                until = entries[i + repeats * size - 1][0].strip()
+                above = "the line above" if size == 1 else f"the {size} lines above"
+                lines.append(f"  ({above}, {repeats - 1} times more, until {until})")
+                i += repeats * size
+                break
+        else:
+            when, text = entries[i]
+            lines.append(f"  {when} {text}")
+            i += 1
+    return lines
 
 
 def _widget_name(widget_id: str) -> str:

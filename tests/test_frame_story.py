@@ -23,9 +23,20 @@ class _Emitter:
         self.listeners[event] = listener
 
 
+class _Clock:
+    """Seconds that pass only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_the_story_names_each_message_its_run_and_the_sockets_life() -> None:
     page = _Emitter()
-    log = WebSocketLog(page)  # type: ignore[arg-type]
+    clock = _Clock()
+    log = WebSocketLog(page, clock)  # type: ignore[arg-type]
     socket = _Emitter()
     page.listeners["websocket"](socket)
 
@@ -34,7 +45,9 @@ def test_the_story_names_each_message_its_run_and_the_sockets_life() -> None:
         id="$$ID-0123456789abcdef-None", trigger_value=True
     )
     click.rerun_script.widget_states.widgets.add(id="$$ID-fedcba-search", string_value="x")
+    log.note("clicked Sign out")
     socket.listeners["framesent"](click.SerializeToString())
+    clock.now += 0.25
     redirect = ForwardMsg()
     redirect.auth_redirect.url = "/auth/logout"
     socket.listeners["framereceived"](redirect.SerializeToString())
@@ -46,15 +59,43 @@ def test_the_story_names_each_message_its_run_and_the_sockets_life() -> None:
     socket.listeners["close"](socket)
 
     assert log.story().splitlines() == [
-        "(frames 0-4 of 4)",
-        "  ~ socket opened: ws://127.0.0.1:1/_stcore/stream",
-        "  -> rerun_script fragment=- triggers=['01234567']",
-        "  <- auth_redirect /auth/logout",
-        "  <- script_finished FINISHED_FRAGMENT_RUN_SUCCESSFULLY fragments=['f1']",
-        "  <- (16 bytes: DecodeError)",
-        "  ~ socket closed",
+        "(frames 0-4 of 4; seconds from the first)",
+        "    +0.000 ~ socket opened: ws://127.0.0.1:1/_stcore/stream",
+        "    +0.000 ~ clicked Sign out",
+        "    +0.000 -> rerun_script fragment=- triggers=['01234567']",
+        "    +0.250 <- auth_redirect /auth/logout",
+        "    +0.250 <- script_finished FINISHED_FRAGMENT_RUN_SUCCESSFULLY fragments=['f1']",
+        "    +0.250 <- (16 bytes: DecodeError)",
+        "    +0.250 ~ socket closed",
     ]
     assert log.story(last=1).splitlines()[:2] == [
-        "(frames 3-4 of 4)",
-        "  <- (16 bytes: DecodeError)",
+        "(frames 3-4 of 4; seconds from the first)",
+        "    +0.000 <- (16 bytes: DecodeError)",
+    ]
+
+
+def test_a_stretch_that_comes_again_and_again_is_told_once_with_how_often() -> None:
+    page = _Emitter()
+    clock = _Clock()
+    log = WebSocketLog(page, clock)  # type: ignore[arg-type]
+    socket = _Emitter()
+    page.listeners["websocket"](socket)
+    tick = BackMsg()
+    tick.rerun_script.fragment_id = "watch"
+    ended = ForwardMsg()
+    ended.script_finished = ForwardMsg.ScriptFinishedStatus.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
+    ended.metadata.run.fragment_ids.append("watch")
+    for _ in range(10):  # a fragment's timer, every 2 s
+        socket.listeners["framesent"](tick.SerializeToString())
+        socket.listeners["framereceived"](ended.SerializeToString())
+        clock.now += 2.0
+    log.note("clicked Sign out")
+
+    assert log.story().splitlines() == [
+        "(frames 0-20 of 20; seconds from the first)",
+        "    +0.000 ~ socket opened: ws://127.0.0.1:1/_stcore/stream",
+        "    +0.000 -> rerun_script fragment=watch triggers=[]",
+        "    +0.000 <- script_finished FINISHED_FRAGMENT_RUN_SUCCESSFULLY fragments=['watch']",
+        "  (the 2 lines above, 9 times more, until +18.000)",
+        "   +20.000 ~ clicked Sign out",
     ]

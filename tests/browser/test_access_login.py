@@ -341,6 +341,7 @@ def test_alice_signs_out_and_is_back_at_the_sign_in_screen(
     assert_no_secrets(site, alice)
     logouts_before = len(site.provider.logouts)
 
+    alice.frames.note("clicking Sign out")
     page.locator(SIDEBAR).get_by_role("button", name="Sign out").click()
 
     expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=TIMEOUT)
