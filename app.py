@@ -28,7 +28,16 @@ from chatpage.i18n import pick_language, t
 from chatpage.journal import Journal, open_store, process_replies
 from chatpage.operations import server
 from chatpage.settings import Settings, load_settings
-from chatpage.views import fragment_ends, guard, messages, runner_handoff, sidebar, stops, window
+from chatpage.views import (
+    fragment_ends,
+    guard,
+    messages,
+    runner_handoff,
+    sidebar,
+    stops,
+    timer_ticks,
+    window,
+)
 from chatpage.views.chat import Page, carry_out, chat
 from chatpage.views.compare import model_bar
 from chatpage.views.pages import shared, usage
@@ -146,6 +155,7 @@ def show_chat(settings: Settings, visitor: Visitor, store: ConversationStore, la
 
 fragment_ends.install()  # before the server sends anything
 runner_handoff.install()  # before the first session starts a run
+timer_ticks.install()
 if __name__ != "__main__":  # imported by `streamlit run app.py` to find its server
     app = st.App(__file__, routes=server.ROUTES, lifespan=server.lifespan)
 else:  # a page run
