@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -19,6 +21,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
 from streamlit.runtime.runtime import Runtime, RuntimeConfig
 
+T = TypeVar("T")
 DEADLINE = 60.0  # seconds; each wait ends as soon as what it waits for has happened
 # A button outside a fragment, and the fragment (the page's conversation watch ticks so).
 PAGE = """
@@ -98,6 +101,13 @@ class OpenPage:
             lambda: self.session._scriptrunner is None and ending in self.browser.ends(since),
             f"a run ending {ForwardMsg.ScriptFinishedStatus.Name(ending)}",
         )
+
+
+def run_apart(work: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run` on a thread of its own: the suite's browser tests leave Playwright's loop
+    set as running on the test's thread, and `asyncio.run` refuses to start beside it."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, work).result()
 
 
 def held_until(done: Callable[[], bool], what: str) -> None:

@@ -18,7 +18,14 @@ from streamlit.runtime.app_session import AppSession
 from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
 
 from chatpage.views import runner_handoff
-from tests.views.streamlit_session import FRAGMENT_ENDED, PAGE_ENDED, held_until, opened, settled
+from tests.views.streamlit_session import (
+    FRAGMENT_ENDED,
+    PAGE_ENDED,
+    held_until,
+    opened,
+    run_apart,
+    settled,
+)
 
 pytestmark = pytest.mark.usefixtures("fresh_runtime")
 
@@ -54,7 +61,7 @@ def test_streamlit_alone_never_shows_a_click_whose_run_ended_as_the_watch_ticked
     runner_handoff.install()
     streamlit_alone = AppSession._create_scriptrunner.__wrapped__  # type: ignore[attr-defined]
     monkeypatch.setattr(AppSession, "_create_scriptrunner", streamlit_alone)
-    outcome = asyncio.run(click_as_the_watch_ticks(tmp_path))
+    outcome = run_apart(click_as_the_watch_ticks(tmp_path))
     assert outcome.clicks_counted == 1  # the click's run ran...
     assert outcome.texts == ["watched"]  # ...and the browser heard none of it
     assert PAGE_ENDED not in outcome.ends
@@ -64,7 +71,7 @@ def test_a_click_whose_run_ended_as_the_watch_ticked_is_shown_then_the_tick(
     tmp_path: Path,
 ) -> None:
     runner_handoff.install()
-    outcome = asyncio.run(click_as_the_watch_ticks(tmp_path))
+    outcome = run_apart(click_as_the_watch_ticks(tmp_path))
     assert outcome.clicks_counted == 1
     # The page's run draws the watch too; whether that copy is sent or replaced in the queue
     # by the tick's depends on when the runtime's loop last sent: either shows the same.

@@ -8,7 +8,6 @@ upgrade changed it, and the fix may go.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.runtime.app_session import AppSession
 
 from chatpage.views import timer_ticks
-from tests.views.streamlit_session import FRAGMENT_ENDED, PAGE_ENDED, opened
+from tests.views.streamlit_session import FRAGMENT_ENDED, PAGE_ENDED, opened, run_apart
 
 
 async def clicks_after_a_tick_carrying_the_click(folder: Path) -> tuple[int, list[str]]:
@@ -34,14 +33,14 @@ def test_streamlit_alone_does_a_click_twice_when_a_tick_carries_it(
     timer_ticks.install()
     streamlit_alone = AppSession.request_rerun.__wrapped__  # type: ignore[attr-defined]
     monkeypatch.setattr(AppSession, "request_rerun", streamlit_alone)
-    clicks, _ = asyncio.run(clicks_after_a_tick_carrying_the_click(tmp_path))
+    clicks, _ = run_apart(clicks_after_a_tick_carrying_the_click(tmp_path))
     assert clicks == 2
 
 
 @pytest.mark.usefixtures("fresh_runtime")
 def test_a_click_a_tick_carried_too_is_done_once_by_its_own_run(tmp_path: Path) -> None:
     timer_ticks.install()
-    clicks, texts = asyncio.run(clicks_after_a_tick_carrying_the_click(tmp_path))
+    clicks, texts = run_apart(clicks_after_a_tick_carrying_the_click(tmp_path))
     assert clicks == 1
     assert texts[-2:] == ["clicked 1 times", "watched"]
 
