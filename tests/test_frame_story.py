@@ -33,12 +33,16 @@ class _Clock:
         return self.now
 
 
-def test_the_story_names_each_message_its_run_and_the_sockets_life() -> None:
-    page = _Emitter()
-    clock = _Clock()
+def _logged_socket() -> tuple[WebSocketLog, _Emitter, _Clock]:
+    """A log of a page whose websocket has just opened, on a clock the test moves."""
+    page, socket, clock = _Emitter(), _Emitter(), _Clock()
     log = WebSocketLog(page, clock)  # type: ignore[arg-type]
-    socket = _Emitter()
     page.listeners["websocket"](socket)
+    return log, socket, clock
+
+
+def test_the_story_names_each_message_its_run_and_the_sockets_life() -> None:
+    log, socket, clock = _logged_socket()
 
     click = BackMsg()
     click.rerun_script.widget_states.widgets.add(
@@ -75,11 +79,7 @@ def test_the_story_names_each_message_its_run_and_the_sockets_life() -> None:
 
 
 def test_a_stretch_that_comes_again_and_again_is_told_once_with_how_often() -> None:
-    page = _Emitter()
-    clock = _Clock()
-    log = WebSocketLog(page, clock)  # type: ignore[arg-type]
-    socket = _Emitter()
-    page.listeners["websocket"](socket)
+    log, socket, clock = _logged_socket()
     tick = BackMsg()
     tick.rerun_script.fragment_id = "watch"
     ended = ForwardMsg()

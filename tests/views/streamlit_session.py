@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.runtime.app_session import AppSession
@@ -108,6 +109,11 @@ def run_apart(work: Coroutine[Any, Any, T]) -> T:
     set as running on the test's thread, and `asyncio.run` refuses to start beside it."""
     with ThreadPoolExecutor(max_workers=1) as thread:
         return thread.submit(asyncio.run, work).result()
+
+
+def as_streamlit_alone(monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+    """`AppSession.<method>` as Streamlit has it, without the page's fix that wraps it."""
+    monkeypatch.setattr(AppSession, method, getattr(AppSession, method).__wrapped__)
 
 
 def held_until(done: Callable[[], bool], what: str) -> None:

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-from streamlit.runtime.app_session import AppSession
 from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
 
 from chatpage.views import runner_handoff
 from tests.views.streamlit_session import (
     FRAGMENT_ENDED,
     PAGE_ENDED,
+    as_streamlit_alone,
     held_until,
     opened,
     run_apart,
@@ -59,8 +59,7 @@ def test_streamlit_alone_never_shows_a_click_whose_run_ended_as_the_watch_ticked
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runner_handoff.install()
-    streamlit_alone = AppSession._create_scriptrunner.__wrapped__  # type: ignore[attr-defined]
-    monkeypatch.setattr(AppSession, "_create_scriptrunner", streamlit_alone)
+    as_streamlit_alone(monkeypatch, "_create_scriptrunner")
     outcome = run_apart(click_as_the_watch_ticks(tmp_path))
     assert outcome.clicks_counted == 1  # the click's run ran...
     assert outcome.texts == ["watched"]  # ...and the browser heard none of it
@@ -78,11 +77,3 @@ def test_a_click_whose_run_ended_as_the_watch_ticked_is_shown_then_the_tick(
     assert outcome.texts[0] == "clicked 1 times"
     assert outcome.texts[1:] in (["watched"], ["watched", "watched"])
     assert outcome.ends == [PAGE_ENDED, FRAGMENT_ENDED]
-
-
-def test_installing_twice_wraps_the_session_once() -> None:
-    runner_handoff.install()
-    wrapped = AppSession._create_scriptrunner
-    runner_handoff.install()
-    assert AppSession._create_scriptrunner is wrapped
-    assert not hasattr(wrapped.__wrapped__, "__wrapped__")  # type: ignore[attr-defined]

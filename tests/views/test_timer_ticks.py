@@ -12,10 +12,15 @@ from pathlib import Path
 
 import pytest
 from streamlit.proto.ClientState_pb2 import ClientState
-from streamlit.runtime.app_session import AppSession
 
 from chatpage.views import timer_ticks
-from tests.views.streamlit_session import FRAGMENT_ENDED, PAGE_ENDED, opened, run_apart
+from tests.views.streamlit_session import (
+    FRAGMENT_ENDED,
+    PAGE_ENDED,
+    as_streamlit_alone,
+    opened,
+    run_apart,
+)
 
 
 async def clicks_after_a_tick_carrying_the_click(folder: Path) -> tuple[int, list[str]]:
@@ -31,8 +36,7 @@ def test_streamlit_alone_does_a_click_twice_when_a_tick_carries_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     timer_ticks.install()
-    streamlit_alone = AppSession.request_rerun.__wrapped__  # type: ignore[attr-defined]
-    monkeypatch.setattr(AppSession, "request_rerun", streamlit_alone)
+    as_streamlit_alone(monkeypatch, "request_rerun")
     clicks, _ = run_apart(clicks_after_a_tick_carrying_the_click(tmp_path))
     assert clicks == 2
 
@@ -55,11 +59,3 @@ def test_a_tick_keeps_every_other_widgets_value_and_the_browser_its_message() ->
     assert [w.id for w in kept.widget_states.widgets] == ["unpressed", "search"]
     assert (kept.fragment_id, kept.is_auto_rerun) == ("watch", True)
     assert len(sent.widget_states.widgets) == 4  # the message as it came is left alone
-
-
-def test_installing_twice_wraps_the_session_once() -> None:
-    timer_ticks.install()
-    wrapped = AppSession.request_rerun
-    timer_ticks.install()
-    assert AppSession.request_rerun is wrapped
-    assert not hasattr(wrapped.__wrapped__, "__wrapped__")  # type: ignore[attr-defined]
