@@ -197,8 +197,9 @@ def apply_intent(
             stop_reply(journal, replies, current.id, viewed)
             journal.refresh(current)
         current.rewind_to(viewed)  # after what the person saw, whatever came since
+        # The address names the conversation once the reply's first words are drawn
+        # (`remember_in_url`): changing it re-renders the whole page in the browser.
         journal.add(current, current.add_user(intent.text, intent.attachments))
-        remember_in_url(current)
         return "reply"
     if intent.kind == "edit" and viewed is not None:
         journal.add(current, current.edit(viewed, intent.text))

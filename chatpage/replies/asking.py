@@ -10,7 +10,7 @@ reply as failed with nothing sent upstream; a deleted conversation refuses it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import streamlit as st
@@ -134,16 +134,23 @@ def begin_compared_replies(
 
 
 def show_own_reply(
-    task: ReplyTask, conversation: Conversation, lang: str, pace: Callable[[], float]
+    task: ReplyTask,
+    conversation: Conversation,
+    lang: str,
+    pace: Callable[[], float],
+    shown: Callable[[], None] | None = None,
 ) -> None:
     """Show a reply this process is writing, from where it is now until it ends.
 
-    The page run may end first (a rerun, another conversation opened, the tab closed): the
-    reply goes on being written all the same.
+    `shown` is called once its first texts are drawn: what can wait for the first words (each
+    change the browser redraws) waits for them. The page run may end
+    first (a rerun, another conversation opened, the tab closed): the reply goes on being
+    written all the same.
     """
     text, start = task.snapshot()
+    events = task.follow(start, pace=pace)
     write_progressively(
-        task.follow(start, pace=pace),
+        _then(events, shown) if shown is not None else events,
         text,
         task.reply,
         lang,
@@ -151,6 +158,22 @@ def show_own_reply(
     )
     _notes(conversation, task.dropped, task.over_budget, lang)
     _references_note(task.request.references_cut, lang)
+
+
+def _then(events: Iterator[str | None], shown: Callable[[], None]) -> Iterator[str | None]:
+    """`events`, calling `shown` once the second text is drawn.
+
+    Not after the first: the browser handles what comes right behind the first text before it
+    draws it, so the first words would wait for it all the same.
+    """
+    texts = 0
+    for event in events:
+        yield event
+        texts += bool(event)
+        if texts == 2:
+            shown()
+            break
+    yield from events
 
 
 def _references_note(cut: ReferencesCut | None, lang: str) -> None:

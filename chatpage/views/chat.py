@@ -213,6 +213,8 @@ def chat(page: Page) -> None:
             can_save = not page.settings.public_demo
             tuning.starters(journal, conversation, lang, can_save=can_save)
         compared = comparison.on_show(conversation)
+        if compared:
+            session.remember_in_url(conversation)
         followed = messages.tail(
             conversation,
             after,
@@ -221,6 +223,7 @@ def chat(page: Page) -> None:
             journal=journal,
             replies=page.replies,
             upto=-1 if compared else None,
+            shown=lambda: session.remember_in_url(conversation),
         )
         tasks = [followed] if followed is not None else []
         if compared:  # replies of several models to the last question, side by side
@@ -233,8 +236,10 @@ def chat(page: Page) -> None:
                 replies=page.replies,
                 labels=labels,
             )
+        # The open conversation is always in the address; a message's run puts it there
+        # after the reply's first words (`shown`), or here if the reply had none.
+        session.remember_in_url(conversation)
         if tasks:
-            session.remember_in_url(conversation)
             journal.refresh(conversation)  # the reply's end moved the stored revision on
             if all(task.done.is_set() for task in tasks):
                 journal.seen(conversation.id)  # watched to its end here: not "new" in the list

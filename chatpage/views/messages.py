@@ -8,7 +8,7 @@ Every text a person or the model wrote is shown with plain `st.markdown`, never 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -96,13 +96,14 @@ def tail(
     journal: Journal,
     replies: Replies,
     upto: int | None = None,
+    shown: Callable[[], None] | None = None,
 ) -> ReplyTask | None:
     """The branch on show after its first `drawn` messages (up to `upto`, as a slice); returns
     the reply it followed.
 
     A reply this process is writing is shown as it arrives, with Stop, and its buttons once it
-    has ended (`own_reply_bubble`); one another process is writing is read from the store as it
-    grows (`reply_from_elsewhere`).
+    has ended (`own_reply_bubble`; `shown` is called once its first text is drawn); one another
+    process is writing is read from the store as it grows (`reply_from_elsewhere`).
     """
     thumbs = rater(journal, conversation, conversation.messages[drawn:upto])
     for message in conversation.messages[drawn:upto]:
@@ -110,7 +111,7 @@ def tail(
         # marks it ended before saving that, and following it to its end sees it saved.
         task = replies.get(message.id) if message is conversation.last else None
         if task is not None:
-            own_reply_bubble(task, conversation, lang, journal, replies, thumbs)
+            own_reply_bubble(task, conversation, lang, journal, replies, thumbs, shown)
             return task
         if message.status is Status.STREAMING and message is conversation.last:
             with st.chat_message(message.role, avatar=AVATARS[message.role]):
@@ -170,6 +171,7 @@ def own_reply_bubble(
     journal: Journal,
     replies: Replies,
     rater: Rater | None = None,
+    shown: Callable[[], None] | None = None,
 ) -> None:
     """The reply this process is writing, shown as it arrives, with Stop; then its buttons."""
     with st.chat_message("assistant", avatar=AVATARS["assistant"]):
@@ -185,7 +187,7 @@ def own_reply_bubble(
             args=(journal, replies, conversation.id, task.id),
         )
         with body:
-            show_own_reply(task, conversation, lang, replies.update_interval)
+            show_own_reply(task, conversation, lang, replies.update_interval, shown)
         with controls.container():
             message_controls(st.empty(), conversation, task.reply, lang, rater)
             actions(task.reply, lang)
