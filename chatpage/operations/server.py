@@ -13,6 +13,7 @@ site that proxies everything would otherwise publish it; the nginx site also ref
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -54,12 +55,23 @@ async def metrics_text(request: Request) -> Response:
     return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+# Seconds a thread keeps the interpreter while another waits for it (Python's default: 5 ms).
+# The event loop that sends every session's messages gives the interpreter up at each system
+# call and waits behind the page runs and reply threads to get it back: at 100 sessions its
+# sends stalled for seconds while the runs went on (docs/benchmarks.md, "The pauses at 100
+# sessions"). At 2 ms, six alternating pairs of `bench/load.py --sessions 100`: first text
+# p95 median 0.96 s against 1.29 s, page load 1.18 against 1.49 s, the same CPU per reply.
+SWITCH_INTERVAL = 0.002
+
+
 @asynccontextmanager
 async def lifespan(app: Any) -> AsyncIterator[None]:
     """On the way out, replies get their grace period before the process ends (see
     `persistence.finish_replies`: under `st.App`, uvicorn ends it without `atexit`). On the
     way in, what the server loaded is kept out of later garbage collections (`collector`),
-    and a download made for one person outlives others' page runs (`downloads`)."""
+    threads hand the interpreter on sooner (`SWITCH_INTERVAL`), and a download made for one
+    person outlives others' page runs (`downloads`)."""
+    sys.setswitchinterval(SWITCH_INTERVAL)
     collector.settle()
     downloads.hold_for_this_process()
     yield
