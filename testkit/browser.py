@@ -136,6 +136,12 @@ def page_env(base_url: str, auth_code: str | None, data_dir: Path) -> dict[str, 
     return env
 
 
+def page_for(base_url: str, auth_code: str | None, data_dir: Path) -> StreamlitServer:
+    """The page (`app.py`) talking to the service at `base_url`, its database and log in
+    `data_dir` (`page_env`); `with` starts and stops it."""
+    return StreamlitServer(APP, page_env(base_url, auth_code, data_dir), data_dir / "streamlit.log")
+
+
 class StreamlitServer(Startable):
     """`streamlit run <script>` on a loopback port, its output kept in a file.
 

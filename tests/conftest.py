@@ -16,6 +16,7 @@ from chatpage.backend import forget_shared_info
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Emulator
 from testkit import AUTH_CODE
+from testkit.browser import StreamlitServer, page_for
 from testkit.postgres import temporary_server
 
 
@@ -92,3 +93,20 @@ def configured(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     monkeypatch.setenv("LIAOBOTS_BASE_URL", emulator.base_url)
     monkeypatch.delenv("LIAOBOTS_OFFLINE_DEMO", raising=False)
     return emulator
+
+
+@pytest.fixture(scope="module")
+def page_service() -> Iterator[Emulator]:
+    """The service of one module's real page (`served_page`), in the test process."""
+    with Emulator(auth_code=AUTH_CODE) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def served_page(
+    page_service: Emulator, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StreamlitServer]:
+    """A real `streamlit run app.py` for one module (its start-up is the slow part), talking
+    to `page_service`, for tests that speak Streamlit's protocol without a browser."""
+    with page_for(page_service.base_url, AUTH_CODE, tmp_path_factory.mktemp("page")) as running:
+        yield running

@@ -12,42 +12,31 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from liaobots_core.emulator import Behavior, Emulator
-from testkit.browser import APP, StreamlitServer, page_env
+from testkit import AUTH_CODE
+from testkit.browser import StreamlitServer
 from testkit.st_protocol import StreamlitSession
 
-AUTH_CODE = "metrics-secret-code-2b7e41"
 WAIT = 60.0  # seconds for the page to show its input, or for a count to change
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, no proxy
 
 
-@pytest.fixture(scope="module")
-def service() -> Iterator[Emulator]:
-    with Emulator(auth_code=AUTH_CODE) as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def server(
-    service: Emulator, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[StreamlitServer]:
-    data_dir = tmp_path_factory.mktemp("metrics-page")
-    env = page_env(service.base_url, AUTH_CODE, data_dir)
-    with StreamlitServer(APP, env, data_dir / "streamlit.log") as running:
-        yield running
+@pytest.fixture
+def server(served_page: StreamlitServer) -> StreamlitServer:
+    return served_page
 
 
 @pytest.fixture
-def emulator(service: Emulator) -> Emulator:
-    service.clear()
-    service.default = Behavior()
-    return service
+def emulator(page_service: Emulator) -> Emulator:
+    page_service.clear()
+    page_service.default = Behavior()
+    return page_service
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, str]:

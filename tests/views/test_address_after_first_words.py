@@ -10,36 +10,17 @@ own websocket protocol (`testkit/st_protocol.py`) against a real `streamlit run 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs
 
-import pytest
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from liaobots_core.emulator import Behavior, Emulator
-from testkit.browser import APP, StreamlitServer, page_env
+from testkit.browser import StreamlitServer
 from testkit.st_protocol import StreamlitSession, new_element
 
-AUTH_CODE = "address-secret-code-5d1f0a"
 WAIT = 60.0  # seconds for the page to draw its input, or to name the conversation
 REPLY = "Alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu."
-
-
-@pytest.fixture(scope="module")
-def service() -> Iterator[Emulator]:
-    with Emulator(auth_code=AUTH_CODE) as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def server(
-    service: Emulator, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[StreamlitServer]:
-    data_dir = tmp_path_factory.mktemp("address-page")
-    env = page_env(service.base_url, AUTH_CODE, data_dir)
-    with StreamlitServer(APP, env, data_dir / "streamlit.log") as running:
-        yield running
 
 
 def what_came(server: StreamlitServer, text: str) -> list[tuple[str, str]]:
@@ -83,10 +64,10 @@ def what_came(server: StreamlitServer, text: str) -> list[tuple[str, str]]:
 
 
 def test_a_new_conversation_is_named_in_the_address_after_its_first_words(
-    server: StreamlitServer, service: Emulator
+    served_page: StreamlitServer, page_service: Emulator
 ) -> None:
-    service.default = Behavior(reply=REPLY, chunk_bytes=6, delay=0.05)
-    came = what_came(server, "Name the letters, please.")
+    page_service.default = Behavior(reply=REPLY, chunk_bytes=6, delay=0.05)
+    came = what_came(served_page, "Name the letters, please.")
     named = [i for i, (kind, value) in enumerate(came) if kind == "address" and value]
     replies = [i for i, (kind, value) in enumerate(came) if kind == "text" and value[:5] in REPLY]
     assert named, came
@@ -96,8 +77,8 @@ def test_a_new_conversation_is_named_in_the_address_after_its_first_words(
 
 
 def test_a_reply_that_brought_no_text_still_names_its_conversation(
-    server: StreamlitServer, service: Emulator
+    served_page: StreamlitServer, page_service: Emulator
 ) -> None:
-    service.default = Behavior(status=500, content_type_html=True, html=True)
-    came = what_came(server, "This one fails upstream.")
+    page_service.default = Behavior(status=500, content_type_html=True, html=True)
+    came = what_came(served_page, "This one fails upstream.")
     assert [kind for kind, value in came if kind == "address" and value], came
