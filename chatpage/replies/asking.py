@@ -143,9 +143,8 @@ def show_own_reply(
     """Show a reply this process is writing, from where it is now until it ends.
 
     `shown` is called once its first texts are drawn: what can wait for the first words (each
-    change the browser redraws) waits for them. The page run may end
-    first (a rerun, another conversation opened, the tab closed): the reply goes on being
-    written all the same.
+    change the browser redraws) waits for them. The page run may end first (a rerun, another
+    conversation opened, the tab closed): the reply goes on being written all the same.
     """
     text, start = task.snapshot()
     events = task.follow(start, pace=pace)

@@ -102,7 +102,7 @@ def tail(
     the reply it followed.
 
     A reply this process is writing is shown as it arrives, with Stop, and its buttons once it
-    has ended (`own_reply_bubble`; `shown` is called once its first text is drawn); one another
+    has ended (`own_reply_bubble`; `shown` is called once its first texts are drawn); one another
     process is writing is read from the store as it grows (`reply_from_elsewhere`).
     """
     thumbs = rater(journal, conversation, conversation.messages[drawn:upto])
