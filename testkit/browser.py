@@ -136,10 +136,13 @@ def page_env(base_url: str, auth_code: str | None, data_dir: Path) -> dict[str, 
     return env
 
 
-def page_for(base_url: str, auth_code: str | None, data_dir: Path) -> StreamlitServer:
+def page_for(
+    base_url: str, auth_code: str | None, data_dir: Path, log_level: str = "info"
+) -> StreamlitServer:
     """The page (`app.py`) talking to the service at `base_url`, its database and log in
     `data_dir` (`page_env`); `with` starts and stops it."""
-    return StreamlitServer(APP, page_env(base_url, auth_code, data_dir), data_dir / "streamlit.log")
+    env = page_env(base_url, auth_code, data_dir)
+    return StreamlitServer(APP, env, data_dir / "streamlit.log", log_level=log_level)
 
 
 class StreamlitServer(Startable):

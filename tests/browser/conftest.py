@@ -42,6 +42,7 @@ from testkit.browser import (  # noqa: F401 (the harness, for tests importing it
     free_port,
     launch_chromium,
     page_env,
+    page_for,
     squash,
     word_watcher,
 )
@@ -83,9 +84,7 @@ def page_server(
     most the server would ever write.
     """
     data_dir = tmp_path_factory.mktemp("streamlit")
-    env = page_env(page_emulator.base_url, AUTH_CODE, data_dir)
-    log_path = data_dir / "streamlit.log"
-    with StreamlitServer(APP, env, log_path, log_level="debug") as server:
+    with page_for(page_emulator.base_url, AUTH_CODE, data_dir, log_level="debug") as server:
         yield server
 
 

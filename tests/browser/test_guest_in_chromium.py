@@ -23,6 +23,7 @@ from .conftest import (
     WebSocketLog,
     _browser_allowed,
     page_env,
+    page_for,
 )
 
 pytestmark = pytest.mark.browser
@@ -43,8 +44,7 @@ def no_code_server(
     guest_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[StreamlitServer]:
     data_dir = tmp_path_factory.mktemp("guest-page")
-    env = page_env(guest_emulator.base_url, None, data_dir)
-    with StreamlitServer(APP, env, data_dir / "streamlit.log", log_level="debug") as server:
+    with page_for(guest_emulator.base_url, None, data_dir, log_level="debug") as server:
         yield server
 
 
