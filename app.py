@@ -20,7 +20,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from chatpage import session
+from chatpage import runtime, session
 from chatpage.access import balance, connection
 from chatpage.access.identity import Visitor, identify
 from chatpage.database.conversations import ConversationStore
@@ -28,16 +28,7 @@ from chatpage.i18n import pick_language, t
 from chatpage.journal import Journal, open_store, process_replies
 from chatpage.operations import server
 from chatpage.settings import Settings, load_settings
-from chatpage.views import (
-    fragment_ends,
-    guard,
-    messages,
-    runner_handoff,
-    sidebar,
-    stops,
-    timer_ticks,
-    window,
-)
+from chatpage.views import guard, messages, sidebar, stops, window
 from chatpage.views.chat import Page, carry_out, chat
 from chatpage.views.compare import model_bar
 from chatpage.views.pages import shared, usage
@@ -153,9 +144,7 @@ def show_chat(settings: Settings, visitor: Visitor, store: ConversationStore, la
     chat(page(drawn=drawn, first=shown.first, choices=choices, models=models))
 
 
-fragment_ends.install()  # before the server sends anything
-runner_handoff.install()  # before the first session starts a run
-timer_ticks.install()
+runtime.install()  # Streamlit's server as the page needs it (chatpage/runtime)
 if __name__ != "__main__":  # imported by `streamlit run app.py` to find its server
     app = st.App(__file__, routes=server.ROUTES, lifespan=server.lifespan)
 else:  # a page run

@@ -1,6 +1,6 @@
 """Streamlit's own runtime in the test's process, one session of a small page and a stand-in
 for its browser's socket: for the page's fixes to Streamlit's session
-(`views/runner_handoff.py`, `views/timer_ticks.py`), which no AppTest reaches (AppTest runs
+(`runtime/runner_handoff.py`, `runtime/timer_ticks.py`), which no AppTest reaches (AppTest runs
 scripts without a session)."""
 
 from __future__ import annotations

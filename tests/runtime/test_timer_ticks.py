@@ -1,5 +1,5 @@
 """A fragment's timer tick carrying a click does not do the click a second time
-(`views/timer_ticks.py`).
+(`runtime/timer_ticks.py`).
 
 The browser sent the fragment's tick with the click's trigger, then the click's own run. The
 first test pins the Streamlit behaviour the fix works around: when it fails, a Streamlit
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from streamlit.proto.ClientState_pb2 import ClientState
 
-from chatpage.views import timer_ticks
-from tests.views.streamlit_session import (
+from chatpage.runtime import timer_ticks
+from tests.runtime.streamlit_session import (
     FRAGMENT_ENDED,
     PAGE_ENDED,
     as_streamlit_alone,

@@ -1,4 +1,4 @@
-"""A fragment run's end survives the start of another fragment's run (`views/fragment_ends.py`).
+"""A fragment run's end survives the start of another fragment's run (`runtime/fragment_ends.py`).
 
 These drive Streamlit's own outgoing queue. The first test pins the Streamlit behaviour the
 fix works around: when it fails, a Streamlit upgrade changed it, and the fix may go.
@@ -10,8 +10,8 @@ import pytest
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.runtime.forward_msg_queue import ForwardMsgQueue
 
-from chatpage.views import fragment_ends
-from chatpage.views.fragment_ends import FRAGMENT_RUN_ENDED
+from chatpage.runtime import fragment_ends
+from chatpage.runtime.fragment_ends import FRAGMENT_RUN_ENDED
 
 EARLY = ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN
 PAGE_ENDED = ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY

@@ -1,5 +1,5 @@
 """A click's run that ends as the next request arrives still reaches the browser
-(`views/runner_handoff.py`).
+(`runtime/runner_handoff.py`).
 
 The event loop is held while the click's run ends, as on a busy machine; then the watch ticks.
 The first test pins the Streamlit behaviour the fix works around: when it fails, a Streamlit
@@ -16,8 +16,8 @@ import pytest
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
 
-from chatpage.views import runner_handoff
-from tests.views.streamlit_session import (
+from chatpage.runtime import runner_handoff
+from tests.runtime.streamlit_session import (
     FRAGMENT_ENDED,
     PAGE_ENDED,
     as_streamlit_alone,

@@ -8,7 +8,7 @@ from types import ModuleType
 import pytest
 from streamlit.runtime.app_session import AppSession
 
-from chatpage.views import runner_handoff, timer_ticks
+from chatpage.runtime import runner_handoff, timer_ticks
 
 
 @pytest.mark.parametrize(
