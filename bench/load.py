@@ -774,7 +774,9 @@ def start_profiler(
         str(out),
         "--nonblocking",
         "--threads",
-        "--gil",  # only the thread holding the interpreter: where its one core goes
+        # Only the thread holding the interpreter (where its one core goes), or with
+        # --profile-loop every thread, waits included (where the event loop's time goes).
+        "--idle" if getattr(args, "profile_loop", False) else "--gil",
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return process, out
@@ -839,6 +841,32 @@ def profile_summary(path: str, top: int = 15) -> str:
         for f, n in inclusive.most_common(top * 3)
         if not f.startswith(("_bootstrap", "run (threading", "<module>"))
     ][:top]
+    return "\n".join(lines)
+
+
+def loop_summary(path: str, top: int = 12) -> str:
+    """Where the server's event loop (its main thread) spent the run, from an `--idle`
+    profile: the frame each sample was in, waits included (`select`: waiting for sockets, or
+    for the interpreter after them)."""
+    own: Counter[str] = Counter()
+    for line in Path(path).read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        if not count.isdigit() or not any(f.endswith("MainThread") for f in frames[:2]):
+            continue
+        frames = [f for f in frames if not f.startswith(("process ", "thread "))]
+        if frames:
+            own[_short(frames[-1])] += int(count)
+    total = sum(own.values())
+    if total == 0:
+        return "(no samples of the event loop's thread)"
+    lines = [
+        f"The event loop's thread: {total:,} samples, waits included.",
+        "",
+        "| samples | % | in |",
+        "|---:|---:|---|",
+    ]
+    lines += [f"| {n:,} | {100 * n / total:.1f} | `{f}` |" for f, n in own.most_common(top)]
     return "\n".join(lines)
 
 
@@ -1241,6 +1269,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--chromium-tries", type=int, default=3)
     parser.add_argument("--profile", metavar="DIR", help="py-spy the page process while it runs")
     parser.add_argument(
+        "--profile-loop",
+        action="store_true",
+        help="with --profile: every thread, waits included, and where the event loop's time went",
+    )
+    parser.add_argument(
         "--trace", action="store_true", help="print every message session 0 received"
     )
     parser.add_argument(
@@ -1494,6 +1527,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if r.usage.profile:
             print(f"\nprofile of {r.name} ({r.usage.profile}):\n")
             print(profile_summary(r.usage.profile))
+            if args.profile_loop:
+                print(f"\n{loop_summary(r.usage.profile)}")
     if failed_earlier:
         print(f"\n{failed_earlier} sessions failed in rounds before the last")
     return 1 if failed_earlier or any(not p.ok for r in results for p in r.probes) else 0

@@ -1,0 +1,76 @@
+"""The server sends what every session has queued in one turn of its event loop, not a turn
+per message.
+
+Streamlit (1.67) sends the sessions' queued messages from its runtime loop
+(`Runtime._loop_coroutine`) and yields to the event loop after each one
+(`await asyncio.sleep(0)`). Each yield is a turn of the loop: a system call to poll the sockets,
+after which the loop's thread must win the interpreter back from the page runs and reply
+threads. At 100 sessions streaming (about 500 updates a second) the loop spent its time so,
+and every session's updates stopped at once for one to three seconds while the sessions
+arrived (docs/benchmarks.md, "The pauses at 100 sessions").
+
+`install` gives Streamlit's runtime module an `asyncio` whose `sleep(0)` goes on at once,
+unless the loop has worked `YIELD_EVERY` seconds since it last waited, so that one long send
+still lets the other tasks in. The work is counted in the loop thread's own CPU time: time
+spent waiting for the interpreter is no reason to wait again. Every other name is asyncio's
+own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+import types
+from typing import Any, TypeVar
+
+from streamlit.runtime import runtime
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# CPU seconds the runtime loop may send without yielding: other tasks on the event loop (a
+# websocket's sender, a new connection) wait at most about this long for their turn.
+YIELD_EVERY = 0.005
+
+
+class _AsyncioForTheRuntimeLoop(types.ModuleType):
+    """asyncio, with a `sleep(0)` that yields only when the loop has worked `YIELD_EVERY`."""
+
+    def __init__(self) -> None:
+        super().__init__("asyncio", asyncio.__doc__)
+        self.resumed = time.thread_time()  # the loop thread's CPU time after its last wait
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+    async def sleep(self, delay: float, result: T = None) -> T:  # type: ignore[assignment]
+        if delay <= 0 and time.thread_time() - self.resumed < YIELD_EVERY:
+            return result
+        try:
+            return await asyncio.sleep(delay, result)
+        finally:
+            self.resumed = time.thread_time()
+
+    async def wait(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await asyncio.wait(*args, **kwargs)
+        finally:
+            self.resumed = time.thread_time()
+
+
+def install() -> None:
+    """Once per process, before the server starts; a Streamlit whose runtime loop no longer
+    yields so is left alone."""
+    global _checked
+    if _checked:
+        return
+    _checked = True
+    if "await asyncio.sleep(0)" not in inspect.getsource(runtime.Runtime._loop_coroutine):
+        log.warning("Streamlit's runtime loop changed; its sends are left as they are")
+        return
+    runtime.asyncio = _AsyncioForTheRuntimeLoop()  # type: ignore[attr-defined]
+
+
+_checked = False  # each page run imports app.py, which installs: the source is read once
