@@ -928,6 +928,7 @@ def chromium_check(
     from playwright.sync_api import sync_playwright
 
     from testkit.browser import CHROMIUM, CHROMIUM_ARGS
+    from testkit.header_relay import context_with_headers
 
     if not CHROMIUM.exists():
         raise SystemExit(f"{CHROMIUM} is missing: install Debian's chromium")
@@ -942,10 +943,11 @@ def chromium_check(
             for attempt in range(tries):
                 for name, url in targets:
                     user = f"chromium-{name}-{attempt}-{secrets.token_hex(3)}@load.test"
-                    context = browser.new_context(
+                    context = context_with_headers(
+                        browser,
+                        {header: user},
                         viewport={"width": 1280, "height": 900},
                         locale="en-US",
-                        extra_http_headers={header: user},
                     )
                     try:
                         probe = Probe(

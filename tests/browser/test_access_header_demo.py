@@ -26,6 +26,7 @@ from testkit.browser import (
     WebSocketLog,
     page_env,
 )
+from testkit.header_relay import context_with_headers
 
 pytestmark = pytest.mark.browser
 
@@ -92,9 +93,10 @@ def rebinding_chromium(chromium: Browser) -> Iterator[Browser]:
 
 
 def context_as(chromium: Browser, email: str | None, **more_headers: str) -> BrowserContext:
+    """A visitor's browser behind a proxy that adds these headers to all it sends."""
     headers = ({HEADER: email} if email else {}) | more_headers
-    return chromium.new_context(
-        viewport={"width": 1280, "height": 900}, locale="en-US", extra_http_headers=headers
+    return context_with_headers(
+        chromium, headers, viewport={"width": 1280, "height": 900}, locale="en-US"
     )
 
 

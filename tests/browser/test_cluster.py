@@ -31,6 +31,7 @@ from chatpage.data.conversation import Status
 from chatpage.database.conversations import ConversationStore
 from liaobots_core.emulator import Behavior, Emulator
 from testkit.browser import AUTH_CODE, ChatPage, Cluster, free_port, page_env, squash
+from testkit.header_relay import behind_sign_in_proxy
 from testkit.postgres import controllable_server
 
 pytestmark = pytest.mark.browser
@@ -92,10 +93,11 @@ def open_person(
 ) -> tuple[BrowserContext, ChatPage, int]:
     """A new person's browser on the cluster, and the replica their session landed on."""
     before = sessions(cluster)
-    context = chromium.new_context(
-        viewport={"width": 1280, "height": 900}, locale="en-US", extra_http_headers={HEADER: email}
-    )
-    chat = ChatPage(context.new_page(), cluster.url).open()
+    context, url = behind_sign_in_proxy(
+        chromium, cluster.url, {HEADER: email}, viewport={"width": 1280, "height": 900},
+        locale="en-US",
+    )  # fmt: skip
+    chat = ChatPage(context.new_page(), url).open()
 
     def grown() -> list[int]:
         return [k for k, n in sessions(cluster).items() if n > before[k]]
@@ -357,12 +359,12 @@ def test_the_site_serves_https_alone_with_hsts_and_secure_cookies_and_needs_its_
         assert len(route) == 1, route
         assert "; Secure" in route[0], route
 
-    context = chromium.new_context(
+    context, url = behind_sign_in_proxy(
+        chromium, cluster.url, {HEADER: "alice@example.com"}, certificate=(certificate, key),
         viewport={"width": 1280, "height": 900}, locale="en-US", ignore_https_errors=True,
-        extra_http_headers={HEADER: "alice@example.com"},
     )  # fmt: skip
     try:
-        chat = ChatPage(context.new_page(), cluster.url).open()  # the websocket, over TLS
+        chat = ChatPage(context.new_page(), url).open()  # the websocket, over TLS
         expect(chat.page.get_by_text("Signed in as alice@example.com")).to_be_visible()
         chat.wait_for_reply(chat.send("Over TLS"))
         cookies = {c["name"]: c["secure"] for c in context.cookies()}

@@ -21,6 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from liaobots_core.emulator import Behavior, Emulator
 from testkit.browser import AUTH_CODE, ChatPage, Cluster, page_env
+from testkit.header_relay import behind_sign_in_proxy
 
 from .test_cluster import sessions, settles
 
@@ -158,14 +159,16 @@ def test_behind_nginx_the_live_view_fetches_nothing_and_the_page_works_under_its
     def person() -> tuple[ChatPage, int]:
         """A tab of one person's, on the replica nginx gives it, noting CSP violations."""
         before = sessions(cluster_of_two)
-        context = chromium.new_context(
+        context, url = behind_sign_in_proxy(
+            chromium,
+            cluster_of_two.url,
+            {"X-Forwarded-Email": "reader@example.com"},
             viewport={"width": 1280, "height": 900},
             locale="en-US",
-            extra_http_headers={"X-Forwarded-Email": "reader@example.com"},
         )
         contexts.append(context)
         context.add_init_script(VIOLATIONS)
-        chat = ChatPage(context.new_page(), cluster_of_two.url).open()
+        chat = ChatPage(context.new_page(), url).open()
 
         def grown() -> list[int]:
             return [k for k, n in sessions(cluster_of_two).items() if n > before[k]]
@@ -180,7 +183,7 @@ def test_behind_nginx_the_live_view_fetches_nothing_and_the_page_works_under_its
         index = first.send(question_with_image(elsewhere.base))
         first.page.wait_for_url("**?c=*")
         conversation = first.page.evaluate("() => new URLSearchParams(location.search).get('c')")
-        second.page.goto(f"{cluster_of_two.url}?c={conversation}")
+        second.page.goto(f"{second.url}?c={conversation}")
         live = second.messages.nth(index)
         expect(live.get_by_text("being written", exact=False)).to_be_visible(timeout=30_000)
         expect(live).to_contain_text("Here is the chart", timeout=30_000)
