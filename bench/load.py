@@ -828,13 +828,7 @@ def profile_summary(path: str, top: int = 15) -> str:
             inclusive[frame] += samples
     if total == 0:
         return "(no busy samples)"
-    lines = [
-        f"{total:,} busy samples (100 a second, every thread).",
-        "",
-        "| own samples | % | function |",
-        "|---:|---:|---|",
-    ]
-    lines += [f"| {n:,} | {100 * n / total:.1f} | `{f}` |" for f, n in own.most_common(top)]
+    lines = _shares(f"{total:,} busy samples (100 a second, every thread).", own, total, top)
     lines += ["", "| in stack | % | function |", "|---:|---:|---|"]
     lines += [
         f"| {n:,} | {100 * n / total:.1f} | `{f}` |"
@@ -860,14 +854,14 @@ def loop_summary(path: str, top: int = 12) -> str:
     total = sum(own.values())
     if total == 0:
         return "(no samples of the event loop's thread)"
-    lines = [
-        f"The event loop's thread: {total:,} samples, waits included.",
-        "",
-        "| samples | % | in |",
-        "|---:|---:|---|",
-    ]
-    lines += [f"| {n:,} | {100 * n / total:.1f} | `{f}` |" for f, n in own.most_common(top)]
-    return "\n".join(lines)
+    title = f"The event loop's thread: {total:,} samples, waits included."
+    return "\n".join(_shares(title, own, total, top))
+
+
+def _shares(title: str, own: Counter[str], total: int, top: int) -> list[str]:
+    """A table of the frames with the most samples of their own."""
+    lines = [title, "", "| own samples | % | function |", "|---:|---:|---|"]
+    return lines + [f"| {n:,} | {100 * n / total:.1f} | `{f}` |" for f, n in own.most_common(top)]
 
 
 def _short(frame: str) -> str:
