@@ -58,20 +58,14 @@ _THROUGH_THE_RELAY = """
 
 
 def context_with_headers(
-    browser: Browser,
-    headers: Mapping[str, str],
-    *,
-    certificate: tuple[Path, Path] | None = None,
-    **options: Any,
+    browser: Browser, headers: Mapping[str, str], **options: Any
 ) -> BrowserContext:
-    """A new context of `browser` (`options` as for `new_context`) whose requests and
-    websockets carry `headers`. For a page served over HTTPS, `certificate` (a certificate for
-    127.0.0.1 and its key, as PEM files) is what the relay's TLS side shows: the context must
-    then ignore HTTPS errors, as it does for the page's own self-signed certificate."""
+    """A new context of `browser` (`options` as for `new_context`) whose requests and plain
+    websockets carry `headers` (an HTTPS site: `behind_sign_in_proxy`)."""
     context = browser.new_context(extra_http_headers=dict(headers), **options)
     if not headers:
         return context
-    relay = _loop().run(_Relay.start(dict(headers), certificate))
+    relay = _loop().run(_Relay.start(dict(headers), None))
     context.on("close", lambda _: _loop().run(relay.close()))
     context.add_init_script(_THROUGH_THE_RELAY % {"relay": json.dumps(relay.addresses())})
     return context
