@@ -1180,6 +1180,7 @@ def figures(results: list[TargetResult], args: argparse.Namespace) -> dict[str, 
             "cpu_seconds_each": list(r.usage.cpu_each),
             "wall_seconds": r.usage.wall_seconds,
             "rss_peak": r.usage.rss_peak,
+            "others_cores": r.usage.others_cpu_share,
         }
     return out
 
