@@ -10,10 +10,14 @@ and every session's updates stopped at once for one to three seconds while the s
 arrived (docs/benchmarks.md, "The pauses at 100 sessions").
 
 `install` gives Streamlit's runtime module an `asyncio` whose `sleep(0)` goes on at once,
-unless the loop has worked `YIELD_EVERY` seconds since it last waited, so that one long send
-still lets the other tasks in. The work is counted in the loop thread's own CPU time: time
-spent waiting for the interpreter is no reason to wait again. Every other name is asyncio's
-own.
+unless the loop has worked `YIELD_EVERY` seconds or sent `SENDS_PER_TURN` messages since it
+last waited, so that one long send still lets the other tasks in. The count matters as much as
+the time: each browser's sender (another task on the loop) takes what was queued for it only
+in a turn of the loop, and Streamlit closes a session whose sender holds 500 messages
+(`WEBSOCKET_MAX_SEND_QUEUE_SIZE`); a long run's burst (a search hit opening 200 messages back,
+some 1,500 deltas queued while the loop waited for the interpreter) fits in 5 ms of sending.
+The work is counted in the loop thread's own CPU time: time spent waiting for the interpreter
+is no reason to wait again. Every other name is asyncio's own.
 """
 
 from __future__ import annotations
@@ -33,31 +37,42 @@ T = TypeVar("T")
 # CPU seconds the runtime loop may send without yielding: other tasks on the event loop (a
 # websocket's sender, a new connection) wait at most about this long for their turn.
 YIELD_EVERY = 0.005
+# Messages the runtime loop may send without yielding: well below the 500 a browser's sender
+# may hold (Streamlit's `WEBSOCKET_MAX_SEND_QUEUE_SIZE`), which it empties in each turn.
+SENDS_PER_TURN = 100
 
 
 class _AsyncioForTheRuntimeLoop(types.ModuleType):
-    """asyncio, with a `sleep(0)` that yields only when the loop has worked `YIELD_EVERY`."""
+    """asyncio, with a `sleep(0)` that yields only when the loop has worked `YIELD_EVERY` or
+    sent `SENDS_PER_TURN` messages."""
 
     def __init__(self) -> None:
         super().__init__("asyncio", asyncio.__doc__)
         self.resumed = time.thread_time()  # the loop thread's CPU time after its last wait
+        self.unyielded = 0  # messages sent since then
 
     def __getattr__(self, name: str) -> Any:
         return getattr(asyncio, name)
 
     async def sleep(self, delay: float, result: T = None) -> T:  # type: ignore[assignment]
-        if delay <= 0 and time.thread_time() - self.resumed < YIELD_EVERY:
-            return result
+        if delay <= 0:  # after each message sent
+            self.unyielded += 1
+            if self.unyielded < SENDS_PER_TURN and time.thread_time() - self.resumed < YIELD_EVERY:
+                return result
         try:
             return await asyncio.sleep(delay, result)
         finally:
-            self.resumed = time.thread_time()
+            self._waited()
 
     async def wait(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return await asyncio.wait(*args, **kwargs)
         finally:
-            self.resumed = time.thread_time()
+            self._waited()
+
+    def _waited(self) -> None:
+        self.resumed = time.thread_time()
+        self.unyielded = 0
 
 
 def install() -> None:

@@ -130,7 +130,7 @@ def test_a_search_hit_deep_in_a_long_conversation_opens_with_it_in_view(
         sidebar.get_by_role("button", name="Deep search").click(timeout=REPLY_TIMEOUT_MS)
         found = page.locator(SHOWN).filter(has_text="quinoa-zanzibar broth")
         expect(found).to_be_in_viewport(timeout=OPEN_TIMEOUT_MS)
-        expect(page.locator(SHOWN).last).to_contain_text(the_end(200))
+        expect(page.locator(SHOWN).last).to_contain_text(the_end(200), timeout=OPEN_TIMEOUT_MS)
         assert "?c=" in page.url
     finally:
         context.close()

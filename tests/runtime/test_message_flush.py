@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.runtime import runtime
+from streamlit.runtime.session_manager import SessionClientDisconnectedError
+from streamlit.web.server.starlette.starlette_server_config import WEBSOCKET_MAX_SEND_QUEUE_SIZE
 
 from chatpage.runtime import message_flush
 from tests.runtime.streamlit_session import opened, run_apart, settled
@@ -58,6 +60,45 @@ async def written_before_the_next_turn(folder: Path) -> int:
         return at_the_next_turn[0]
 
 
+async def sent_of_a_burst(folder: Path, burst: int) -> tuple[int, bool]:
+    """A run's `burst` of messages queued at once, to a browser whose socket is Streamlit's
+    (`StarletteClientWebSocket`): each message waits in a queue of
+    `WEBSOCKET_MAX_SEND_QUEUE_SIZE` for the socket's sender, a task on the event loop, and a
+    message that finds the queue full closes the session. How many were sent, and whether the
+    session was closed."""
+    async with opened(folder) as page:
+        waiting: asyncio.Queue[str] = asyncio.Queue(maxsize=WEBSOCKET_MAX_SEND_QUEUE_SIZE)
+        sent: list[str] = []
+        closed: list[bool] = []
+
+        def write(msg: ForwardMsg) -> None:
+            body = msg.delta.new_element.markdown.body
+            if not body.startswith("queued"):
+                return
+            if closed:
+                raise SessionClientDisconnectedError
+            try:
+                waiting.put_nowait(body)
+            except asyncio.QueueFull:
+                closed.append(True)
+                raise SessionClientDisconnectedError from None
+
+        async def sender() -> None:
+            while True:
+                sent.append(await waiting.get())
+
+        page.browser.write_forward_msg = write  # type: ignore[method-assign]
+        sending = asyncio.create_task(sender())
+        try:
+            for n in range(burst):
+                page.session._enqueue_forward_msg(queued(n))
+            await settled(lambda: bool(closed) or len(sent) == burst, "the burst")
+        finally:
+            sending.cancel()
+        assert sent == [f"queued {n}" for n in range(len(sent))]  # in order, whatever came
+        return len(sent), bool(closed)
+
+
 def test_streamlit_alone_turns_the_event_loop_after_every_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -80,6 +121,27 @@ def test_a_send_past_its_time_lets_the_event_loop_turn(
     message_flush.install()
     monkeypatch.setattr(message_flush, "YIELD_EVERY", 0.0)  # every send is past it
     assert run_apart(written_before_the_next_turn(tmp_path)) == 1
+
+
+def test_a_long_runs_burst_reaches_its_browser_without_closing_the_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message_flush.install()
+    monkeypatch.setattr(message_flush, "YIELD_EVERY", 60.0)  # only the count lets the loop turn
+    burst = 3 * WEBSOCKET_MAX_SEND_QUEUE_SIZE  # as a search hit 200 messages back queues
+    assert run_apart(sent_of_a_burst(tmp_path, burst)) == (burst, False)
+
+
+def test_a_burst_sent_without_a_turn_of_the_loop_closes_the_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Why the count: with the time alone, a fast loop sent more than the sender may hold."""
+    message_flush.install()
+    monkeypatch.setattr(message_flush, "YIELD_EVERY", 60.0)
+    monkeypatch.setattr(message_flush, "SENDS_PER_TURN", 10**9)
+    sent, closed = run_apart(sent_of_a_burst(tmp_path, 3 * WEBSOCKET_MAX_SEND_QUEUE_SIZE))
+    assert closed
+    assert sent <= WEBSOCKET_MAX_SEND_QUEUE_SIZE
 
 
 def test_a_streamlit_whose_loop_changed_is_left_alone(
