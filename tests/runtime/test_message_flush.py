@@ -5,6 +5,8 @@ A session's run queues forty messages at once; the first message written schedul
 the event loop. The mark runs at the next turn of the loop: after the first message when the
 runtime loop yields after each (Streamlit alone), after all forty with the fix. The first test
 pins Streamlit's behaviour: when it fails, a Streamlit upgrade changed it, and the fix may go.
+A long run's burst to one session still lets that browser's sender in every `SENDS_PER_TURN`
+messages, or Streamlit closes the session.
 """
 
 from __future__ import annotations
@@ -142,6 +144,26 @@ def test_a_burst_sent_without_a_turn_of_the_loop_closes_the_session(
     sent, closed = run_apart(sent_of_a_burst(tmp_path, 3 * WEBSOCKET_MAX_SEND_QUEUE_SIZE))
     assert closed
     assert sent <= WEBSOCKET_MAX_SEND_QUEUE_SIZE
+
+
+def test_many_sessions_few_messages_each_still_go_out_in_one_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The count is one session's: a flush of a hundred streaming sessions is not cut up."""
+    monkeypatch.setattr(message_flush, "YIELD_EVERY", 60.0)
+
+    async def turned_while_sending(sessions: int, each: int) -> bool:
+        flush = message_flush._AsyncioForTheRuntimeLoop()
+        turned: list[bool] = []
+        asyncio.get_running_loop().call_soon(lambda: turned.append(True))
+        for session in range(sessions):
+            for _ in range(each):
+                flush.sending_to(f"session {session}")
+                await flush.sleep(0)
+        return bool(turned)
+
+    assert not run_apart(turned_while_sending(sessions=20, each=message_flush.SENDS_PER_TURN - 1))
+    assert run_apart(turned_while_sending(sessions=1, each=message_flush.SENDS_PER_TURN))
 
 
 def test_a_streamlit_whose_loop_changed_is_left_alone(
