@@ -14,11 +14,10 @@ unless the loop has worked `YIELD_EVERY` seconds or sent `SENDS_PER_TURN` messag
 session since it last waited, so that one long send still lets the other tasks in. The count
 matters as much as the time: each browser's sender (another task on the loop) takes what was
 queued for it only in a turn of the loop, and Streamlit closes a session whose sender holds 500
-messages
-(`WEBSOCKET_MAX_SEND_QUEUE_SIZE`); a long run's burst (a search hit opening 200 messages back,
-some 1,500 deltas queued while the loop waited for the interpreter) fits in 5 ms of sending.
-The work is counted in the loop thread's own CPU time: time spent waiting for the interpreter
-is no reason to wait again. Every other name is asyncio's own.
+messages (`WEBSOCKET_MAX_SEND_QUEUE_SIZE`); a long run's burst (a search hit opening 200
+messages back, some 1,500 deltas queued while the loop waited for the interpreter) fits in
+5 ms of sending. The work is counted in the loop thread's own CPU time: time spent waiting for
+the interpreter is no reason to wait again. Every other name is asyncio's own.
 """
 
 from __future__ import annotations
