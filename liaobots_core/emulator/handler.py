@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .behavior import Behavior
 from .framing import encode_body
+from .pacer import can_pace
 from .pieces import iter_piece_ends
 from .replies import HUMAN_CHECK_PAGE, reply_text
 from .state import GUEST_COOKIE, GUEST_LOGIN, EmulatorState, RecordedRequest
@@ -275,6 +276,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         view = memoryview(data)
+        pieces: list[bytes] = []  # as written, framed
+        held_before: int | None = None  # the piece a hold keeps back until release
         sent = 0
         held = b.hold_after_bytes
         ends = list(iter_piece_ends(data, b.chunk_bytes, b.split_multibyte))
@@ -282,20 +285,25 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             ends = sorted({*ends, held})  # the pause falls exactly there
         for end in ends:
             stop_at = end if cut is None else min(end, cut)
-            if held is not None and sent >= held:
-                held = None
-                if not self.state.wait_for_release():
-                    self.close_connection = True
-                    return
+            if held is not None and held_before is None and sent >= held:
+                held_before = len(pieces)
             if stop_at > sent:
-                if sent and b.delay and self.state.stopping.wait(b.delay):
-                    self.close_connection = True
-                    return
                 piece = view[sent:stop_at]
-                self.wfile.write(b"%x\r\n" % len(piece) + piece + b"\r\n" if chunked else piece)
+                pieces.append(b"%x\r\n" % len(piece) + piece + b"\r\n" if chunked else piece)
                 sent = stop_at
             if cut is not None and sent >= cut:
                 break
+        if held_before is None:
+            written = self._write_paced(pieces, b.delay, wait_first=False)
+        else:
+            written = (
+                self._write_paced(pieces[:held_before], b.delay, wait_first=False)
+                and self.state.wait_for_release()
+                and self._write_paced(pieces[held_before:], b.delay, wait_first=held_before > 0)
+            )
+        if not written:
+            self.close_connection = True
+            return
         if cut is None:
             if chunked:
                 self.wfile.write(b"0\r\n\r\n")
@@ -304,6 +312,17 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         else:
             self.state.stopping.wait(b.stall_seconds)
             self.close_connection = True
+
+    def _write_paced(self, pieces: list[bytes], delay: float, *, wait_first: bool) -> bool:
+        """Write `pieces` with `delay` seconds before each (the first too, if `wait_first`);
+        False if the emulator stopped or the client went away first."""
+        if delay and can_pace(self.connection):  # one thread paces every reply (pacer.py)
+            return self.state.pacer.send(self.connection, pieces, delay, wait_first=wait_first)
+        for number, piece in enumerate(pieces):
+            if (number or wait_first) and delay and self.state.stopping.wait(delay):
+                return False
+            self.wfile.write(piece)
+        return True
 
     def _reset_connection(self) -> None:
         """Abort with a TCP reset (SO_LINGER 0), after the bytes already written have left."""

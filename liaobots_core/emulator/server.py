@@ -153,6 +153,7 @@ class Emulator(Startable):
                 return
             self._stopped = True
             self._state.stopping.set()
+            self._state.pacer.stop()
             server, thread = self._server, self._thread
             if server is None or thread is None:
                 return

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .behavior import Behavior
+from .pacer import Pacer
 
 GUEST_LOGIN = "/recaptcha/api/login"
 ENDPOINTS = ("/api/chat", "/api/models", "/api/user", GUEST_LOGIN)
@@ -120,6 +121,7 @@ class EmulatorState:
         self.user_body: bytes | None = None
         self.stopping = threading.Event()
         self.released = threading.Event()  # held replies go on (`Behavior.hold_after_bytes`)
+        self.pacer = Pacer(self.stopping)  # writes paced replies' pieces on time
         self._auth_code = auth_code
         self._lock = threading.Lock()
         self._queue: deque[Behavior] = deque()
