@@ -9,13 +9,15 @@ tab, no other session busy), so the page process's CPU between two points is tha
   once, so what is measured is the runs and not the streaming).
 
 Each session is a new user (`CHAT_ACCESS=header`) with `--saved` conversations in its list (0
-by default: a first visit). This page and Streamlit's tutorial pattern (`bench/tutorial_app.py`)
+by default: a first visit), and with `--history N` opens a conversation of N messages to send
+in (at `?c=`). This page and Streamlit's tutorial pattern (`bench/tutorial_app.py`)
 run in the same run, after a warm-up. The mean CPU milliseconds per run are printed
 (the process's CPU is counted in ticks of 10 ms, so use tens of sessions); `--profile DIR`
 records the page process with py-spy (`--gil`) over its sessions.
 
     python bench/page_runs.py --sessions 40
     python bench/page_runs.py --sessions 40 --saved 20 --target page --profile /tmp/runs
+    python bench/page_runs.py --sessions 20 --history 1000 --target page
 """
 
 from __future__ import annotations
@@ -132,12 +134,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", type=int, default=30, help="sessions, one after another")
     parser.add_argument("--saved", type=int, default=0, help="saved conversations per user")
+    parser.add_argument(
+        "--history", type=int, default=0, help="messages of a conversation each user opens"
+    )
     parser.add_argument("--target", choices=["page", "tutorial", "both"], default="both")
     parser.add_argument("--profile", metavar="DIR", help="py-spy the page over its sessions")
     parser.add_argument("--profile-rate", type=int, default=100, help="py-spy samples a second")
     parser.add_argument("--workdir", help="keep the servers' files here (default: a temp dir)")
     args = parser.parse_args(argv)
-    args.history = 0
+    seeded = args.saved or args.history
     names = ["page", "tutorial"] if args.target == "both" else [args.target]
     behavior = {"reply": REPLY, "chunk_bytes": 64, "delay": 0.0}
     rows: list[str] = []
@@ -150,9 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.workdir_path = tmp
         servers = []
         for name in names:
-            data_dir = Path(tmp) / (SAVED if name == "page" and args.saved else name)
+            data_dir = Path(tmp) / (SAVED if name == "page" and seeded else name)
             data_dir.mkdir()
-            if name == "page" and args.saved:
+            if name == "page" and seeded:
                 ConversationStore(database_url(SAVED, args)).close()
             env = page_env(emulator.base_url, AUTH_CODE, data_dir) | {
                 "PYTHONPATH": str(REPO),
@@ -169,8 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_id = secrets.token_hex(3)
             users = [f"runs-{name}-{run_id}-{i:03d}@load.test" for i in range(args.sessions)]
             opened: dict[str, str] = {}
-            if name == "page" and args.saved:
-                opened = seed(database_url(SAVED, args), users, args.saved, 0)
+            if name == "page" and seeded:
+                opened = seed(database_url(SAVED, args), users, args.saved, args.history)
             asyncio.run(warm_up(url, emulator, USER_HEADER))
             args.sessions_name = name
             profiler = start_profiler(args, name, meter) if name == "page" else None
@@ -188,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"\nprofile of {name} ({profile}):\n\n{profile_summary(profile, 25)}")
     print(
         f"\nCPU ms of the page process per run, one session at a time, {args.saved} saved "
-        "conversations; mean of the sessions:\n"
+        f"conversations, {args.history} messages in the one opened; mean of the sessions:\n"
     )
     print("| target | sessions | page load | message |\n|---|---:|---:|---:|")
     print("\n".join(rows))

@@ -435,9 +435,17 @@ class ConversationStore:
         """
         return self._change_state(conversation.id, conversation.revision, message, owner, live=True)
 
-    def settle_reply(self, conversation_id: str, message: Message, owner: str) -> bool:
-        """`settle` for a writer that keeps no copy of the conversation (a reply task)."""
-        return self._change_state(conversation_id, None, message, owner) is not None
+    def settle_reply(
+        self,
+        conversation_id: str,
+        message: Message,
+        owner: str,
+        known_revision: int | None = None,
+    ) -> Written | None:
+        """`settle` for a writer that keeps no copy of the conversation (a reply task); None
+        if the reply is no longer there to settle. Given the revision the conversation had as
+        the reply started (`known_revision`), the result says whether anyone wrote since."""
+        return self._change_state(conversation_id, known_revision, message, owner)
 
     def request_stop(self, conversation_id: str, message_id: str, owner: str) -> bool:
         """Ask whichever process writes this reply to stop it (at its next checkpoint)."""

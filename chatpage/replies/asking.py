@@ -91,6 +91,7 @@ def begin_reply(
         allowances=allowances,
         temperature=conversation.temperature,
         references_cut=cut,
+        revision=conversation.revision,
     )
     try:
         replies.start(request, reply, client, max_per_person=max_per_person)

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from chatpage.access.limits import without_controls
 from chatpage.access.refusal import Busy, OverLimit
-from chatpage.data.conversation import ErrorInfo, Message, Status
+from chatpage.data.conversation import Conversation, ErrorInfo, Message, Status
 from chatpage.data.failures import describe
 from chatpage.data.project_prompt import ReferencesCut
 from chatpage.database.conversations import ConversationStore, retrying_may_mend
@@ -95,6 +95,9 @@ class Request:
     temperature: float | None = None  # None: the service's default, and none is sent
     # A project's reference files that did not all fit the model (the page says so).
     references_cut: ReferencesCut | None = None
+    # The conversation's revision with this reply stored: its end, saved, then says whether
+    # anyone else wrote into the conversation meanwhile (`ReplyTask.revision_after`).
+    revision: int | None = None
 
 
 class ReplyTask:
@@ -118,6 +121,9 @@ class ReplyTask:
         # is always the task's own.
         self._text = reply.text
         self._ended: Message | None = None  # how the reply ended, once saved
+        # The conversation's revision once the end was saved, when nobody else had written
+        # into it since the reply started: the starting page's copy is then the stored state.
+        self.revision_after: int | None = None
         self.dropped = 0  # turns left out of the request to fit the model (for the page's note)
         self.over_budget = False
         self.saving_failed = False  # the last checkpoint could not reach the database
@@ -311,6 +317,21 @@ class ReplyTask:
         if pause > 0:
             self._stopping.wait(pause)
 
+    def settled_in(self, conversation: Conversation) -> None:
+        """Put `conversation`, the copy of the page that started this reply, at the revision
+        the reply's end was saved at, if that copy is the stored state: nobody else wrote into
+        the conversation since the reply started, and the copy holds this task's own reply.
+        The page's refresh after the reply then reads nothing more (in a conversation of a
+        thousand messages, all of them)."""
+        if (
+            self.done.is_set()
+            and self.revision_after is not None
+            and conversation.id == self.request.conversation_id
+            and conversation.revision == self.request.revision
+            and conversation.tree.get(self.reply.id) is self.reply
+        ):
+            conversation.revision = self.revision_after
+
     def ended_reply(self) -> Message:
         """The reply as its writer saved it, once `done` (as `follow` leaves it at its end)."""
         self._tell_reply()
@@ -336,7 +357,14 @@ class ReplyTask:
         attempt = 0
         while attempt < SETTLE_ATTEMPTS:
             try:
-                self._store.settle_reply(self.request.conversation_id, ended, self.request.owner)
+                written = self._store.settle_reply(
+                    self.request.conversation_id,
+                    ended,
+                    self.request.owner,
+                    known_revision=self.request.revision,
+                )
+                if written is not None and self.request.revision is not None:
+                    self.revision_after = None if written.changed_elsewhere else written.revision
                 return ended
             except SQLAlchemyError as error:
                 log.exception("could not save how a reply ended (attempt %d)", attempt + 1)

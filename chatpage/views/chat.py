@@ -240,7 +240,9 @@ def chat(page: Page) -> None:
         # after the reply's first words (`shown`), or here if the reply had none.
         session.remember_in_url(conversation)
         if tasks:
-            journal.refresh(conversation)  # the reply's end moved the stored revision on
+            if len(tasks) == 1:  # its own end is in this copy already: not read again
+                tasks[0].settled_in(conversation)
+            journal.refresh(conversation)  # what else moved the stored revision on
             if all(task.done.is_set() for task in tasks):
                 journal.seen(conversation.id)  # watched to its end here: not "new" in the list
             for task in tasks:

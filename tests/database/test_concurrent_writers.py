@@ -224,7 +224,7 @@ class ConcurrentWriters(RuleBasedStateMachine):
         del writer.tasks[reply.id]
         reply.text += more
         reply.status, reply.error = how, RATE_LIMITED if how is Status.FAILED else None
-        settled = writer.store.settle_reply(self.conversation_id, reply, OWNER)
+        settled = writer.store.settle_reply(self.conversation_id, reply, OWNER) is not None
         assert settled == (not self.deleted)
         self.stop_asked.discard(reply.id)
         if settled:

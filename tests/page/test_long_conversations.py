@@ -78,6 +78,25 @@ def test_a_message_sent_in_a_long_conversation_goes_after_its_latest_turn(
     assert len(stored.messages) == 2 * TURNS + 2
 
 
+def test_a_message_sent_in_a_long_conversation_does_not_read_it_whole_again(
+    configured: Emulator, own_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat = stored_long_chat(own_database)
+    configured.default = Behavior(reply="a new answer")
+    at = fresh_session(c=chat.id)
+    loaded: list[str] = []
+    load = ConversationStore.load
+
+    def counted(self: ConversationStore, conversation_id: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+        loaded.append(conversation_id)
+        return load(self, conversation_id, *args, **kwargs)
+
+    monkeypatch.setattr(ConversationStore, "load", counted)
+    send(at, "a new question")
+    assert texts(at)[-2:] == ["a new question", "a new answer"]
+    assert loaded == []  # the reply's end is in the page's copy already: nothing read again
+
+
 def test_a_short_conversation_has_no_show_earlier(own_database: str) -> None:
     chat = stored_long_chat(own_database, long_chat(turns=3))
     at = fresh_session(c=chat.id)

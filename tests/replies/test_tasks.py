@@ -275,11 +275,11 @@ class RefreshRacingTheEnd(ConversationStore):
     page: Conversation
     before_the_end: Conversation | None = None
 
-    def settle_reply(self, conversation_id, message, owner):  # type: ignore[no-untyped-def]
+    def settle_reply(self, conversation_id, message, owner, **known):  # type: ignore[no-untyped-def]
         self.before_the_end = self.load(conversation_id, owner)
         assert self.before_the_end is not None
         self.page.absorb(self.before_the_end)
-        return super().settle_reply(conversation_id, message, owner)
+        return super().settle_reply(conversation_id, message, owner, **known)
 
 
 @pytest.fixture
@@ -317,6 +317,87 @@ def test_a_reply_followed_to_its_end_is_shown_as_saved_after_a_refresh_read_befo
     text, start = task.snapshot()
     assert text + "".join(p for p in task.follow(start) if p is not TICK) == "ответ целиком"
     assert (reply.text, reply.status) == ("ответ целиком", Status.COMPLETE)
+
+
+class CountingLoads(ConversationStore):
+    """A real store that counts the conversations it loads whole."""
+
+    loads = 0
+
+    def load(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.loads += 1
+        return super().load(*args, **kwargs)
+
+
+@pytest.fixture
+def counting_store(database_url: str) -> Iterator[CountingLoads]:
+    store = CountingLoads(database_url)
+    yield store
+    store.close()
+
+
+def started_by_the_page(store: ConversationStore, client: LiaobotsClient) -> tuple:
+    """A reply started as the page starts one: its request knows the copy's revision."""
+    conversation, reply, request = asked(store)
+    request = replace(request, revision=conversation.revision)
+    return conversation, reply, ReplyTask(request, reply, client, store).start()
+
+
+def test_the_page_that_started_a_reply_reads_nothing_again_after_its_end(
+    counting_store: CountingLoads, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="ответ целиком", chunk_bytes=5)
+    conversation, reply, task = started_by_the_page(counting_store, client)
+    assert task.done.wait(WAIT), f"the reply did not end within {WAIT:.0f} s"
+    task.settled_in(conversation)
+    assert Journal(counting_store, OWNER).refresh(conversation)
+    assert counting_store.loads == 0
+    stored = counting_store.load(conversation.id, OWNER)
+    assert stored is not None
+    assert conversation.revision == stored.revision
+    assert [(m.id, m.text, m.status) for m in conversation.messages] == [
+        (m.id, m.text, m.status) for m in stored.messages
+    ]
+    assert (reply.text, reply.status) == ("ответ целиком", Status.COMPLETE)
+
+
+def test_what_another_window_wrote_during_a_reply_is_read_after_its_end(
+    counting_store: CountingLoads, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="ответ целиком", chunk_bytes=5, hold_after_bytes=5)
+    conversation, reply, task = started_by_the_page(counting_store, client)
+    for piece in task.follow(0):  # held after its first words
+        if piece:
+            break
+    assert counting_store.rename(conversation.id, "Из другого окна", OWNER)
+    emulator.release_held()
+    assert task.done.wait(WAIT), f"the reply did not end within {WAIT:.0f} s"
+    task.settled_in(conversation)
+    assert task.revision_after is None
+    assert Journal(counting_store, OWNER).refresh(conversation)
+    assert counting_store.loads == 1
+    assert conversation.title == "Из другого окна"
+    assert conversation.revision == counting_store.revision(conversation.id, OWNER)
+    assert (reply.text, reply.status) == ("ответ целиком", Status.COMPLETE)
+
+
+def test_a_copy_that_did_not_start_the_reply_reads_its_end_from_the_store(
+    counting_store: CountingLoads, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    emulator.default = Behavior(reply="ответ целиком", hold_after_bytes=5)
+    conversation, reply, task = started_by_the_page(counting_store, client)
+    other_tab = counting_store.load(conversation.id, OWNER)  # the same revision, its own copy
+    assert other_tab is not None
+    assert other_tab.revision == conversation.revision
+    emulator.release_held()
+    assert task.done.wait(WAIT), f"the reply did not end within {WAIT:.0f} s"
+    task.settled_in(other_tab)
+    assert other_tab.revision == conversation.revision  # not moved: its reply is not the task's
+    assert Journal(counting_store, OWNER).refresh(other_tab)
+    assert (other_tab.tree[reply.id].text, other_tab.tree[reply.id].status) == (
+        "ответ целиком",
+        Status.COMPLETE,
+    )
 
 
 def test_a_failure_keeps_the_text_and_records_its_kind(
