@@ -13,18 +13,27 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import socket
 import threading
 import time
 from collections.abc import Sequence
 
+logger = logging.getLogger(__name__)
+
 _SEND_FLAGS = getattr(socket, "MSG_DONTWAIT", 0) | getattr(socket, "MSG_NOSIGNAL", 0)
 
 
 def can_pace(sock: object) -> bool:
-    """Whether `sock` can be written here: a plain socket, on a system with non-blocking
-    sends per call (Linux). TLS sockets and other systems write from their own thread."""
-    return type(sock) is socket.socket and bool(getattr(socket, "MSG_DONTWAIT", 0))
+    """Whether `sock` can be written here: a plain socket without a timeout (Python waits
+    for room before a send on one with a timeout, which would hold every reply up), on a
+    system with non-blocking sends per call (Linux). TLS sockets, sockets with a timeout and
+    other systems write from their own thread."""
+    return (
+        type(sock) is socket.socket
+        and sock.gettimeout() is None
+        and bool(getattr(socket, "MSG_DONTWAIT", 0))
+    )
 
 
 class _Reply:
@@ -113,7 +122,12 @@ class Pacer:
                     timeout = self._due[0][0] - time.monotonic() if self._due else None
                     self._changed.wait(timeout)
                 _, _, reply = heapq.heappop(self._due)
-            whole = reply.write()
+            try:
+                whole = reply.write()
+            except Exception:  # a bug here must not leave its handler, or the others, waiting
+                logger.exception("the emulator could not write a paced reply")
+                reply.finish(failed=True)
+                continue
             if reply.done.is_set():
                 continue
             # The next piece `delay` after this one left; a piece that did not fit tries

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from liaobots_core.emulator import Emulator
+from liaobots_core.emulator.pacer import can_pace
 
 from .test_emulator import CODE, PREFIX, RawResponse, _read_body, chat, chat_body, open_post
 
@@ -148,3 +149,13 @@ def test_a_held_paced_reply_goes_on_after_the_release_at_its_pace(emu: Emulator)
         emu.release_held()
         assert _read_body(f, headers, pieces) == "complete"
     assert pieces == [b"ab", b"cd", b"ef", b"gh"]
+
+
+def test_only_plain_sockets_without_a_timeout_are_paced_from_the_one_thread() -> None:
+    # Python waits for room before a send on a socket with a timeout: one such socket, its
+    # reader stalled, would hold every other reply up, so it writes from its own thread.
+    with socket.socket() as plain, socket.socket() as timed:
+        timed.settimeout(5.0)
+        assert can_pace(plain)
+        assert not can_pace(timed)
+    assert not can_pace(object())
