@@ -2,11 +2,11 @@
 
 A model's reply comes as a small piece every few milliseconds. A handler thread that sleeps
 between its pieces wakes and takes the interpreter lock once per piece: at 150 replies of a
-4-byte piece every 20 ms that is 7,500 thread switches a second, 0.4 of a core of the machine
-a benchmark shares with the page it measures. Here one thread keeps every paced reply's next
-due time in a heap and writes each piece when it is due, without blocking: a full socket
-keeps its piece for the next turn, a closed one ends its reply. The handler thread waits for
-its reply to be written, as it waited before.
+4-byte piece every 20 ms that is 7,500 thread switches a second, a third of a core of the
+machine a benchmark shares with the page it measures (0.10 here: `bench/emulator_cost.py`).
+Here one thread keeps every paced reply's next due time in a heap and writes each piece when
+it is due, without blocking: a full socket keeps its piece for the next turn, a closed one
+ends its reply. The handler thread waits for its reply to be written, as it waited before.
 """
 
 from __future__ import annotations
