@@ -12,6 +12,7 @@ from itertools import pairwise
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from chatpage.access.identity import LOCAL_OWNER
 from chatpage.database.conversations import ConversationStore
@@ -44,6 +45,16 @@ _SAMPLE = f"""() => {{
     window.__compare.push([performance.now() - started, ...({_COLUMNS})().flat()]);
   }}, 50);
 }}"""
+
+
+def _wait_for_columns(page: Page, condition: str, what: str) -> None:
+    """Wait until `condition` holds of the page; if it never does, say what the columns
+    showed instead (text length and Stop of each): CI keeps only the printed output."""
+    try:
+        page.wait_for_function(condition, timeout=WAIT_MS)
+    except PlaywrightTimeout:
+        shown = page.evaluate(_COLUMNS)
+        pytest.fail(f"never {what}: the columns showed [length, Stop] = {shown}")
 
 
 def paragraphs(name: str, count: int = 12) -> str:
@@ -132,9 +143,10 @@ def test_two_models_stream_side_by_side_and_the_second_picked_goes_on(
 def test_a_reload_mid_comparison_shows_both_still_streaming_each_with_its_own_stop(
     chat: ChatPage, page: Page, emulator: Emulator
 ) -> None:
-    # About twenty seconds each: still being written after a reload, and stopped long before.
+    # Over three minutes each: still being written after a reload however slow the machine,
+    # and stopped long before (a reply that ended on its own would end the test's story).
     for model, name in ((FIRST, "First"), (SECOND, "Second")):
-        emulator.by_model[model] = Behavior(reply=paragraphs(name, 60), chunk_bytes=12, delay=0.08)
+        emulator.by_model[model] = Behavior(reply=paragraphs(name, 600), chunk_bytes=12, delay=0.08)
     chat.open()
     bar = page.locator(".st-key-model_bar")
     bar.get_by_text("Compare", exact=True).click()
@@ -142,11 +154,11 @@ def test_a_reload_mid_comparison_shows_both_still_streaming_each_with_its_own_st
     chat.wait_until_idle()
     chat.send("Reload me halfway")
     both_streaming = f"() => ({_COLUMNS})().every(([length, stop]) => length > 0 && stop)"
-    page.wait_for_function(both_streaming, timeout=WAIT_MS)
+    _wait_for_columns(page, both_streaming, "both streaming after the message was sent")
     assert "?c=" in page.url
 
     page.reload()
-    page.wait_for_function(both_streaming, timeout=WAIT_MS)
+    _wait_for_columns(page, both_streaming, "both streaming after the reload")
     before = page.evaluate(_COLUMNS)
     page.wait_for_function(
         f"(before) => ({_COLUMNS})().every(([length], i) => length > before[i][0])",
