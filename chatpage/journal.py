@@ -77,6 +77,15 @@ def process_replies(settings: Settings) -> Replies:
     return made
 
 
+def close_stores(url: str) -> None:
+    """Close and forget this process's stores of the database at `url`: it is gone for good
+    (a test's throw-away database, dropped after it). Left open, a PostgreSQL store's notice
+    listener would try to reconnect to it for as long as the process lives."""
+    for where in [where for where in _STORES if where[0] == url]:
+        _STORES.pop(where).close()
+        _store.clear(*where)
+
+
 @st.cache_resource(show_spinner=False)
 def _last_purge() -> dict[str, float]:
     return {"at": 0.0}

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from chatpage.access import balance
 from chatpage.backend import forget_shared_info
+from chatpage.journal import close_stores
 from liaobots_core import LiaobotsClient
 from liaobots_core.emulator import Emulator
 from testkit import AUTH_CODE
@@ -64,7 +65,9 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
     with admin.connect() as db:
         db.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+    url = make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+    yield url
+    close_stores(url)  # a page of the test opened it: its listener would outlive the database
     with admin.connect() as db:
         db.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     admin.dispose()

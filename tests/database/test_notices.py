@@ -13,7 +13,7 @@ from chatpage.database import conversations as store_module
 from chatpage.database.conversations import ConversationStore
 from chatpage.database.notices import CHANNEL, REVISION, TEXT, WRITING, Notice, key, owner_tag
 from chatpage.database.watching import RevisionBoard, WritingBoard
-from chatpage.journal import Journal
+from chatpage.journal import Journal, close_stores, open_store
 from chatpage.replies import live
 from chatpage.settings import load_settings
 
@@ -285,3 +285,21 @@ def test_a_dead_writers_reply_leaves_the_writing_board_when_its_lease_runs_out(
     while board.replies(ALICE):
         assert time.monotonic() < deadline, "a dead writer's reply stayed on the board"
         reader.notices.wait("nothing", reader.notices.version("nothing"), 0.05)
+
+
+def test_a_dropped_databases_page_store_is_closed_and_its_listener_ends(postgres_url: str) -> None:
+    """A page's store outlives its session; once its database is gone for good (a test's
+    throw-away one), closing it ends the listener that would otherwise retry forever."""
+    settings = load_settings([{"DATABASE_URL": postgres_url}])
+    store = open_store(settings)
+    assert store is not None
+    assert store.notices.wait_listening(DEADLINE), "the notice listener never connected"
+    listener = store.notices._listener
+    assert listener is not None
+
+    close_stores(postgres_url)
+
+    listener.join(DEADLINE)
+    assert not listener.is_alive()
+    assert open_store(settings) is not store  # forgotten: the next run opens it anew
+    close_stores(postgres_url)
