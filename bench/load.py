@@ -1289,8 +1289,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--replicas",
         type=int,
         default=0,
-        help="run the page as this many replicas behind nginx (scripts/cluster) and measure "
-        "through nginx; CPU and memory are summed over the replicas",
+        help="run each target (the page, the tutorial pattern) as this many replicas behind "
+        "nginx (scripts/cluster) and measure through nginx; CPU and memory are summed over "
+        "the replicas",
     )
     parser.add_argument(
         "--rounds",
@@ -1415,14 +1416,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
             env.pop("DATABASE_URL")  # the cluster's own PostgreSQL, unless --page-env names one
             env.update({k: v for k, v in extra.items() if k == "DATABASE_URL"})
-            cluster = Cluster(args.replicas, env, Path(tmp) / "cluster.log")
-            stack.callback(cluster.stop)
-            cluster.wait_ready()
-            name = f"page, {args.replicas} replica{'s' if args.replicas > 1 else ''}"
-            print(f"{name}: nginx at {cluster.url}", flush=True)
-            targets.append((name, cluster.url, GroupMeter([r.pid for r in cluster.replicas])))
-            # Each replica warmed on its own port: through nginx a warm-up reaches only one.
-            warm[name] = [f"http://127.0.0.1:{r.port}/" for r in cluster.replicas]
+            for target in names:  # the tutorial pattern behind the same nginx site, to compare
+                script = TUTORIAL if target == "tutorial" else APP
+                options = ("--app", str(script.relative_to(REPO)))
+                cluster = Cluster(args.replicas, env, Path(tmp) / f"{target}-cluster.log", options)
+                stack.callback(cluster.stop)
+                cluster.wait_ready()
+                name = f"{target}, {args.replicas} replica{'s' if args.replicas > 1 else ''}"
+                print(f"{name}: nginx at {cluster.url}", flush=True)
+                targets.append((name, cluster.url, GroupMeter([r.pid for r in cluster.replicas])))
+                # Each replica warmed on its own port: through nginx a warm-up reaches only one.
+                warm[name] = [f"http://127.0.0.1:{r.port}/" for r in cluster.replicas]
         else:
             extra = dict(item.split("=", 1) for item in args.page_env)
             for name in names:
