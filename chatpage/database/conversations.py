@@ -205,6 +205,19 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{WRITE_OPTION: True})
 
 
+def reader(engine: Engine) -> Engine:
+    """The same engine, for reads of one statement, which need no transaction around them.
+
+    On PostgreSQL they run in autocommit: a read in a transaction is four round trips to the
+    server (the pool's ping, BEGIN, the statement, the ROLLBACK as the connection goes back),
+    and a page load makes five of them, a message as many again. SQLite's transactions cost
+    no round trip (and its BEGIN is ours, `make_engine`): there it is the engine itself.
+    """
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
+
+
 log = logging.getLogger(__name__)
 
 
@@ -215,18 +228,19 @@ class ConversationStore:
         """`listen_url`: where the notice listener connects, when not `url` (a pooler's)."""
         self.engine = make_engine(url)
         self._writes = writer(self.engine)
+        self._reads = reader(self.engine)  # a statement alone; more than one: `self.engine`
         migrate(self._writes)
         # Word of each write that other tabs and processes follow (LISTEN/NOTIFY on PostgreSQL).
         self.notices = Notices(self.engine, listen_url=listen_url)
         self.usage = Ledger(self.engine, self._writes)
-        self.prompts = PromptLibrary(self.engine, self._writes)
-        self.ratings = Ratings(self.engine, self._writes)
-        self.projects = ProjectStore(self.engine, self._writes, self.notices)
+        self.prompts = PromptLibrary(self._reads, self._writes)
+        self.ratings = Ratings(self._reads, self._writes)
+        self.projects = ProjectStore(self._reads, self._writes, self.notices)
         # What the tabs of this process watch for changes, read in one query (see watching.py).
         self.watched = RevisionBoard(self.revisions, notices=self.notices)
         # Each person's replies being written, for the list's marks (see watching.py).
         self.writers = WritingBoard(self._being_written, max_age=1.5, notices=self.notices)
-        self.shares = Shares(self.engine, self._writes)
+        self.shares = Shares(self._reads, self._writes)
         self.demo_use = DemoUse(self._writes)
         self.demo_imports = DemoImports(self.engine, self._writes)
 
@@ -694,7 +708,7 @@ class ConversationStore:
 
     def revision(self, conversation_id: str, owner: str) -> int | None:
         """The conversation's revision now (a cheap check for changes), None if gone."""
-        with self.engine.connect() as db:
+        with self._reads.connect() as db:
             return db.execute(
                 select(conversations.c.revision).where(
                     conversations.c.id == conversation_id, conversations.c.owner == owner
@@ -706,7 +720,7 @@ class ConversationStore:
         ids = list(conversation_ids)
         if not ids:
             return {}
-        with self.engine.connect() as db:
+        with self._reads.connect() as db:
             rows = db.execute(
                 select(conversations.c.id, conversations.c.owner, conversations.c.revision).where(
                     conversations.c.id.in_(ids)
@@ -716,7 +730,7 @@ class ConversationStore:
 
     def message(self, conversation_id: str, message_id: str, owner: str) -> Message | None:
         """One message as stored now (a reply being written elsewhere, read as it grows)."""
-        with self.engine.connect() as db:
+        with self._reads.connect() as db:
             row = db.execute(
                 select(messages, _lease_held()).where(
                     messages.c.id == message_id,
@@ -742,7 +756,7 @@ class ConversationStore:
     def _being_written(self, owner: str) -> tuple[dict[str, str], float | None]:
         """The owner's replies being written (id -> conversation id), and the seconds until
         the earliest of their leases runs out (by the database's clock; None without any)."""
-        with self.engine.connect() as db:
+        with self._reads.connect() as db:
             rows = db.execute(_BEING_WRITTEN, {"of_owner": owner}).all()
         left = [row.lease_left for row in rows if row.lease_left is not None]
         return {row.id: row.conversation_id for row in rows}, min(left) if left else None

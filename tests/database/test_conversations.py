@@ -662,3 +662,29 @@ def test_a_damaged_comparison_record_opens_the_conversation_without_one(
     assert loaded is not None
     assert loaded.comparing == ()
     assert loaded.leaf_id == chat.leaf_id
+
+
+def test_a_page_loads_reads_on_postgresql_hold_no_transaction_open(postgres_url: str) -> None:
+    """Each read of one statement a page load makes runs in autocommit: no BEGIN before it
+    and no ROLLBACK after it, two of its four round trips to the server (`reader`)."""
+    from psycopg.pq import TransactionStatus
+
+    store = ConversationStore(postgres_url)
+    statuses: list[TransactionStatus] = []
+
+    @event.listens_for(store.engine, "after_cursor_execute")
+    def after(db, *_: object) -> None:
+        statuses.append(db.connection.dbapi_connection.info.transaction_status)
+
+    try:
+        store.revision("no-such-conversation", "alice")
+        store._being_written("alice")
+        store.prompts.list("alice")
+        store.projects.list("alice")
+        store.shares.links("alice")
+        store.load("no-such-conversation", "alice")  # two statements: one snapshot for both
+    finally:
+        store.close()
+    *reads, loaded = statuses
+    assert reads == [TransactionStatus.IDLE] * 5
+    assert loaded is TransactionStatus.INTRANS
