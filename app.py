@@ -91,6 +91,8 @@ def show_chat(settings: Settings, visitor: Visitor, store: ConversationStore, la
     """The chat: the sidebar, the conversation and the input (see chatpage/views/chat.py)."""
     journal = Journal(store, owner=visitor.owner)
     replies = process_replies(settings)
+    if session.first_run():
+        replies.note_arrival()  # a crowd arriving slows the replies' updates (`update_interval`)
     conversation = session.conversation(journal)
     viewed = conversation.leaf_id  # what this tab showed, before it takes in other windows'
     still_stored = session.refresh(conversation, journal)

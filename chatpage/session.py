@@ -545,3 +545,14 @@ def save_edit(text_key: str, limit: int, message_id: str) -> None:
         return
     set_editing(None)
     ask("edit", message_id, text.strip())
+
+
+_ARRIVED = "_arrived"
+
+
+def first_run() -> bool:
+    """Whether this is the session's first run: the page being opened (or reloaded)."""
+    if _ARRIVED in st.session_state:
+        return False
+    st.session_state[_ARRIVED] = True
+    return True

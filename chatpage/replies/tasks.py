@@ -14,6 +14,7 @@ reads it from the store (`live.reply_from_elsewhere`).
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 import time
@@ -47,7 +48,13 @@ BUSY_UPDATES_PER_SECOND = 300  # a process's updates a second past which each pa
 SLOWEST_UPDATE_INTERVAL = 0.2  # but never fewer than 5 a second, the page's bar for a reply
 
 
-def update_interval(streaming: int) -> float:
+# While people arrive (this many page loads in the last second or more), a busy process's
+# replies update three times slower, down to this: their first page runs come first.
+ARRIVALS_BUSY = 5
+SLOWEST_WHILE_ARRIVING = 0.45
+
+
+def update_interval(streaming: int, arriving: int = 0) -> float:
     """Seconds between a page's updates of a reply while this process streams `streaming`.
 
     Each update costs the process's one core about half a millisecond (a fragment delta,
@@ -55,8 +62,19 @@ def update_interval(streaming: int) -> float:
     replies a page gets 12 updates a second; past that the process's updates are held near
     300 a second, down to 5 per page, so page loads and new replies' first text do not queue
     behind them (docs/benchmarks.md, "Several processes": 100 sessions on 2 replicas).
+
+    While people `arriving` (page loads in the last second) crowd a busy process, the runs
+    that open their pages and send their first messages wait behind every reply's updates,
+    as Streamlit's tutorial pattern, with a page of almost nothing, never does: updates are
+    three times slower then, down to SLOWEST_WHILE_ARRIVING, for the second or so the crowd
+    takes to arrive (`python bench/bars.py -- --replicas 2 --sessions 150`).
     """
-    return min(SLOWEST_UPDATE_INTERVAL, max(UPDATE_INTERVAL, streaming / BUSY_UPDATES_PER_SECOND))
+    interval = min(
+        SLOWEST_UPDATE_INTERVAL, max(UPDATE_INTERVAL, streaming / BUSY_UPDATES_PER_SECOND)
+    )
+    if arriving >= ARRIVALS_BUSY and interval > UPDATE_INTERVAL:
+        return min(SLOWEST_WHILE_ARRIVING, 3 * interval)
+    return interval
 
 
 # A read that had to wait for the service longer than this found the socket empty; the next
@@ -64,7 +82,7 @@ def update_interval(streaming: int) -> float:
 DRAINED_AFTER = 0.002
 
 
-def read_pause(streaming: int) -> float:
+def read_pause(streaming: int, arriving: int = 0) -> float:
     """Seconds a reply task rests, once it has read all the service had sent, before reading on.
 
     A model sends a token every ~20 ms, and reading each as it comes costs a thread wake-up,
@@ -73,7 +91,7 @@ def read_pause(streaming: int) -> float:
     pages show a reply only every `update_interval` anyway, so the task rests half of that
     and then reads what has gathered in one go. Not busy, it reads each token as it comes.
     """
-    interval = update_interval(streaming)
+    interval = update_interval(streaming, arriving)
     return interval / 2 if interval > UPDATE_INTERVAL else 0.0
 
 
@@ -416,6 +434,8 @@ class Replies:
     # Replies being written, counted as they start and end: every page update asks
     # `update_interval`, and counting the live tasks each time cost more than the update.
     _streaming: int = 0
+    _arrivals: collections.deque[float] = field(default_factory=collections.deque)
+    clock: Callable[[], float] = time.monotonic  # when page loads arrived (`arriving`)
 
     def __post_init__(self) -> None:
         # A Stop asked for on another process is heard at once (notices.py), not only at the
@@ -444,7 +464,7 @@ class Replies:
         self.check_room(request.owner, max_per_person, starting=reply.id, session=request.session)
         task = ReplyTask(request, reply, client, self.store, self._count(request))
         task.on_end = self._one_ended
-        task.read_pause = lambda: read_pause(self._streaming)
+        task.read_pause = lambda: read_pause(self._streaming, self.arriving())
         with self._lock:
             self._tasks[task.id] = task
             self._streaming += 1
@@ -493,7 +513,20 @@ class Replies:
 
     def update_interval(self) -> float:
         """How often a page on this process should show a reply's new text, by its load."""
-        return update_interval(self.streaming())
+        return update_interval(self.streaming(), self.arriving())
+
+    def note_arrival(self) -> None:
+        """A page was opened on this process (a session's first run)."""
+        with self._lock:
+            self._arrivals.append(self.clock())
+
+    def arriving(self) -> int:
+        """Pages opened on this process in the last second."""
+        arrivals, since = self._arrivals, self.clock() - 1.0
+        with self._lock:
+            while arrivals and arrivals[0] < since:
+                arrivals.popleft()
+            return len(arrivals)
 
     def _count(self, request: Request) -> str | None:
         """Record the request in the usage ledger; its id, or None if it cannot be counted.

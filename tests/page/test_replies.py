@@ -249,3 +249,18 @@ def test_stop_from_a_tab_on_another_process_ends_the_reply_with_its_text(
     assert "Continue" in [b.label for b in tab.button]
     saved = stored(own_database, elsewhere.conversation.id).last
     assert (saved.status, saved.text) == (Status.STOPPED, elsewhere.reply.text)
+
+
+def test_opening_the_page_counts_one_arrival_and_its_later_runs_none(
+    configured: Emulator, own_database: str
+) -> None:
+    """What slows the replies' updates while a crowd arrives (`tasks.update_interval`)."""
+    page_process = process_replies(load_settings([os.environ]))  # the page's own, cached
+    page_process.clock = lambda: 1000.0  # every arrival in the same second
+    at = fresh_session()
+    assert page_process.arriving() == 1
+    send(at, "a message re-runs the page")
+    at.run()
+    assert page_process.arriving() == 1
+    fresh_session()  # another tab, or a reload
+    assert page_process.arriving() == 2

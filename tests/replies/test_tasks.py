@@ -16,6 +16,8 @@ from chatpage.database.conversations import ConversationStore
 from chatpage.journal import Journal
 from chatpage.replies import tasks as tasks_module
 from chatpage.replies.tasks import (
+    ARRIVALS_BUSY,
+    SLOWEST_WHILE_ARRIVING,
     TICK,
     Replies,
     ReplyTask,
@@ -152,6 +154,33 @@ def test_pages_get_twelve_updates_a_second_until_the_process_is_busy_and_never_u
     assert slowing == sorted(slowing)
     assert 50 / update_interval(50) == pytest.approx(300)  # the process's updates held at 300/s
     assert update_interval(60) == update_interval(1000) == 0.2
+
+
+def test_a_busy_process_updates_replies_three_times_slower_while_a_crowd_arrives() -> None:
+    busy = update_interval(60)
+    assert update_interval(60, arriving=ARRIVALS_BUSY - 1) == busy  # a few visitors: as ever
+    assert update_interval(30, arriving=ARRIVALS_BUSY) == pytest.approx(3 * update_interval(30))
+    assert update_interval(60, arriving=ARRIVALS_BUSY) == SLOWEST_WHILE_ARRIVING < 3 * busy
+    assert read_pause(60, arriving=ARRIVALS_BUSY) == SLOWEST_WHILE_ARRIVING / 2
+    # A quiet process shows every reply at its full pace, however many people arrive.
+    assert update_interval(10, arriving=100) == update_interval(10) == 0.08
+    assert read_pause(10, arriving=100) == 0.0
+
+
+def test_the_process_counts_the_pages_opened_in_the_last_second(
+    store: ConversationStore,
+) -> None:
+    now = [100.0]
+    replies = Replies(store, clock=lambda: now[0])
+    for _ in range(ARRIVALS_BUSY):
+        replies.note_arrival()
+        now[0] += 0.1
+    assert replies.arriving() == ARRIVALS_BUSY
+    now[0] += 0.55  # the first was opened 1.05 s ago, the last 0.65 s ago
+    assert replies.arriving() == ARRIVALS_BUSY - 1
+    now[0] += 0.4
+    assert replies.arriving() == 0
+    assert replies.update_interval() == 0.08
 
 
 def test_the_process_slows_updates_only_while_it_streams_many_replies(
