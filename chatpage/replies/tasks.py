@@ -51,7 +51,7 @@ SLOWEST_UPDATE_INTERVAL = 0.2  # but never fewer than 5 a second, the page's bar
 # While people arrive (this many page loads in the last second or more), a busy process's
 # replies update three times slower, down to this: their first page runs come first.
 ARRIVALS_BUSY = 5
-SLOWEST_WHILE_ARRIVING = 0.45
+SLOWEST_WHILE_ARRIVING = 0.4
 
 
 def update_interval(streaming: int, arriving: int = 0) -> float:
