@@ -517,16 +517,22 @@ class Replies:
 
     def note_arrival(self) -> None:
         """A page was opened on this process (a session's first run)."""
+        now = self.clock()
         with self._lock:
-            self._arrivals.append(self.clock())
+            self._arrivals.append(now)
+            self._forget_arrivals_before(now - 1.0)  # held to a second's worth, read or not
 
     def arriving(self) -> int:
         """Pages opened on this process in the last second."""
-        arrivals, since = self._arrivals, self.clock() - 1.0
+        since = self.clock() - 1.0
         with self._lock:
-            while arrivals and arrivals[0] < since:
-                arrivals.popleft()
-            return len(arrivals)
+            self._forget_arrivals_before(since)
+            return len(self._arrivals)
+
+    def _forget_arrivals_before(self, since: float) -> None:
+        arrivals = self._arrivals
+        while arrivals and arrivals[0] < since:
+            arrivals.popleft()
 
     def _count(self, request: Request) -> str | None:
         """Record the request in the usage ledger; its id, or None if it cannot be counted.

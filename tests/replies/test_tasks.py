@@ -183,6 +183,18 @@ def test_the_process_counts_the_pages_opened_in_the_last_second(
     assert replies.update_interval() == 0.08
 
 
+def test_pages_opened_with_no_reply_streaming_are_not_kept_past_a_second(
+    store: ConversationStore,
+) -> None:
+    """Nothing asks `arriving` while no reply streams: a reloading visitor grows no list."""
+    now = [0.0]
+    replies = Replies(store, clock=lambda: now[0])
+    for _ in range(10_000):
+        replies.note_arrival()
+        now[0] += 0.01
+    assert len(replies._arrivals) <= 101
+
+
 def test_the_process_slows_updates_only_while_it_streams_many_replies(
     store: ConversationStore, client: LiaobotsClient, emulator: Emulator
 ) -> None:
