@@ -1,14 +1,15 @@
 """The Liaobots HTTP client: one pooled session, explicit timeouts, honest errors.
 
 `stream_chat` returns a `ChatStream`, an iterator that yields text the moment bytes arrive:
-a chunked reply is read chunk by chunk, as the server sent them; any other with `read1`
-(whatever the socket has, never waiting to fill a buffer), so a close-delimited reply is not
-held back the way `iter_content` holds it.
+each read takes whatever the socket has, never waiting to fill a buffer or a whole chunk
+(a chunked reply's framing is decoded by `chunked.py`, a close-delimited one read with
+`read1`), so no reply is held back the way `iter_content` holds a close-delimited one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import math
@@ -28,6 +29,7 @@ from urllib.parse import urlencode, urlsplit
 import requests
 import urllib3.exceptions
 
+from .chunked import ChunkedBody, IncompleteBody
 from .errors import (
     AuthError,
     ConfigurationError,
@@ -635,17 +637,39 @@ class ChatStream(Iterator[str]):
 
 
 def _pieces(raw: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
-    """The body as it arrives, in the pieces that cost least to read.
+    """The body as it arrives, in the pieces that cost least to read, holding nothing back.
 
-    A chunked body comes whole chunk by whole chunk (what a server writes at once), through
-    urllib3's chunk reader, which is cheaper per call than `read1`; any other body with
-    `read1`, which returns whatever the socket has instead of waiting to fill a buffer.
+    A chunked body is read from the socket's buffered reader, all that has arrived at each
+    call, and its framing decoded in one go (`chunked.py`): after a reply task's rest that is
+    one piece for the tokens that gathered, not one per token. Should urllib3 no longer let
+    that reader be reached, its own chunk reader does the same work a chunk at a time. Any
+    other body comes with `read1`, which returns whatever the socket has.
     """
+    reader = _socket_reader(raw) if raw.chunked else None
+    if reader is not None:
+        body = ChunkedBody()
+        while not body.done:
+            data = reader.read1(READ_SIZE)
+            if not data:
+                raise IncompleteBody("the connection ended before the reply's last chunk")
+            if piece := body.feed(data):
+                yield piece
+        return
     if raw.chunked and raw.supports_chunked_reads():
         yield from raw.read_chunked(decode_content=True)
         return
     while data := raw.read1(READ_SIZE):
         yield data
+
+
+def _socket_reader(raw: urllib3.BaseHTTPResponse) -> io.BufferedReader | None:
+    """The buffered reader of the response's socket (urllib3 2 over http.client), if any.
+
+    Nothing has read the body from it yet: urllib3 streams (`stream=True`) and http.client
+    reads only the headers.
+    """
+    reader = getattr(getattr(raw, "_fp", None), "fp", None)
+    return reader if isinstance(reader, io.BufferedReader) else None
 
 
 def _parse_answer(data: bytes, what: str) -> Any:

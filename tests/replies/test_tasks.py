@@ -25,7 +25,7 @@ from chatpage.replies.tasks import (
     read_pause,
     update_interval,
 )
-from liaobots_core import LiaobotsClient
+from liaobots_core import ChatStream, LiaobotsClient
 from liaobots_core.emulator import Behavior, Emulator
 
 OWNER = "alice@example.com"
@@ -254,6 +254,57 @@ def test_a_resting_reply_task_takes_what_gathered_meanwhile_and_loses_nothing(
     assert next(rests) < tokens / 10
     # After a rest, nothing came before its end.
     assert max(later - earlier for (earlier, _), (later, _) in itertools.pairwise(seen)) >= 0.29
+
+
+class CountedReads:
+    """A client whose streams count the pieces the reply task reads from them."""
+
+    def __init__(self, client: LiaobotsClient) -> None:
+        self.client = client
+        self.reads = 0
+
+    def stream_chat(self, *args: object, **kwargs: object) -> CountedStream:
+        return CountedStream(self.client.stream_chat(*args, **kwargs), self)
+
+
+class CountedStream:
+    def __init__(self, stream: ChatStream, counts: CountedReads) -> None:
+        self.stream, self.counts, self.history = stream, counts, stream.history
+
+    def __iter__(self) -> Iterator[str]:
+        for piece in self.stream:
+            self.counts.reads += 1
+            yield piece
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+def test_a_resting_reply_task_reads_all_that_gathered_in_one_read_per_rest(
+    store: ConversationStore, client: LiaobotsClient, emulator: Emulator
+) -> None:
+    """Not a read for what was buffered and another that waits for the next token: the
+    wake-up each costs is what resting saves (`python bench/read_pacing.py`)."""
+    full = "".join(f"слово{i} " for i in range(200))
+    emulator.default = Behavior(reply=full, chunk_bytes=4, delay=0.004)
+    conversation, reply, request = asked(store)
+    counted = CountedReads(client)
+    task = ReplyTask(request, reply, counted, store)  # type: ignore[arg-type]
+    rests = itertools.count()
+
+    def rest() -> float:
+        next(rests)
+        return 0.2
+
+    task.read_pause = rest
+    task.start()
+    assert task.done.wait(60)
+    assert (reply.status, stored_reply(store, conversation, reply.id).text) == (
+        Status.COMPLETE,
+        full,
+    )
+    assert counted.reads == next(rests), "reads and rests"
+    assert counted.reads < len(full.encode()) // 4 / 10
 
 
 def test_stop_ends_a_reply_task_resting_between_reads_and_keeps_its_text(
