@@ -31,6 +31,7 @@ cost).
     python bench/load.py --sessions 1 --check-chromium  # and one session in headless Chromium
     python bench/load.py --sessions 100 --target page --profile /tmp/prof   # with py-spy
     python bench/load.py --sessions 40 --rounds 24 --target page   # memory over 960 replies
+    python bench/load.py --replicas 2 --sessions 150 --cpu-quota 0.6   # as on a slower machine
 
 `--target page|tutorial|both` runs `app.py`, `bench/tutorial_app.py` (Streamlit's chat tutorial
 pattern) or both, each as a real `streamlit run` on a fresh SQLite file, started together and
@@ -274,6 +275,43 @@ class GroupMeter:
     def status(self) -> tuple[int, int]:
         readings = [_alive(meter.status, (0, 0)) for meter in self.meters]
         return sum(r[0] for r in readings), sum(r[1] for r in readings)
+
+
+class CpuQuota:
+    """Each page process held to `cores` of CPU in a cgroup of its own: the same code as on a
+    slower or busier machine, reproducibly (the shared machines' slow spells come and go).
+
+    cgroup v2 (`cpu.max`) or v1 (`cpu.cfs_quota_us`), over 10 ms periods so that a process
+    is slowed evenly, not stopped for long stretches. Needs root; the groups are removed when
+    the processes in them have ended.
+    """
+
+    PERIOD_US = 10_000
+    V2, V1 = Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/cpu")
+
+    def __init__(self, cores: float) -> None:
+        self.cores = cores
+        self.groups: list[Path] = []
+
+    def hold(self, pid: int) -> None:
+        quota = str(max(1000, round(self.cores * self.PERIOD_US)))
+        name = f"bench-load-{os.getpid()}-{pid}"
+        if (self.V2 / "cgroup.controllers").exists():
+            group = self.V2 / name
+            group.mkdir()
+            (group / "cpu.max").write_text(f"{quota} {self.PERIOD_US}")
+        else:
+            group = self.V1 / name
+            group.mkdir()
+            (group / "cpu.cfs_period_us").write_text(str(self.PERIOD_US))
+            (group / "cpu.cfs_quota_us").write_text(quota)
+        self.groups.append(group)
+        (group / "cgroup.procs").write_text(str(pid))  # its threads, present and future
+
+    def release(self) -> None:
+        for group in self.groups:
+            with contextlib.suppress(OSError):  # a process still in it: left for the reboot
+                group.rmdir()
 
 
 def _alive(read: Any, dead: Any) -> Any:
@@ -1166,7 +1204,12 @@ def figures(results: list[TargetResult], args: argparse.Namespace) -> dict[str, 
             "max": values[-1],
         }
 
-    out: dict[str, Any] = {"sessions": args.sessions, "replicas": args.replicas, "targets": {}}
+    out: dict[str, Any] = {
+        "sessions": args.sessions,
+        "replicas": args.replicas,
+        "cpu_quota": args.cpu_quota,
+        "targets": {},
+    }
     for r in results:
         ok = [p for p in r.probes if p.ok]
         out["targets"][r.name] = {
@@ -1300,6 +1343,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="measure each target this many times over, round after round, and report its "
         "memory after each (the tables show the last round)",
     )
+    parser.add_argument(
+        "--cpu-quota",
+        type=float,
+        metavar="CORES",
+        help="hold each page process (each replica) to this much CPU after its warm-up, as on "
+        "a slower machine (a cgroup each; needs root)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE")
     parser.add_argument("--no-warmup", action="store_true")
     parser.add_argument(
@@ -1314,6 +1364,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--saved and --history need a page this run starts (not --url)")
     if args.sessions < 1 or args.chars < 1 or args.rate <= 0 or args.chunk_bytes < 1:
         parser.error("--sessions, --chars, --rate and --chunk-bytes must be positive")
+    if args.cpu_quota is not None and not (0.01 <= args.cpu_quota <= os.cpu_count()):
+        parser.error("--cpu-quota must be between 0.01 and the machine's cores")
+    if args.cpu_quota is not None and args.url:
+        parser.error("--cpu-quota needs pages this run starts (not --url)")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     if args.ramp < 0 or args.idle < 0:
@@ -1401,6 +1455,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         contextlib.ExitStack() as stack,
     ):
         args.workdir_path = tmp
+        quota = CpuQuota(args.cpu_quota) if args.cpu_quota is not None else None
+        if quota is not None:
+            stack.callback(quota.release)  # first in, so last out: after the pages ended
         targets: list[tuple[str, str, ProcessMeter | GroupMeter | None]] = []
         warm: dict[str, list[str]] = {}
         if args.url:
@@ -1456,6 +1513,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.no_warmup:
                 for warm_url in warm.get(name, [url]):
                     asyncio.run(warm_up(warm_url, emu, args.user_header))
+            if quota is not None and meter is not None:
+                meters = meter.meters if isinstance(meter, GroupMeter) else [meter]
+                for each in meters:
+                    quota.hold(each.pid)
             time.sleep(SETTLE_SECONDS)
             replies = 0
             for round_number in range(1, args.rounds + 1):
@@ -1489,8 +1550,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{args.sessions} sessions, each a different user with a new conversation, starting "
         f"over {args.ramp:g} s; one reply of {len(reply):,} characters ({len(data):,} bytes) "
         f"in {pieces} pieces of {args.chunk_bytes} bytes, {behavior['delay'] * 1000:.0f} ms "
-        f"apart (~{args.rate:g} characters a second, {seconds:.1f} s); seconds as "
-        f"p50 / p95 / max.\n"
+        f"apart (~{args.rate:g} characters a second, {seconds:.1f} s)"
+        + (
+            f"; each page process held to {args.cpu_quota:g} of a core"
+            if args.cpu_quota is not None
+            else ""
+        )
+        + "; seconds as p50 / p95 / max.\n"
     )
     print(latency_table(results))
     print()
