@@ -654,12 +654,21 @@ def _pieces(raw: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
                 raise IncompleteBody("the connection ended before the reply's last chunk")
             if piece := body.feed(data):
                 yield piece
+        _keep_connection(raw)
         return
     if raw.chunked and raw.supports_chunked_reads():
         yield from raw.read_chunked(decode_content=True)
         return
     while data := raw.read1(READ_SIZE):
         yield data
+
+
+def _keep_connection(raw: urllib3.BaseHTTPResponse) -> None:
+    """The body was read to its end: the connection goes back to the pool, as urllib3 gives
+    it back after its own chunk reader, so the next reply skips a new connection (and, to
+    the service, a TLS handshake before its first words)."""
+    raw._fp.close()  # type: ignore[attr-defined]  # http.client's response: not the socket
+    raw.release_conn()
 
 
 def _socket_reader(raw: urllib3.BaseHTTPResponse) -> io.BufferedReader | None:

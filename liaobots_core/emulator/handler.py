@@ -89,6 +89,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 raw_body=raw,
                 full_path=self.path,
                 endpoint=endpoint,
+                peer=":".join(str(part) for part in self.client_address[:2]),
             )
         )
         if endpoint is None:

@@ -78,6 +78,7 @@ class RecordedRequest:
 
     `path` is relative to the path prefix (`/api/chat`); a request outside the prefix keeps its
     full path there. `endpoint` names the endpoint it reached, or is None (it got a 404).
+    `peer` tells the client's connections apart (a reused one keeps its port).
     """
 
     method: str
@@ -87,6 +88,7 @@ class RecordedRequest:
     raw_body: bytes
     full_path: str
     endpoint: str | None
+    peer: str = ""  # the client's address and port: requests on one connection share it
 
 
 def normalize_prefix(prefix: str) -> str:

@@ -331,6 +331,19 @@ def test_a_closed_connection_does_not_poison_the_pool(
     assert "Расскажи" in client.complete(QUESTION)
 
 
+def test_replies_one_after_another_come_over_one_connection(
+    client: LiaobotsClient, emulator: Emulator
+) -> None:
+    """A reply read to its end gives its connection back: the next skips a new connection
+    (to the service, a TLS handshake before its first words)."""
+    emulator.default = Behavior(reply=MIXED, chunk_bytes=4)
+    for _ in range(3):
+        assert client.complete(QUESTION) == MIXED
+    peers = [r.peer for r in emulator.requests if r.endpoint == "/api/chat"]
+    assert len(peers) == 3
+    assert len(set(peers)) == 1, peers
+
+
 def test_unreachable_service_is_a_connection_error_naming_the_address() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
