@@ -642,8 +642,9 @@ def _pieces(raw: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
     A chunked body is read from the socket's buffered reader, all that has arrived at each
     call, and its framing decoded in one go (`chunked.py`): after a reply task's rest that is
     one piece for the tokens that gathered, not one per token. Should urllib3 no longer let
-    that reader be reached, its own chunk reader does the same work a chunk at a time. Any
-    other body comes with `read1`, which returns whatever the socket has.
+    that reader be reached, its own chunk reader does the same work a chunk at a time, and a
+    resting reply task would fall behind the service: `tests/client/test_chunked.py` fails
+    first. Any other body comes with `read1`, which returns whatever the socket has.
     """
     reader = _socket_reader(raw) if raw.chunked else None
     if reader is not None:
