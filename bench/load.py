@@ -294,6 +294,15 @@ class CpuQuota:
         self.groups: list[Path] = []
 
     def hold(self, pid: int) -> None:
+        try:
+            self._hold(pid)
+        except OSError as exc:
+            raise SystemExit(
+                f"--cpu-quota: could not hold a page process to {self.cores:g} of a core "
+                f"({exc}); it needs root and a cgroup cpu controller"
+            ) from None
+
+    def _hold(self, pid: int) -> None:
         quota = str(max(1000, round(self.cores * self.PERIOD_US)))
         name = f"bench-load-{os.getpid()}-{pid}"
         if (self.V2 / "cgroup.controllers").exists():
