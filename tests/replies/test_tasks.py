@@ -225,6 +225,18 @@ def test_a_reply_task_reads_each_token_as_it_comes_until_the_process_is_busy() -
     assert read_pause(100) == update_interval(100) / 2 == 0.1
 
 
+def counted_rests(task: ReplyTask, seconds: float) -> Iterator[int]:
+    """Make `task` rest `seconds` each time; `next()` of the result: the rests so far."""
+    rests = itertools.count()
+
+    def rest() -> float:
+        next(rests)
+        return seconds
+
+    task.read_pause = rest
+    return rests
+
+
 def test_a_resting_reply_task_takes_what_gathered_meanwhile_and_loses_nothing(
     store: ConversationStore, client: LiaobotsClient, emulator: Emulator
 ) -> None:
@@ -233,13 +245,7 @@ def test_a_resting_reply_task_takes_what_gathered_meanwhile_and_loses_nothing(
     emulator.default = Behavior(reply=full, chunk_bytes=4, delay=0.005, split_multibyte=True)
     conversation, reply, request = asked(store)
     task = ReplyTask(request, reply, client, store)
-    rests = itertools.count()
-
-    def rest() -> float:
-        next(rests)
-        return 0.3
-
-    task.read_pause = rest
+    rests = counted_rests(task, 0.3)
     task.start()
     seen: list[tuple[float, str]] = []
     for piece in task.follow(0, poll=0.01):
@@ -290,13 +296,7 @@ def test_a_resting_reply_task_reads_all_that_gathered_in_one_read_per_rest(
     conversation, reply, request = asked(store)
     counted = CountedReads(client)
     task = ReplyTask(request, reply, counted, store)  # type: ignore[arg-type]
-    rests = itertools.count()
-
-    def rest() -> float:
-        next(rests)
-        return 0.2
-
-    task.read_pause = rest
+    rests = counted_rests(task, 0.2)
     task.start()
     assert task.done.wait(60)
     assert (reply.status, stored_reply(store, conversation, reply.id).text) == (
