@@ -1,5 +1,6 @@
 """A chunked body decoded from pieces cut anywhere: all its data, nothing held back, hostile
-framing refused; and a reply read after a pause comes as one piece, not one per token."""
+framing refused; and a reply's tokens that came together are read as one piece, not one per
+token."""
 
 from __future__ import annotations
 
